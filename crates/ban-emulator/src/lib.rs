@@ -1,0 +1,2 @@
+//! `ban-emulator`: coming in its own issue; nothing is implemented yet.
+#![forbid(unsafe_code)]

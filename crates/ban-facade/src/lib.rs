@@ -1,0 +1,2 @@
+//! `ban-facade`: coming in its own issue; nothing is implemented yet.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! `ban-transport`: coming in its own issue; nothing is implemented yet.
+#![forbid(unsafe_code)]
