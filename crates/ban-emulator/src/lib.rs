@@ -1,2 +1,354 @@
-//! `ban-emulator`: coming in its own issue; nothing is implemented yet.
+//! Tencent Cloud Chat's member-ban service on loopback: a real HTTPS server
+//! that behaves as the service contract says, for tests, demos and
+//! benchmarks.
+//!
+//! It serves `ban_group_member`, `unban_group_member`,
+//! `get_group_ban_member`, `create_group` and `send_group_msg` under
+//! `/v4/group_open_http_svc/`, checks the query string and the UserSig (with
+//! `ban-sign`'s verifier) and answers with the service's error codes and HTTP
+//! status 200. A control surface under `/emulator/v1/` stands in for what the
+//! service learns from client SDKs (members joining, reading messages) and
+//! for tests (clock, statistics, reset). It can add latency, enforce the rate
+//! limit, and inject faults deterministically from a seed.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use ban_emulator::{Emulator, GroupType};
+//!
+//! let emu = Emulator::builder().group("@TGS#aDEMO").start().await?;
+//! assert!(emu.endpoint().starts_with("https://127.0.0.1:"));
+//! assert!(emu.ca_cert_pem().unwrap().contains("BEGIN CERTIFICATE"));
+//! emu.join("@TGS#aDEMO", "alice")?;
+//! let other = emu.create_group(None, GroupType::Public)?;
+//! assert!(emu.group(&other).is_some());
+//! emu.stop().await;
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
+
+mod config;
+mod core;
+mod server;
+mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ban_sign::{Clock, SecretKey};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use crate::config::{
+    EmulatorConfig, FaultConfig, FaultKind, GroupType, DEFAULT_ADMIN, DEFAULT_SDKAPPID,
+    DEFAULT_SECRET_KEY,
+};
+use crate::core::Core;
+pub use crate::core::{CommandStats, FaultStats, GroupState, InboxMessage, JoinError, Stats};
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmulatorError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The certificate or TLS configuration could not be made.
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
+    /// A configuration value is out of range.
+    #[error("invalid emulator configuration: {0}")]
+    Config(String),
+}
+
+/// What a client needs to talk to a running emulator; `banctl emulator
+/// --ready-file` writes this as JSON.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadyInfo {
+    /// Base URL, e.g. `https://127.0.0.1:40123`.
+    pub endpoint: String,
+    /// The CA certificate to trust (PEM); `None` for plain HTTP.
+    pub ca_cert_pem: Option<String>,
+    /// The SDKAppID.
+    pub sdkappid: u64,
+    /// The secret key to sign UserSigs with (a local test key).
+    pub secret_key: String,
+    /// The app admin identifier.
+    pub admin: String,
+}
+
+impl std::fmt::Debug for ReadyInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadyInfo")
+            .field("endpoint", &self.endpoint)
+            .field("sdkappid", &self.sdkappid)
+            .field("secret_key", &"<redacted>")
+            .field("admin", &self.admin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`EmulatorConfig`] and starts the emulator.
+#[derive(Debug, Clone, Default)]
+pub struct EmulatorBuilder {
+    config: EmulatorConfig,
+}
+
+impl EmulatorBuilder {
+    /// The SDKAppID (default 1400000000).
+    pub fn sdkappid(mut self, sdkappid: u64) -> Self {
+        self.config.sdkappid = sdkappid;
+        self
+    }
+    /// The secret key (default: a fixed local test key).
+    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
+        self.config.secret_key = SecretKey::new(key);
+        self
+    }
+    /// The app admin identifier (default `administrator`).
+    pub fn admin(mut self, admin: impl Into<String>) -> Self {
+        self.config.admin = admin.into();
+        self
+    }
+    /// Where to listen (default `127.0.0.1:0`).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.config.listen = addr;
+        self
+    }
+    /// A group to create as AVChatRoom at start (repeatable).
+    pub fn group(mut self, id: impl Into<String>) -> Self {
+        self.config.groups.push(id.into());
+        self
+    }
+    /// Calls per second per command (default 200); 0 turns the limit off.
+    pub fn rate_limit(mut self, per_sec: u32) -> Self {
+        self.config.rate_limit = (per_sec > 0).then_some(per_sec);
+        self
+    }
+    /// The console switch for member banning (default on).
+    pub fn ban_feature(mut self, enabled: bool) -> Self {
+        self.config.ban_feature_enabled = enabled;
+        self
+    }
+    /// Latency added to every API answer.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.config.latency = latency;
+        self
+    }
+    /// Share of API requests (0..=1) that meet a fault.
+    pub fn fault_rate(mut self, rate: f64) -> Self {
+        self.config.faults.rate = rate;
+        self
+    }
+    /// Which faults to inject (default: 10002, 502, dropped connection).
+    pub fn fault_kinds(mut self, kinds: impl IntoIterator<Item = FaultKind>) -> Self {
+        self.config.faults.kinds = kinds.into_iter().collect();
+        self
+    }
+    /// The fault generator's seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.faults.seed = seed;
+        self
+    }
+    /// How long a `Delay` fault holds its answer (default 10 s).
+    pub fn fault_delay(mut self, delay: Duration) -> Self {
+        self.config.faults.delay = delay;
+        self
+    }
+    /// Serve plain HTTP instead of HTTPS.
+    pub fn plain_http(mut self) -> Self {
+        self.config.tls = false;
+        self
+    }
+    /// The configuration built so far.
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.config
+    }
+    /// Starts the emulator.
+    pub async fn start(self) -> Result<Emulator, EmulatorError> {
+        Emulator::start(self.config).await
+    }
+}
+
+/// A running emulator. Dropping it stops the server; [`Emulator::stop`]
+/// stops it and waits.
+pub struct Emulator {
+    core: Arc<Core>,
+    addr: SocketAddr,
+    endpoint: String,
+    ca_pem: Option<String>,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// A builder with every default.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// Starts an emulator with this configuration on the current Tokio runtime.
+    pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
+        if !(0.0..=1.0).contains(&config.faults.rate) {
+            return Err(EmulatorError::Config(format!(
+                "fault rate is {}; it must be 0..=1",
+                config.faults.rate
+            )));
+        }
+        for g in &config.groups {
+            ban_proto::GroupId::new(g.as_str())
+                .map_err(|e| EmulatorError::Config(e.to_string()))?;
+        }
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| EmulatorError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let (acceptor, ca_pem) = if config.tls {
+            let tls = tls::make()?;
+            (
+                Some(tokio_rustls::TlsAcceptor::from(tls.config)),
+                Some(tls.ca_pem),
+            )
+        } else {
+            (None, None)
+        };
+        let scheme = if config.tls { "https" } else { "http" };
+        let endpoint = format!("{scheme}://{addr}");
+        let core = Arc::new(Core::new(config));
+        let (shutdown, rx) = watch::channel(false);
+        let task = tokio::spawn(server::run(listener, acceptor, core.clone(), rx));
+        tracing::info!(%endpoint, "ban emulator listening");
+        Ok(Emulator {
+            core,
+            addr,
+            endpoint,
+            ca_pem,
+            shutdown,
+            task: Some(task),
+        })
+    }
+
+    /// The base URL, e.g. `https://127.0.0.1:40123`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+    /// The CA certificate (PEM) clients must trust; `None` for plain HTTP.
+    pub fn ca_cert_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+    /// The SDKAppID.
+    pub fn sdkappid(&self) -> u64 {
+        self.core.config.sdkappid
+    }
+    /// The secret key UserSigs must be signed with.
+    pub fn secret_key(&self) -> &SecretKey {
+        &self.core.config.secret_key
+    }
+    /// The app admin identifier.
+    pub fn admin(&self) -> &str {
+        &self.core.config.admin
+    }
+    /// The configuration it runs with.
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.core.config
+    }
+    /// What a client needs, as written to a ready file.
+    pub fn ready_info(&self) -> ReadyInfo {
+        ReadyInfo {
+            endpoint: self.endpoint.clone(),
+            ca_cert_pem: self.ca_pem.clone(),
+            sdkappid: self.sdkappid(),
+            secret_key: self.secret_key().expose().to_owned(),
+            admin: self.admin().to_owned(),
+        }
+    }
+    /// Counts of calls, rejections by code, and faults.
+    pub fn stats(&self) -> Stats {
+        self.core.stats()
+    }
+    /// The emulator clock (Unix seconds): bans end by it.
+    pub fn now(&self) -> u64 {
+        self.core.clock.now_unix()
+    }
+    /// Moves the emulator clock forward; returns the new time.
+    pub fn advance_clock(&self, secs: u64) -> u64 {
+        self.core.clock.advance(secs)
+    }
+    /// Creates a group; `None` generates an `@TGS#a...` ID. Returns the ID.
+    pub fn create_group(&self, id: Option<&str>, kind: GroupType) -> Result<String, EmulatorError> {
+        if let Some(id) = id {
+            ban_proto::GroupId::new(id).map_err(|e| EmulatorError::Config(e.to_string()))?;
+        }
+        self.core
+            .create_group(id, kind, "")
+            .map_err(|(_, info)| EmulatorError::Config(info))
+    }
+    /// A member joins a group (refused while banned).
+    pub fn join(&self, group: &str, member: &str) -> Result<(), JoinError> {
+        self.core.join(group, member)
+    }
+    /// A member leaves a group; returns whether it was a member.
+    pub fn leave(&self, group: &str, member: &str) -> Result<bool, JoinError> {
+        self.core.leave(group, member)
+    }
+    /// The messages a member received in a group.
+    pub fn inbox(&self, group: &str, member: &str) -> Result<Vec<InboxMessage>, JoinError> {
+        self.core.inbox(group, member)
+    }
+    /// Sends a text message to a group as the admin; returns how many
+    /// members received it (members who are not banned).
+    pub fn send_group_msg(&self, group: &str, text: &str) -> Result<usize, JoinError> {
+        self.core
+            .send_group_msg(group, &self.core.config.admin, text)
+            .map(|(_, n)| n)
+    }
+    /// A snapshot of a group: members and bans in force.
+    pub fn group(&self, group: &str) -> Option<GroupState> {
+        self.core.group_state(group)
+    }
+    /// Clears every group, ban, statistic and clock offset, and recreates the
+    /// groups of the configuration.
+    pub fn reset(&self) {
+        self.core.reset();
+    }
+    /// Stops the server and waits for it.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -1,0 +1,180 @@
+//! What the emulator can be told: credentials, groups, limits, faults.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use ban_sign::SecretKey;
+use serde::{Deserialize, Serialize};
+
+/// The SDKAppID a default emulator answers for.
+pub const DEFAULT_SDKAPPID: u64 = 1_400_000_000;
+/// The secret key a default emulator signs with (a test key; never a real one).
+pub const DEFAULT_SECRET_KEY: &str = "emulator-secret-key-for-local-tests-only";
+/// The app admin a default emulator expects.
+pub const DEFAULT_ADMIN: &str = "administrator";
+
+/// A group type, as `create_group` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GroupType {
+    /// Audio-video group: the only type whose members can be banned.
+    AVChatRoom,
+    /// Public group.
+    Public,
+    /// Work group (formerly Private).
+    Work,
+    /// Meeting group (formerly ChatRoom).
+    Meeting,
+    /// Community.
+    Community,
+}
+
+impl GroupType {
+    /// The name `create_group` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupType::AVChatRoom => "AVChatRoom",
+            GroupType::Public => "Public",
+            GroupType::Work => "Work",
+            GroupType::Meeting => "Meeting",
+            GroupType::Community => "Community",
+        }
+    }
+}
+
+impl fmt::Display for GroupType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for GroupType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "AVChatRoom" => GroupType::AVChatRoom,
+            "Public" => GroupType::Public,
+            "Work" | "Private" => GroupType::Work,
+            "Meeting" | "ChatRoom" => GroupType::Meeting,
+            "Community" => GroupType::Community,
+            other => {
+                return Err(format!(
+                    "Type {other:?} is unknown; expected AVChatRoom, Public, Work, Meeting or Community"
+                ))
+            }
+        })
+    }
+}
+
+/// A fault the emulator can inject instead of answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Answer HTTP 200 with `ErrorCode` 10002 (internal error; retry).
+    InternalError,
+    /// Answer HTTP 502 Bad Gateway.
+    BadGateway,
+    /// Close the connection without answering.
+    Drop,
+    /// Answer only after [`FaultConfig::delay`], past a client's timeout.
+    Delay,
+}
+
+impl FaultKind {
+    /// Every kind.
+    pub const ALL: [FaultKind; 4] = [
+        FaultKind::InternalError,
+        FaultKind::BadGateway,
+        FaultKind::Drop,
+        FaultKind::Delay,
+    ];
+}
+
+impl FromStr for FaultKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "internal_error" | "10002" => Ok(FaultKind::InternalError),
+            "bad_gateway" | "502" => Ok(FaultKind::BadGateway),
+            "drop" => Ok(FaultKind::Drop),
+            "delay" => Ok(FaultKind::Delay),
+            other => Err(format!(
+                "fault kind {other:?} is unknown; expected internal_error, bad_gateway, drop or delay"
+            )),
+        }
+    }
+}
+
+/// Fault injection: a `rate` share of API requests (0.0..=1.0) meets one of
+/// `kinds`, drawn from a generator seeded with `seed`, so a run is
+/// reproducible for a given seed and arrival order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultConfig {
+    /// Share of requests that meet a fault.
+    pub rate: f64,
+    /// The kinds to draw from, evenly.
+    pub kinds: Vec<FaultKind>,
+    /// The generator's seed.
+    pub seed: u64,
+    /// How long a `Delay` fault holds the answer.
+    pub delay: Duration,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        FaultConfig {
+            rate: 0.0,
+            kinds: vec![
+                FaultKind::InternalError,
+                FaultKind::BadGateway,
+                FaultKind::Drop,
+            ],
+            seed: 0,
+            delay: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The emulator's configuration. Every field has a default, so
+/// `EmulatorConfig::default()` is a working emulator on a free loopback port.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// The SDKAppID it answers for.
+    pub sdkappid: u64,
+    /// The secret key UserSigs must be signed with.
+    pub secret_key: SecretKey,
+    /// The app admin account.
+    pub admin: String,
+    /// Where to listen; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Groups created as AVChatRoom at start.
+    pub groups: Vec<String>,
+    /// Calls per second per command; `None` turns the limit off.
+    pub rate_limit: Option<u32>,
+    /// The console switch for member banning; off answers 10007.
+    pub ban_feature_enabled: bool,
+    /// Added to every API answer.
+    pub latency: Duration,
+    /// Fault injection.
+    pub faults: FaultConfig,
+    /// Serve HTTPS with a certificate made at start (default) or plain HTTP.
+    pub tls: bool,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            sdkappid: DEFAULT_SDKAPPID,
+            secret_key: SecretKey::new(DEFAULT_SECRET_KEY),
+            admin: DEFAULT_ADMIN.to_owned(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            groups: Vec::new(),
+            rate_limit: Some(200),
+            ban_feature_enabled: true,
+            latency: Duration::ZERO,
+            faults: FaultConfig::default(),
+            tls: true,
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! A certificate authority and a loopback server certificate, made at start.
+
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::EmulatorError;
+
+/// The server's TLS configuration and the CA certificate clients must trust.
+pub(crate) struct Tls {
+    pub(crate) config: Arc<rustls::ServerConfig>,
+    pub(crate) ca_pem: String,
+}
+
+fn tls_err(e: impl std::fmt::Display) -> EmulatorError {
+    EmulatorError::Tls(e.to_string())
+}
+
+pub(crate) fn make() -> Result<Tls, EmulatorError> {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls_err)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "ban-emulator local CA");
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(tls_err)?)
+        .map_err(tls_err)?;
+
+    let names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    let mut leaf_params = CertificateParams::new(names).map_err(tls_err)?;
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "ban-emulator");
+    let leaf_key = KeyPair::generate().map_err(tls_err)?;
+    let leaf = leaf_params.signed_by(&leaf_key, &ca).map_err(tls_err)?;
+
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls_err)?
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone(), ca.der().clone()], key)
+        .map_err(tls_err)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Tls {
+        config: Arc::new(config),
+        ca_pem: ca.pem(),
+    })
+}
