@@ -1,0 +1,255 @@
+//! Bulk jobs through the whole stack against the real emulator over TLS.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use ban_emulator::{Emulator, EmulatorBuilder, FaultKind};
+use ban_facade::{BanDuration, Client, InputError, RetryPolicy};
+use futures_util::TryStreamExt;
+
+const G: &str = "@TGS#aFACADE";
+
+async fn setup(b: EmulatorBuilder) -> (Emulator, Client) {
+    let emu = b.group(G).start().await.unwrap();
+    let client = Client::builder()
+        .sdkappid(emu.sdkappid())
+        .secret_key(emu.secret_key().expose())
+        .admin(emu.admin())
+        .endpoint(emu.endpoint())
+        .ca_cert_pem(emu.ca_cert_pem().unwrap())
+        .attempt_timeout(Duration::from_secs(2))
+        .retry(RetryPolicy {
+            max_attempts: 10,
+            base_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(200),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    (emu, client)
+}
+
+fn names(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i:05}")).collect()
+}
+
+#[tokio::test]
+async fn five_raiders_are_banned_and_cannot_rejoin() {
+    let (emu, client) = setup(Emulator::builder()).await;
+    let raiders = ["r1", "r2", "r3", "r4", "r5"];
+    for r in raiders {
+        emu.join(G, r).unwrap();
+    }
+    let report = client
+        .ban_members(
+            G,
+            &raiders,
+            BanDuration::from_secs(600).unwrap(),
+            Some("raid"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.succeeded, raiders);
+    assert!(report.failed.is_empty());
+    assert_eq!((report.calls, report.retries, report.duplicates), (1, 0, 0));
+    for r in raiders {
+        assert!(emu.join(G, r).is_err());
+    }
+}
+
+#[tokio::test]
+async fn duplicates_are_removed_and_calls_hold_at_most_20() {
+    let (emu, client) = setup(Emulator::builder()).await;
+    let mut members = names("m", 45);
+    members.extend(names("m", 10));
+    let seen = AtomicUsize::new(0);
+    let report = client
+        .ban_members_with_progress(
+            G,
+            &members,
+            BanDuration::from_secs(60).unwrap(),
+            None,
+            |p| {
+                assert_eq!(p.total, 45);
+                seen.store(p.done, Ordering::SeqCst);
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.succeeded.len(), 45);
+    assert_eq!(report.duplicates, 10);
+    assert_eq!(report.calls, 3);
+    assert_eq!(seen.load(Ordering::SeqCst), 45);
+    assert_eq!(emu.stats().accepted("ban_group_member"), 3);
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["banned"].as_array().unwrap().len(), 45);
+    assert_eq!(json["calls"], 3);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_before_anything_is_sent() {
+    let (emu, client) = setup(Emulator::builder()).await;
+    let long = "x".repeat(33);
+    let err = client
+        .ban_members(
+            G,
+            &["ok", long.as_str(), "bad\u{7}"],
+            BanDuration::from_secs(60).unwrap(),
+            None,
+        )
+        .await
+        .unwrap_err();
+    match &err {
+        InputError::Members(bad) => assert_eq!(bad.len(), 2),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .contains("Member_Account is 33 bytes; at most 32 bytes"),
+        "{err}"
+    );
+    let err = client
+        .ban_members(
+            G,
+            &["a"],
+            BanDuration::from_secs(60).unwrap(),
+            Some(&"é".repeat(501)),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("Description is 1002 bytes"),
+        "{err}"
+    );
+    let err = client
+        .ban_members::<&str>(G, &[], BanDuration::from_secs(60).unwrap(), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, InputError::NoMembers));
+    assert!(client.unban_members("", &["a"]).await.is_err());
+    assert_eq!(emu.stats().total_calls, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_lost_through_20_percent_faults() {
+    let (emu, client) = setup(
+        Emulator::builder()
+            .fault_rate(0.2)
+            .fault_kinds([
+                FaultKind::InternalError,
+                FaultKind::BadGateway,
+                FaultKind::Drop,
+            ])
+            .seed(2026),
+    )
+    .await;
+    let members = names("bot", 5000);
+    let report = client
+        .ban_members(G, &members, BanDuration::from_secs(3600).unwrap(), None)
+        .await
+        .unwrap();
+    assert!(
+        report.failed.is_empty(),
+        "{:?}",
+        &report.failed[..report.failed.len().min(3)]
+    );
+    assert_eq!(report.succeeded.len(), 5000);
+    assert_eq!(report.calls, 250);
+    let stats = emu.stats();
+    let f = &stats.faults;
+    let injected = f.internal_error + f.bad_gateway + f.dropped;
+    assert!(injected > 0);
+    // Every injected fault was one retry; every retry met a fault.
+    assert_eq!(report.retries, injected);
+    assert_eq!(stats.accepted("ban_group_member"), 250);
+    let banned = emu.group(G).unwrap().banned;
+    assert_eq!(banned.len(), 5000);
+    let mut got: Vec<_> = banned.into_iter().map(|b| b.member_account).collect();
+    got.sort();
+    assert_eq!(got, members);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_at_the_rate_ceiling_get_no_60007() {
+    let (emu, client) = setup(
+        Emulator::builder()
+            .latency(Duration::from_millis(50))
+            .rate_limit(200),
+    )
+    .await;
+    let members = names("spam", 10_000);
+    let started = Instant::now();
+    let report = client
+        .ban_members(G, &members, BanDuration::from_secs(3600).unwrap(), None)
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(report.succeeded.len(), 10_000);
+    assert_eq!(report.calls, 500);
+    let stats = emu.stats();
+    assert_eq!(stats.rate_limited, 0, "{stats:?}");
+    assert_eq!(report.retries, 0);
+    // Rate-bound, not latency-bound: 500 calls one at a time would take 25 s.
+    assert!(took < Duration::from_secs(6), "{took:?}");
+}
+
+#[tokio::test]
+async fn banned_members_pages_through_the_list_and_unban_lifts() {
+    let (emu, client) = setup(Emulator::builder()).await;
+    let members = names("u", 250);
+    client
+        .ban_members(G, &members, BanDuration::from_secs(60).unwrap(), None)
+        .await
+        .unwrap();
+    let listed: Vec<_> = client
+        .banned_members(G)
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 250);
+    assert_eq!(emu.stats().accepted("get_group_ban_member"), 3);
+    let mut names_listed: Vec<_> = listed.into_iter().map(|b| b.member_account).collect();
+    names_listed.sort();
+    assert_eq!(names_listed, members);
+
+    let report = client.unban_members(G, &members[..30]).await.unwrap();
+    assert_eq!(report.succeeded.len(), 30);
+    assert_eq!(
+        serde_json::to_value(&report).unwrap()["unbanned"]
+            .as_array()
+            .unwrap()
+            .len(),
+        30
+    );
+    emu.join(G, &members[0]).unwrap();
+    let left: Vec<_> = client
+        .banned_members(G)
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 220);
+}
+
+#[tokio::test]
+async fn a_group_that_does_not_exist_fails_every_member_with_its_code() {
+    let (_emu, client) = setup(Emulator::builder()).await;
+    let members = names("x", 30);
+    let report = client
+        .ban_members(
+            "@TGS#nope",
+            &members,
+            BanDuration::from_secs(60).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(report.succeeded.is_empty());
+    assert_eq!(report.failed.len(), 30);
+    assert!(report
+        .failed
+        .iter()
+        .all(|f| f.code == Some(10010) && f.reason.contains("does not exist")));
+    assert_eq!(report.calls, 2);
+}
