@@ -1,5 +1,47 @@
-//! `banctl`: coming in its own issue.
-fn main() {
-    eprintln!("banctl is not built yet");
-    std::process::exit(2);
+//! `banctl`: ban, unban and list banned members of Tencent Cloud Chat
+//! audio-video groups; make and check UserSigs; run the local emulator and a
+//! demo against it.
+//!
+//! Exit codes: 0 all done, 1 some members failed (or a sig is invalid, or a
+//! call failed), 2 bad input or configuration (nothing was sent).
+
+mod args;
+mod demo;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let level = match cli.global.verbose {
+        0 => tracing::Level::ERROR,
+        1 => tracing::Level::INFO,
+        2 => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
 }

@@ -1,0 +1,504 @@
+//! banctl end to end: the built binary against `banctl emulator`, a separate
+//! process on a loopback port, over TLS.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use rustls::pki_types::pem::PemObject;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_banctl");
+const G: &str = "@TGS#aCLI";
+
+struct Emu {
+    child: Child,
+    info: Value,
+    dir: PathBuf,
+}
+
+impl Drop for Emu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn tempdir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "banctl-test-{tag}-{}-{:?}",
+        std::process::id(),
+        Instant::now()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn start_emulator(tag: &str, extra: &[&str]) -> Emu {
+    let dir = tempdir(tag);
+    let ready = dir.join("ready.json");
+    let child = Command::new(BIN)
+        .args(["emulator", "--group", G, "--ready-file"])
+        .arg(&ready)
+        .args(extra)
+        .env_remove("TIM_SDKAPPID")
+        .env_remove("TIM_SECRET_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !ready.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "emulator did not become ready"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let info: Value = serde_json::from_str(&std::fs::read_to_string(&ready).unwrap()).unwrap();
+    for key in ["endpoint", "ca_cert_pem", "sdkappid", "secret_key", "admin"] {
+        assert!(info.get(key).is_some(), "ready file lacks {key}: {info}");
+    }
+    if let Some(pem) = info["ca_cert_pem"].as_str() {
+        std::fs::write(dir.join("ca.pem"), pem).unwrap();
+    }
+    Emu { child, info, dir }
+}
+
+impl Emu {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--endpoint")
+            .arg(self.info["endpoint"].as_str().unwrap())
+            .arg("--ca-cert")
+            .arg(self.dir.join("ca.pem"))
+            .env("TIM_SDKAPPID", self.info["sdkappid"].to_string())
+            .env("TIM_SECRET_KEY", self.info["secret_key"].as_str().unwrap())
+            .env_remove("TIM_REGION")
+            .env_remove("TIM_ENDPOINT")
+            .args(args);
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn run_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// GET on the control surface with a raw hyper client.
+    fn control(&self, path: &str) -> Value {
+        let pem = self.info["ca_cert_pem"].as_str().unwrap().to_owned();
+        let url = format!(
+            "{}/emulator/v1/{path}",
+            self.info["endpoint"].as_str().unwrap()
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                roots.add(c.unwrap()).unwrap();
+            }
+            let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            let conn = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(tls)
+                .https_only()
+                .enable_http1()
+                .build();
+            let client =
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build::<_, Empty<Bytes>>(conn);
+            let resp = client.get(url.parse().unwrap()).await.unwrap();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            serde_json::from_slice(&body).unwrap()
+        })
+    }
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn ban_list_unban_with_json_and_exit_codes() {
+    let emu = start_emulator("ban", &[]);
+    let out = emu.run(&[
+        "ban",
+        "--group",
+        G,
+        "--member",
+        "a",
+        "--member",
+        "b",
+        "--member",
+        "a",
+        "--duration",
+        "1h",
+        "--description",
+        "raid",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["banned"], serde_json::json!(["a", "b"]));
+    assert_eq!(v["failed"], serde_json::json!([]));
+    assert_eq!(v["duplicates"], 1);
+    assert_eq!(v["calls"], 1);
+    assert_eq!(v["retries"], 0);
+    assert!(v["elapsed_ms"].is_u64());
+
+    let members: String =
+        (0..45).map(|i| format!("file{i}\n")).collect::<String>() + "\n# a comment\n";
+    let file = emu.dir.join("members.txt");
+    std::fs::write(&file, &members).unwrap();
+    let out = emu.run(&[
+        "ban",
+        "--group",
+        G,
+        "--members-file",
+        file.to_str().unwrap(),
+        "--duration",
+        "600",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["banned"].as_array().unwrap().len(), 45);
+    assert_eq!(json(&out)["calls"], 3);
+
+    let out = emu.run_stdin(
+        &[
+            "ban",
+            "--group",
+            G,
+            "--members-file",
+            "-",
+            "--duration",
+            "30m",
+        ],
+        "stdin1\nstdin2\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("banned 2 of 2 member(s)"));
+
+    let out = emu.run(&["list", "--group", G, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let list = json(&out);
+    assert_eq!(list.as_array().unwrap().len(), 49);
+    assert!(list[0]["Member_Account"].is_string() && list[0]["BannedUntil"].is_u64());
+    let out = emu.run(&["list", "--group", G]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 49);
+
+    let out = emu.run(&["unban", "--group", G, "--member", "a", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["unbanned"], serde_json::json!(["a"]));
+
+    // Some members failed: exit 1, each failure with code and reason.
+    let out = emu.run(&[
+        "ban",
+        "--group",
+        "@TGS#missing",
+        "--member",
+        "x",
+        "--duration",
+        "60",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["failed"][0]["member"], "x");
+    assert_eq!(v["failed"][0]["code"], 10010);
+    assert!(v["failed"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("does not exist"));
+
+    let stats = emu.control("stats");
+    assert_eq!(stats["commands"]["ban_group_member"]["accepted"], 5);
+    assert_eq!(stats["rate_limited"], 0);
+}
+
+#[test]
+fn bad_input_exits_2_before_any_request() {
+    let emu = start_emulator("bad", &[]);
+    let long = "x".repeat(33);
+    let long49 = "x".repeat(49);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["ban", "--group", G, "--member", &long, "--duration", "60"],
+            "Member_Account is 33 bytes; at most 32 bytes",
+        ),
+        (
+            vec!["ban", "--group", G, "--member", "a", "--duration", "0"],
+            "Duration is 0; it must be 1..=4294967295 seconds",
+        ),
+        (
+            vec![
+                "ban",
+                "--group",
+                G,
+                "--member",
+                "a",
+                "--duration",
+                "4294967296",
+            ],
+            "Duration is 4294967296",
+        ),
+        (
+            vec!["ban", "--group", G, "--member", "a", "--duration", "soon"],
+            "is not a duration",
+        ),
+        (
+            vec!["ban", "--group", "", "--member", "a", "--duration", "60"],
+            "GroupId is empty",
+        ),
+        (
+            vec!["ban", "--group", G, "--duration", "60"],
+            "no members given",
+        ),
+        (
+            vec![
+                "ban",
+                "--group",
+                G,
+                "--member",
+                "a",
+                "--duration",
+                "60",
+                "--region",
+                "mars",
+            ],
+            "region \"mars\" is unknown",
+        ),
+        (
+            vec!["unban", "--group", G, "--members-file", "/nonexistent/file"],
+            "cannot read --members-file",
+        ),
+        (vec!["list", "--group", &long49], "GroupId is 49 bytes"),
+    ];
+    for (args, want) in cases {
+        let out = emu.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(want), "{args:?}: {}", stderr(&out));
+    }
+    let desc = "é".repeat(501);
+    let out = emu.run(&[
+        "ban",
+        "--group",
+        G,
+        "--member",
+        "a",
+        "--duration",
+        "60",
+        "--description",
+        &desc,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("Description is 1002 bytes; at most 1000 bytes"),
+        "{}",
+        stderr(&out)
+    );
+    // Missing credentials.
+    let out = Command::new(BIN)
+        .args(["ban", "--group", G, "--member", "a", "--duration", "60"])
+        .env_remove("TIM_SDKAPPID")
+        .env_remove("TIM_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("SDKAppID is missing"),
+        "{}",
+        stderr(&out)
+    );
+
+    assert_eq!(emu.control("stats")["total_calls"], 0);
+}
+
+#[test]
+fn sig_gen_and_verify() {
+    let emu = start_emulator("sig", &[]);
+    let out = emu.run(&[
+        "sig",
+        "gen",
+        "--identifier",
+        "administrator",
+        "--expire",
+        "600",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sig = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let out = emu.run(&["sig", "verify", "--identifier", "administrator", &sig]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("valid: identifier administrator"));
+
+    let out = emu.run(&["sig", "verify", "--identifier", "bob", &sig]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("70013"), "{}", stderr(&out));
+    let out = emu.run(&[
+        "--secret-key",
+        "other",
+        "sig",
+        "verify",
+        "--identifier",
+        "administrator",
+        &sig,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("70009"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(&sig), "the sig is not echoed");
+    let out = emu.run(&[
+        "--json",
+        "sig",
+        "verify",
+        "--identifier",
+        "administrator",
+        "garbage!",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["code"], 70003);
+    let out = emu.run(&["--json", "sig", "gen", "--identifier", "ops"]);
+    assert_eq!(json(&out)["expire"], 86400);
+}
+
+#[test]
+fn emulator_flags_shape_its_behaviour() {
+    let emu = start_emulator(
+        "flags",
+        &[
+            "--rate-limit",
+            "0",
+            "--fault-rate",
+            "0.3",
+            "--seed",
+            "9",
+            "--latency-ms",
+            "5",
+        ],
+    );
+    let members: String = (0..200).map(|i| format!("bot{i}\n")).collect();
+    let out = emu.run_stdin(
+        &[
+            "ban",
+            "--group",
+            G,
+            "--members-file",
+            "-",
+            "--duration",
+            "60",
+            "--json",
+        ],
+        &members,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["banned"].as_array().unwrap().len(), 200);
+    assert!(
+        v["retries"].as_u64().unwrap() > 0,
+        "faults were injected and retried: {v}"
+    );
+    let stats = emu.control("stats");
+    let f = &stats["faults"];
+    let injected = f["internal_error"].as_u64().unwrap()
+        + f["bad_gateway"].as_u64().unwrap()
+        + f["dropped"].as_u64().unwrap();
+    assert_eq!(v["retries"].as_u64().unwrap(), injected);
+
+    let plain = start_emulator("plain", &["--plain"]);
+    assert!(plain.info["endpoint"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://"));
+    assert!(plain.info["ca_cert_pem"].is_null());
+    let out = Command::new(BIN)
+        .args([
+            "ban",
+            "--group",
+            G,
+            "--member",
+            "a",
+            "--duration",
+            "60",
+            "--endpoint",
+            plain.info["endpoint"].as_str().unwrap(),
+        ])
+        .env("TIM_SDKAPPID", plain.info["sdkappid"].to_string())
+        .env("TIM_SECRET_KEY", plain.info["secret_key"].as_str().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "plain HTTP needs the opt-in");
+    assert!(
+        stderr(&out).contains("danger_allow_plain_http"),
+        "{}",
+        stderr(&out)
+    );
+    let out = Command::new(BIN)
+        .args([
+            "ban",
+            "--group",
+            G,
+            "--member",
+            "a",
+            "--duration",
+            "60",
+            "--danger-allow-plain-http",
+            "--endpoint",
+            plain.info["endpoint"].as_str().unwrap(),
+        ])
+        .env("TIM_SDKAPPID", plain.info["sdkappid"].to_string())
+        .env("TIM_SECRET_KEY", plain.info["secret_key"].as_str().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn demo_runs_to_the_end() {
+    let out = Command::new(BIN).arg("demo").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "refused, banned until",
+        "raider1 has 0",
+        "1000 banned, 0 failed",
+        "1002 banned members in 11 pages",
+        "it rejoins",
+        "summary:",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+}
