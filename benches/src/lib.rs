@@ -90,8 +90,13 @@ pub fn transport(emu: &Emulator) -> Transport {
 /// A bare hyper client (the baseline) trusting the emulator's CA.
 pub type BareClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// A bare hyper-util client over hyper-rustls, ALPN as the SDK's.
+/// A bare hyper-util client over hyper-rustls, ALPN as the SDK's (h2 or HTTP/1.1).
 pub fn bare_client(emu: &Emulator) -> BareClient {
+    bare_client_with(emu, true)
+}
+
+/// A bare client; `http2: false` keeps it to HTTP/1.1 keep-alive connections.
+pub fn bare_client_with(emu: &Emulator, http2: bool) -> BareClient {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(emu.ca_cert_pem().expect("TLS emulator").as_bytes())
     {
@@ -104,12 +109,12 @@ pub fn bare_client(emu: &Emulator) -> BareClient {
     .expect("versions")
     .with_root_certificates(roots)
     .with_no_client_auth();
-    let conn = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_only()
-        .enable_http1()
-        .enable_http2()
-        .build();
+    // The same TCP settings as the SDK's (nodelay, or delayed ACKs add 40 ms).
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    let conn = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_only().enable_http1();
+    let conn = if http2 { conn.enable_http2().wrap_connector(http) } else { conn.wrap_connector(http) };
     Client::builder(TokioExecutor::new()).build(conn)
 }
 
