@@ -10,25 +10,41 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use ban_benches::{accounts, ban_request, bare_call, bare_client_with, emulator, member_names, signed_url};
+use ban_benches::{
+    accounts, ban_request, bare_call, bare_client_with, emulator, member_names, signed_url,
+};
 use ban_emulator::Emulator;
 use bytes::Bytes;
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_owned))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(str::to_owned)
+        })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
         .unwrap_or(0)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let total: u64 = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
+    let total: u64 = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
     let emu = emulator(Emulator::builder().rate_limit(0)).await;
     let http2 = std::env::args().nth(2).as_deref() != Some("h1");
     let client = bare_client_with(&emu, http2);
-    println!("protocol: {}", if http2 { "HTTP/2 (one keep-alive connection)" } else { "HTTP/1.1 keep-alive (a connection per caller)" });
+    println!(
+        "protocol: {}",
+        if http2 {
+            "HTTP/2 (one keep-alive connection)"
+        } else {
+            "HTTP/1.1 keep-alive (a connection per caller)"
+        }
+    );
     let url = Arc::new(signed_url(&emu, "ban_group_member"));
     let names = member_names("m", 20);
     let accts = accounts(&names);
@@ -50,7 +66,11 @@ async fn main() {
                 let answer = bare_call(&client, &url, body.clone()).await;
                 assert!(answer.starts_with(br#"{"ActionStatus":"OK""#), "{answer:?}");
                 if n % 100_000 == 0 {
-                    println!("{n}\t{:.0}\t{}", n as f64 / started.elapsed().as_secs_f64(), rss_kib());
+                    println!(
+                        "{n}\t{:.0}\t{}",
+                        n as f64 / started.elapsed().as_secs_f64(),
+                        rss_kib()
+                    );
                 }
             }
         }));

@@ -113,8 +113,15 @@ pub fn bare_client_with(emu: &Emulator, http2: bool) -> BareClient {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
-    let conn = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_only().enable_http1();
-    let conn = if http2 { conn.enable_http2().wrap_connector(http) } else { conn.wrap_connector(http) };
+    let conn = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_only()
+        .enable_http1();
+    let conn = if http2 {
+        conn.enable_http2().wrap_connector(http)
+    } else {
+        conn.wrap_connector(http)
+    };
     Client::builder(TokioExecutor::new()).build(conn)
 }
 

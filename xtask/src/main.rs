@@ -1,2 +1,107 @@
-//! Repository chores.
-fn main() {}
+//! Repository chores, run from anywhere in the workspace as `cargo xtask ...`:
+//!
+//! - `cargo xtask ci`: what `.ci/run` runs (fmt, clippy, tests, docs).
+//! - `cargo xtask release <version> [--dry-run]`: bump, check, package and
+//!   publish every publishable crate in dependency order, then tag.
+//! - `cargo xtask bench`: run the criterion benchmarks and print a table of
+//!   medians and their ratios to the baseline in each group.
+
+mod bench;
+mod release;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(&root),
+        Some("release") => release::run(&root, &args[1..]),
+        Some("bench") => bench::run(&root, &args[1..]),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str =
+    "usage: cargo xtask ci | release <version> [--dry-run] | bench [criterion filter]";
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// The steps of CI, in order; `.ci/run` runs `cargo xtask ci`.
+pub const CI_STEPS: &[(&str, &[&str])] = &[
+    ("cargo fmt --check", &["fmt", "--all", "--", "--check"]),
+    (
+        "cargo clippy",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ),
+    (
+        "cargo test (the README's test command)",
+        &["test", "--workspace"],
+    ),
+    ("cargo doc", &["doc", "--workspace", "--no-deps"]),
+];
+
+fn ci(root: &Path) -> Result<(), String> {
+    for (name, args) in CI_STEPS {
+        println!("== {name}");
+        let mut cmd = Command::new(cargo());
+        cmd.args(*args).current_dir(root);
+        if args[0] == "doc" {
+            cmd.env("RUSTDOCFLAGS", "-D warnings");
+        }
+        run(&mut cmd)?;
+    }
+    Ok(())
+}
+
+/// The cargo that runs us.
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+/// Runs a command, failing with its name when it fails.
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed with {status}"))
+    }
+}
+
+/// Runs a command and returns its stdout.
+fn output(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    String::from_utf8(out.stdout).map_err(|e| format!("{cmd:?} printed non-UTF-8: {e}"))
+}

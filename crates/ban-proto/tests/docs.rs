@@ -11,7 +11,12 @@ fn error_code_doc_matches_the_crate() {
         .lines()
         .filter(|l| l.starts_with("| ") && l.chars().nth(2).is_some_and(|c| c.is_ascii_digit()))
         .filter(|l| l.matches(" | ").count() == 3)
-        .map(|l| l.trim_matches('|').split(" | ").map(|c| c.trim().to_owned()).collect())
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_owned())
+                .collect()
+        })
         .collect();
     assert_eq!(rows.len(), ErrorCode::ALL.len(), "one row per code");
     for (row, code) in rows.iter().zip(ErrorCode::ALL) {
