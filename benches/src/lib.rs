@@ -7,11 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ban_emulator::{Emulator, EmulatorBuilder};
-use ban_proto::{
-    BanDuration, BanRequest, Description, GroupId, MemberAccount, MemberList, UserSig,
-};
+use ban_facade::SignerCredentials;
+use ban_proto::{BanDuration, BanRequest, Description, GroupId, MemberAccount, MemberList};
 use ban_sign::{CachedSigner, RenewPolicy, Signer};
-use ban_transport::{Credentials, CredentialsError, RetryPolicy, Transport};
+use ban_transport::{RetryPolicy, Transport};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -51,29 +50,11 @@ pub async fn emulator(b: EmulatorBuilder) -> Emulator {
     b.group(GROUP).start().await.expect("emulator starts")
 }
 
-struct SignerCredentials(CachedSigner);
-
-impl Credentials for SignerCredentials {
-    fn sdkappid(&self) -> u64 {
-        self.0.sdkappid()
-    }
-    fn identifier(&self) -> &str {
-        self.0.identifier()
-    }
-    fn usersig(&self) -> Result<UserSig, CredentialsError> {
-        Ok(self.0.usersig())
-    }
-}
-
 /// The SDK transport against the emulator, rate limit off.
 pub fn transport(emu: &Emulator) -> Transport {
     let signer = Signer::new(emu.sdkappid(), emu.secret_key().clone());
-    let creds = SignerCredentials(CachedSigner::new(
-        emu.admin(),
-        signer,
-        RenewPolicy::default(),
-    ));
-    Transport::builder_shared(Arc::new(creds))
+    let cache = CachedSigner::new(emu.admin(), signer, RenewPolicy::default());
+    Transport::builder(SignerCredentials::new(Arc::new(cache)))
         .endpoint(emu.endpoint())
         .webpki_roots(false)
         .add_root_certificate_pem(emu.ca_cert_pem().expect("TLS emulator"))

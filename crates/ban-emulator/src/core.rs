@@ -257,6 +257,12 @@ fn to_json<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).expect("emulator answers always serialize")
 }
 
+/// A typed request body; a bad field answers 10004 naming it.
+fn decode<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, Answer> {
+    serde_json::from_value(body)
+        .map_err(|e| Answer::err(ErrorCode::InvalidParameter, e.to_string()))
+}
+
 fn control(status: u16, v: Value) -> Reply {
     Reply::Json(status, to_json(&v))
 }
@@ -357,40 +363,43 @@ impl Core {
         Ok(id)
     }
 
-    pub(crate) fn join(&self, group: &str, member: &str) -> Result<(), JoinError> {
-        let now = self.clock.now_unix();
+    /// Runs `f` on a group under the state lock.
+    fn in_group<T>(
+        &self,
+        group: &str,
+        f: impl FnOnce(&mut Group) -> Result<T, JoinError>,
+    ) -> Result<T, JoinError> {
         let mut st = lock(&self.state);
         let g = st
             .groups
             .get_mut(group)
             .ok_or_else(|| JoinError::NoSuchGroup(group.to_owned()))?;
-        if let Some(until) = g.banned_until(member, now) {
-            return Err(JoinError::Banned {
-                group: group.to_owned(),
-                member: member.to_owned(),
-                until,
-            });
-        }
-        g.members.insert(member.to_owned());
-        Ok(())
+        f(g)
+    }
+
+    pub(crate) fn join(&self, group: &str, member: &str) -> Result<(), JoinError> {
+        let now = self.clock.now_unix();
+        self.in_group(group, |g| {
+            if let Some(until) = g.banned_until(member, now) {
+                return Err(JoinError::Banned {
+                    group: group.to_owned(),
+                    member: member.to_owned(),
+                    until,
+                });
+            }
+            g.members.insert(member.to_owned());
+            Ok(())
+        })
     }
 
     pub(crate) fn leave(&self, group: &str, member: &str) -> Result<bool, JoinError> {
-        let mut st = lock(&self.state);
-        let g = st
-            .groups
-            .get_mut(group)
-            .ok_or_else(|| JoinError::NoSuchGroup(group.to_owned()))?;
-        Ok(g.members.remove(member))
+        self.in_group(group, |g| Ok(g.members.remove(member)))
     }
 
     pub(crate) fn inbox(&self, group: &str, member: &str) -> Result<Vec<InboxMessage>, JoinError> {
-        let st = lock(&self.state);
-        let g = st
-            .groups
-            .get(group)
-            .ok_or_else(|| JoinError::NoSuchGroup(group.to_owned()))?;
-        Ok(g.inbox.get(member).cloned().unwrap_or_default())
+        self.in_group(group, |g| {
+            Ok(g.inbox.get(member).cloned().unwrap_or_default())
+        })
     }
 
     pub(crate) fn send_group_msg(
@@ -400,33 +409,30 @@ impl Core {
         text: &str,
     ) -> Result<(u64, usize), JoinError> {
         let now = self.clock.now_unix();
-        let mut st = lock(&self.state);
-        let g = st
-            .groups
-            .get_mut(group)
-            .ok_or_else(|| JoinError::NoSuchGroup(group.to_owned()))?;
-        let seq = g.next_seq;
-        g.next_seq += 1;
-        let msg = InboxMessage {
-            seq,
-            from: from.to_owned(),
-            text: text.to_owned(),
-            time: now,
-        };
-        let recipients: Vec<String> = g
-            .members
-            .iter()
-            .filter(|m| g.bans.get(*m).is_none_or(|&until| until <= now))
-            .cloned()
-            .collect();
-        for m in &recipients {
-            let inbox = g.inbox.entry(m.clone()).or_default();
-            if inbox.len() >= INBOX_CAP {
-                inbox.remove(0);
+        self.in_group(group, |g| {
+            let seq = g.next_seq;
+            g.next_seq += 1;
+            let msg = InboxMessage {
+                seq,
+                from: from.to_owned(),
+                text: text.to_owned(),
+                time: now,
+            };
+            let recipients: Vec<String> = g
+                .members
+                .iter()
+                .filter(|m| g.bans.get(*m).is_none_or(|&until| until <= now))
+                .cloned()
+                .collect();
+            for m in &recipients {
+                let inbox = g.inbox.entry(m.clone()).or_default();
+                if inbox.len() >= INBOX_CAP {
+                    inbox.remove(0);
+                }
+                inbox.push(msg.clone());
             }
-            inbox.push(msg.clone());
-        }
-        Ok((seq, recipients.len()))
+            Ok((seq, recipients.len()))
+        })
     }
 
     pub(crate) fn group_state(&self, group: &str) -> Option<GroupState> {
@@ -733,9 +739,9 @@ impl Core {
         if let Some(a) = Self::too_many(&body) {
             return a;
         }
-        let req: BanRequest = match serde_json::from_value(body) {
+        let req: BanRequest = match decode(body) {
             Ok(r) => r,
-            Err(e) => return Answer::err(ErrorCode::InvalidParameter, e.to_string()),
+            Err(a) => return a,
         };
         let until = now.saturating_add(req.duration.as_secs().into());
         let res = self.with_group(req.group_id.as_str(), |g| {
@@ -752,9 +758,9 @@ impl Core {
         if let Some(a) = Self::too_many(&body) {
             return a;
         }
-        let req: UnbanRequest = match serde_json::from_value(body) {
+        let req: UnbanRequest = match decode(body) {
             Ok(r) => r,
-            Err(e) => return Answer::err(ErrorCode::InvalidParameter, e.to_string()),
+            Err(a) => return a,
         };
         let res = self.with_group(req.group_id.as_str(), |g| {
             for m in req.members.iter() {
@@ -766,9 +772,9 @@ impl Core {
     }
 
     fn list(&self, body: Value, now: u64) -> Answer {
-        let req: BanListRequest = match serde_json::from_value(body) {
+        let req: BanListRequest = match decode(body) {
             Ok(r) => r,
-            Err(e) => return Answer::err(ErrorCode::InvalidParameter, e.to_string()),
+            Err(a) => return a,
         };
         let res = self.with_group(req.group_id.as_str(), |g| {
             let all = g.active_bans(now);

@@ -289,8 +289,28 @@ fn parse_region(v: &str) -> Result<Region, ConfigError> {
         })
 }
 
-/// ban-sign's cached signer as the transport's credentials provider.
-struct SignerCredentials(Arc<CachedSigner>);
+/// ban-sign's cached signer as ban-transport's credentials provider: what
+/// [`Client`] plugs in, public for those who build a `Transport` themselves.
+///
+/// ```
+/// use std::sync::Arc;
+/// use ban_facade::SignerCredentials;
+/// use ban_sign::{CachedSigner, RenewPolicy, SecretKey, Signer};
+/// use ban_transport::Transport;
+///
+/// let signer = CachedSigner::new("administrator", Signer::new(1400000000, SecretKey::new("key")), RenewPolicy::default());
+/// let transport = Transport::builder(SignerCredentials::new(Arc::new(signer))).build()?;
+/// # Ok::<(), ban_transport::BuildError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct SignerCredentials(Arc<CachedSigner>);
+
+impl SignerCredentials {
+    /// Wraps a cached signer.
+    pub fn new(signer: Arc<CachedSigner>) -> Self {
+        SignerCredentials(signer)
+    }
+}
 
 impl Credentials for SignerCredentials {
     fn sdkappid(&self) -> u64 {

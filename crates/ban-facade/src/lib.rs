@@ -33,4 +33,4 @@ mod client;
 pub use ban_proto::{BanDuration, BannedAccount, ErrorCode, Region};
 pub use ban_transport::{CallError, ErrorKind, RateLimit, RetryPolicy};
 pub use bulk::{Action, BulkReport, FailedMember, Progress};
-pub use client::{Client, ClientBuilder, ConfigError, InputError};
+pub use client::{BannedStream, Client, ClientBuilder, ConfigError, InputError, SignerCredentials};

@@ -2,12 +2,13 @@
 //! committed fixtures made by the official Python and Node packages
 //! (`fixtures/regen.sh` regenerates them).
 
-use std::io::Read;
+mod common;
 
 use ban_sign::{
     decode, private_map_key_userbuf, MalformedStage, Room, SecretKey, Signer, VerifyError,
 };
 use base64::Engine;
+use common::inner_json;
 use serde_json::Value;
 
 struct Fixture {
@@ -45,27 +46,6 @@ fn fixtures() -> Vec<Fixture> {
     }
     assert!(all.len() >= 15, "fixtures missing");
     all
-}
-
-/// Decodes a sig independently of the crate: returns the inner JSON.
-fn inner_json(sig: &str) -> Value {
-    let std: String = sig
-        .chars()
-        .map(|c| match c {
-            '*' => '+',
-            '-' => '/',
-            '_' => '=',
-            c => c,
-        })
-        .collect();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(std)
-        .unwrap();
-    let mut json = String::new();
-    flate2::read::ZlibDecoder::new(bytes.as_slice())
-        .read_to_string(&mut json)
-        .unwrap();
-    serde_json::from_str(&json).unwrap()
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! Each stage of the algorithm on its own, so a failure points at one step.
 
-use std::io::Read;
+mod common;
 
 use ban_sign::{content_string, encode_alphabet, hmac_base64, SecretKey, Signer};
-use base64::Engine;
+use common::inner_json;
 
 const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
 
@@ -29,30 +29,10 @@ fn stage2_hmac_keyed_with_utf8_bytes() {
     );
 }
 
-fn inflate(sig: &str) -> serde_json::Value {
-    let std: String = sig
-        .chars()
-        .map(|c| match c {
-            '*' => '+',
-            '-' => '/',
-            '_' => '=',
-            c => c,
-        })
-        .collect();
-    let z = base64::engine::general_purpose::STANDARD
-        .decode(std)
-        .unwrap();
-    let mut out = Vec::new();
-    flate2::read::ZlibDecoder::new(z.as_slice())
-        .read_to_end(&mut out)
-        .unwrap();
-    serde_json::from_slice(&out).unwrap()
-}
-
 #[test]
 fn stage3_json_document() {
     let sig = Signer::new(1400000000, SecretKey::new(KEY)).sign("administrator", 1700000000, 86400);
-    let doc = inflate(sig.expose());
+    let doc = inner_json(sig.expose());
     assert_eq!(doc["TLS.ver"], "2.0");
     assert_eq!(doc["TLS.identifier"], "administrator");
     assert_eq!(doc["TLS.sdkappid"], 1400000000);
@@ -64,7 +44,7 @@ fn stage3_json_document() {
     );
     assert!(doc.get("TLS.userbuf").is_none());
     let with_buf = Signer::new(1, SecretKey::new(KEY)).sign_with_userbuf("a", 2, 3, b"abc");
-    assert_eq!(inflate(with_buf.expose())["TLS.userbuf"], "YWJj");
+    assert_eq!(inner_json(with_buf.expose())["TLS.userbuf"], "YWJj");
 }
 
 #[test]

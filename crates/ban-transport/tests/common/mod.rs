@@ -2,41 +2,26 @@
 
 #![allow(dead_code)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use ban_emulator::{Emulator, EmulatorBuilder};
-use ban_proto::UserSig;
-use ban_sign::{CachedSigner, RenewPolicy, Signer};
-use ban_transport::{Credentials, CredentialsError, RetryPolicy, Transport, TransportBuilder};
+use ban_sign::Signer;
+use ban_transport::{RetryPolicy, StaticCredentials, Transport, TransportBuilder};
 
 pub const G: &str = "@TGS#aTRANSPORT";
 
-pub struct SignerCredentials(pub CachedSigner);
-
-impl Credentials for SignerCredentials {
-    fn sdkappid(&self) -> u64 {
-        self.0.sdkappid()
-    }
-    fn identifier(&self) -> &str {
-        self.0.identifier()
-    }
-    fn usersig(&self) -> Result<UserSig, CredentialsError> {
-        Ok(self.0.usersig())
-    }
-}
-
-pub fn credentials(emu: &Emulator) -> SignerCredentials {
+/// Credentials with a UserSig signed once, valid for a day of the emulator's clock.
+pub fn credentials(emu: &Emulator) -> StaticCredentials {
     let signer = Signer::new(emu.sdkappid(), emu.secret_key().clone());
-    SignerCredentials(CachedSigner::new(
+    StaticCredentials::new(
+        emu.sdkappid(),
         emu.admin(),
-        signer,
-        RenewPolicy::default(),
-    ))
+        signer.sign(emu.admin(), emu.now(), 86_400),
+    )
 }
 
 pub fn builder(emu: &Emulator) -> TransportBuilder {
-    let b = Transport::builder_shared(Arc::new(credentials(emu)))
+    let b = Transport::builder(credentials(emu))
         .endpoint(emu.endpoint())
         .webpki_roots(false)
         .retry(RetryPolicy {
