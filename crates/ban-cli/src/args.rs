@@ -147,6 +147,9 @@ pub struct EmulatorArgs {
     /// Serve plain HTTP instead of HTTPS.
     #[arg(long)]
     pub plain: bool,
+    /// Refuse accounts outside [A-Za-z0-9_-] with 10004.
+    #[arg(long)]
+    pub strict_accounts: bool,
     /// Turn the console's member-ban switch off (answers 10007).
     #[arg(long)]
     pub ban_feature_off: bool,

@@ -313,6 +313,7 @@ async fn emulator(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure> {
     }
     config.tls = !a.plain;
     config.ban_feature_enabled = !a.ban_feature_off;
+    config.strict_accounts = a.strict_accounts;
     let emu = Emulator::start(config).await.map_err(usage)?;
     let info = emu.ready_info();
     if let Some(path) = &a.ready_file {

@@ -160,6 +160,10 @@ pub struct EmulatorConfig {
     pub faults: FaultConfig,
     /// Serve HTTPS with a certificate made at start (default) or plain HTTP.
     pub tls: bool,
+    /// Refuse (10004) accounts outside `[A-Za-z0-9_-]`, as the stricter of
+    /// Tencent's documented account rules says; off by default (printable
+    /// ASCII and UTF-8 are accepted, as the other says).
+    pub strict_accounts: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -175,6 +179,7 @@ impl Default for EmulatorConfig {
             latency: Duration::ZERO,
             faults: FaultConfig::default(),
             tls: true,
+            strict_accounts: false,
         }
     }
 }

@@ -701,6 +701,22 @@ impl Core {
         Ok(())
     }
 
+    /// With `strict_accounts`, the first account outside `[A-Za-z0-9_-]`.
+    fn check_accounts(&self, members: &ban_proto::MemberList<'_>) -> Option<Answer> {
+        if !self.config.strict_accounts {
+            return None;
+        }
+        let strict = |m: &str| {
+            m.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        };
+        let (i, m) = members.iter().enumerate().find(|(_, m)| !strict(m))?;
+        Some(Answer::err(
+            ErrorCode::InvalidParameter,
+            format!("Members_Account[{i}] {m:?} has characters outside [A-Za-z0-9_-]"),
+        ))
+    }
+
     fn too_many(body: &Value) -> Option<Answer> {
         let n = body.get("Members_Account")?.as_array()?.len();
         (n > 20).then(|| {
@@ -743,6 +759,9 @@ impl Core {
             Ok(r) => r,
             Err(a) => return a,
         };
+        if let Some(a) = self.check_accounts(&req.members) {
+            return a;
+        }
         let until = now.saturating_add(req.duration.as_secs().into());
         let res = self.with_group(req.group_id.as_str(), |g| {
             for m in req.members.iter() {
@@ -762,6 +781,9 @@ impl Core {
             Ok(r) => r,
             Err(a) => return a,
         };
+        if let Some(a) = self.check_accounts(&req.members) {
+            return a;
+        }
         let res = self.with_group(req.group_id.as_str(), |g| {
             for m in req.members.iter() {
                 g.bans.remove(m);

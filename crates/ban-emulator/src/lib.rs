@@ -162,6 +162,11 @@ impl EmulatorBuilder {
         self.config.faults.delay = delay;
         self
     }
+    /// Refuse accounts outside `[A-Za-z0-9_-]` with 10004.
+    pub fn strict_accounts(mut self, strict: bool) -> Self {
+        self.config.strict_accounts = strict;
+        self
+    }
     /// Serve plain HTTP instead of HTTPS.
     pub fn plain_http(mut self) -> Self {
         self.config.tls = false;

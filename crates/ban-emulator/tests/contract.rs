@@ -522,3 +522,34 @@ async fn stats_and_reset_over_the_control_surface() {
     assert_eq!(emu.stats().total_calls, 0);
     assert!(emu.group(G).unwrap().banned.is_empty());
 }
+
+#[tokio::test]
+async fn strict_accounts_are_refused_with_10004_naming_the_member() {
+    let emu = Emulator::builder()
+        .group(G)
+        .strict_accounts(true)
+        .start()
+        .await
+        .unwrap();
+    let c = raw_client(&emu, false);
+    let v = call(
+        &c,
+        &emu,
+        "ban_group_member",
+        &json!({"GroupId": G, "Members_Account": ["ok_1", "not.ok"], "Duration": 60}).to_string(),
+    )
+    .await;
+    assert_eq!(code(&v), 10004);
+    assert!(
+        v["ErrorInfo"]
+            .as_str()
+            .unwrap()
+            .contains("Members_Account[1] \"not.ok\""),
+        "{v}"
+    );
+    assert!(
+        emu.group(G).unwrap().banned.is_empty(),
+        "nothing of a refused call is applied"
+    );
+    assert_eq!(code(&call(&c, &emu, "ban_group_member", SEED).await), 0);
+}

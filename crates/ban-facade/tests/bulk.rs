@@ -253,3 +253,29 @@ async fn a_group_that_does_not_exist_fails_every_member_with_its_code() {
         .all(|f| f.code == Some(10010) && f.reason.contains("does not exist")));
     assert_eq!(report.calls, 2);
 }
+
+#[tokio::test]
+async fn a_call_refused_for_one_member_is_split_to_find_it() {
+    let (emu, client) = setup(Emulator::builder().strict_accounts(true)).await;
+    let mut members = names("ok", 43);
+    members.insert(7, "bad.name".to_owned());
+    members.insert(30, "naïve".to_owned());
+    let report = client
+        .ban_members(G, &members, BanDuration::from_secs(60).unwrap(), None)
+        .await
+        .unwrap();
+    let failed: Vec<&str> = report.failed.iter().map(|f| f.member.as_str()).collect();
+    assert_eq!(failed, ["bad.name", "naïve"]);
+    assert!(report
+        .failed
+        .iter()
+        .all(|f| f.code == Some(10004) && f.reason.contains("outside [A-Za-z0-9_-]")));
+    assert_eq!(report.succeeded.len(), 43);
+    assert_eq!(emu.group(G).unwrap().banned.len(), 43);
+    // 3 calls, two refused; each refused call of 20 is halved down to the bad member.
+    assert!(
+        report.calls > 3 && report.calls <= 3 + 2 * 2 * 5,
+        "{}",
+        report.calls
+    );
+}
