@@ -9,6 +9,7 @@ use ban_proto::{
     MemberAccount, MemberList, PageLimit, PageOffset, UnbanRequest,
 };
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Value};
 
 fn slow_group_id_ok(s: &str) -> bool {
@@ -99,7 +100,12 @@ fn json_value() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        // Failing cases are kept in the crate's proptest-regressions/ and committed.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/props.txt"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn group_id_matches_slow_validator(s in any_text(60)) {

@@ -2,9 +2,15 @@
 
 use ban_sign::{decode, SecretKey, Signer};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        // Failing cases are kept in the crate's proptest-regressions/ and committed.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/props.txt"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn verify_never_panics(s in ".{0,300}") {
