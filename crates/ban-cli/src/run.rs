@@ -141,11 +141,13 @@ fn read_members(t: &Target) -> Result<Vec<String>, Failure> {
                 path.display()
             ))
         })?;
+        // Only the line ending is removed (CRLF files too): an account is
+        // passed as written, and blank or `#` lines are skipped.
         members.extend(
             lines
                 .into_iter()
-                .map(|l| l.trim().to_owned())
-                .filter(|l| !l.is_empty() && !l.starts_with('#')),
+                .map(|l| l.strip_suffix('\r').map(str::to_owned).unwrap_or(l))
+                .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')),
         );
     }
     if members.is_empty() {

@@ -210,7 +210,7 @@ fn ban_list_unban_with_json_and_exit_codes() {
             "--duration",
             "30m",
         ],
-        "stdin1\nstdin2\n",
+        "stdin1\r\nstdin2\r\n\r\n",
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("banned 2 of 2 member(s)"));
