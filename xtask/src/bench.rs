@@ -1,6 +1,5 @@
 //! `cargo xtask bench`: run criterion, then print medians and ratios to baselines.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -83,32 +82,47 @@ fn human(ns: f64) -> String {
     }
 }
 
-/// A table: group, benchmark, median, and the ratio to the group's baseline
-/// (the benchmark whose name holds `baseline`, with the same parameter).
+/// The name and parameter of a benchmark id (`name/param` or `name`).
+fn split(bench: &str) -> (&str, &str) {
+    bench.rsplit_once('/').unwrap_or((bench, ""))
+}
+
+/// The baseline a benchmark is compared with: in the same group and with the
+/// same parameter, the baseline whose name starts with the benchmark's name
+/// (`envelope` -> `envelope_value_baseline`), else the only baseline there.
+fn baseline_of<'a>(rows: &'a [Row], r: &Row) -> Option<&'a Row> {
+    let (name, param) = split(&r.bench);
+    let candidates: Vec<&Row> = rows
+        .iter()
+        .filter(|b| {
+            b.group == r.group && b.bench.contains("baseline") && split(&b.bench).1 == param
+        })
+        .collect();
+    candidates
+        .iter()
+        .find(|b| split(&b.bench).0.starts_with(name))
+        .or(if candidates.len() == 1 {
+            candidates.first()
+        } else {
+            None
+        })
+        .copied()
+}
+
+/// A table: group, benchmark, median, and the ratio to its baseline.
 pub fn table(rows: &[Row]) -> String {
-    let mut baselines: BTreeMap<(String, String), f64> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.bench.contains("baseline")) {
-        let param = r
-            .bench
-            .rsplit_once('/')
-            .map(|(_, p)| p.to_owned())
-            .unwrap_or_default();
-        baselines.insert((r.group.clone(), param), r.median_ns);
-    }
     let mut out = format!(
         "{:<32} {:<40} {:>12} {:>14}\n",
         "group", "benchmark", "median", "vs baseline"
     );
     for r in rows {
-        let param = r
-            .bench
-            .rsplit_once('/')
-            .map(|(_, p)| p.to_owned())
-            .unwrap_or_default();
-        let ratio = match baselines.get(&(r.group.clone(), param)) {
-            Some(_) if r.bench.contains("baseline") => "baseline".to_owned(),
-            Some(b) => format!("{:.2}x", r.median_ns / b),
-            None => "-".to_owned(),
+        let ratio = if r.bench.contains("baseline") {
+            "baseline".to_owned()
+        } else {
+            baseline_of(rows, r).map_or_else(
+                || "-".to_owned(),
+                |b| format!("{:.2}x", r.median_ns / b.median_ns),
+            )
         };
         out.push_str(&format!(
             "{:<32} {:<40} {:>12} {:>14}\n",
