@@ -257,6 +257,23 @@ fn to_json<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).expect("emulator answers always serialize")
 }
 
+/// Requests that name members.
+trait Members<'a> {
+    fn members(&self) -> &ban_proto::MemberList<'a>;
+}
+
+impl<'a> Members<'a> for BanRequest<'a> {
+    fn members(&self) -> &ban_proto::MemberList<'a> {
+        &self.members
+    }
+}
+
+impl<'a> Members<'a> for UnbanRequest<'a> {
+    fn members(&self) -> &ban_proto::MemberList<'a> {
+        &self.members
+    }
+}
+
 /// A typed request body; a bad field answers 10004 naming it.
 fn decode<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, Answer> {
     serde_json::from_value(body)
@@ -701,30 +718,39 @@ impl Core {
         Ok(())
     }
 
-    /// With `strict_accounts`, the first account outside `[A-Za-z0-9_-]`.
-    fn check_accounts(&self, members: &ban_proto::MemberList<'_>) -> Option<Answer> {
-        if !self.config.strict_accounts {
-            return None;
+    /// Decodes a request that names members, checking in the service's
+    /// order: more than 20 (10005), any invalid field (10004), and with
+    /// `strict_accounts` an account outside `[A-Za-z0-9_-]` (10004).
+    fn member_request<T: serde::de::DeserializeOwned + Members<'static>>(
+        &self,
+        body: Value,
+    ) -> Result<T, Answer> {
+        if let Some(n) = body
+            .get("Members_Account")
+            .and_then(Value::as_array)
+            .map(Vec::len)
+        {
+            if n > ban_proto::MemberList::MAX {
+                return Err(Answer::err(
+                    ErrorCode::TooManyMembers,
+                    format!("Members_Account has {n} accounts; at most 20 per call"),
+                ));
+            }
         }
-        let strict = |m: &str| {
-            m.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        };
-        let (i, m) = members.iter().enumerate().find(|(_, m)| !strict(m))?;
-        Some(Answer::err(
-            ErrorCode::InvalidParameter,
-            format!("Members_Account[{i}] {m:?} has characters outside [A-Za-z0-9_-]"),
-        ))
-    }
-
-    fn too_many(body: &Value) -> Option<Answer> {
-        let n = body.get("Members_Account")?.as_array()?.len();
-        (n > 20).then(|| {
-            Answer::err(
-                ErrorCode::TooManyMembers,
-                format!("Members_Account has {n} accounts; at most 20 per call"),
-            )
-        })
+        let req: T = decode(body)?;
+        if self.config.strict_accounts {
+            let strict = |m: &str| {
+                m.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            };
+            if let Some((i, m)) = req.members().iter().enumerate().find(|(_, m)| !strict(m)) {
+                return Err(Answer::err(
+                    ErrorCode::InvalidParameter,
+                    format!("Members_Account[{i}] {m:?} has characters outside [A-Za-z0-9_-]"),
+                ));
+            }
+        }
+        Ok(req)
     }
 
     fn with_group<T>(
@@ -752,16 +778,10 @@ impl Core {
     }
 
     fn ban(&self, body: Value, now: u64) -> Answer {
-        if let Some(a) = Self::too_many(&body) {
-            return a;
-        }
-        let req: BanRequest = match decode(body) {
+        let req = match self.member_request::<BanRequest>(body) {
             Ok(r) => r,
             Err(a) => return a,
         };
-        if let Some(a) = self.check_accounts(&req.members) {
-            return a;
-        }
         let until = now.saturating_add(req.duration.as_secs().into());
         let res = self.with_group(req.group_id.as_str(), |g| {
             for m in req.members.iter() {
@@ -774,16 +794,10 @@ impl Core {
     }
 
     fn unban(&self, body: Value) -> Answer {
-        if let Some(a) = Self::too_many(&body) {
-            return a;
-        }
-        let req: UnbanRequest = match decode(body) {
+        let req = match self.member_request::<UnbanRequest>(body) {
             Ok(r) => r,
             Err(a) => return a,
         };
-        if let Some(a) = self.check_accounts(&req.members) {
-            return a;
-        }
         let res = self.with_group(req.group_id.as_str(), |g| {
             for m in req.members.iter() {
                 g.bans.remove(m);

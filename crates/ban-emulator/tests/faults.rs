@@ -63,22 +63,15 @@ async fn every_fault_kind_is_observable_and_counted() {
         );
     }
     let f = emu.stats().faults;
-    assert_eq!(
-        f.internal_error as usize,
-        seen.iter().filter(|s| *s == "10002").count()
-    );
-    assert_eq!(
-        f.bad_gateway as usize,
-        seen.iter().filter(|s| *s == "502").count()
-    );
-    assert_eq!(
-        f.dropped as usize,
-        seen.iter().filter(|s| *s == "dropped").count()
-    );
-    assert_eq!(
-        f.delayed as usize,
-        seen.iter().filter(|s| *s == "timeout").count()
-    );
+    for (counted, outcome) in [
+        (f.internal_error, "10002"),
+        (f.bad_gateway, "502"),
+        (f.dropped, "dropped"),
+        (f.delayed, "timeout"),
+    ] {
+        let observed = seen.iter().filter(|s| *s == outcome).count();
+        assert_eq!(counted as usize, observed, "{outcome}");
+    }
 }
 
 #[tokio::test]
