@@ -22,9 +22,12 @@ pub struct Global {
     /// The app's SDKAppID.
     #[arg(long, env = "TIM_SDKAPPID", global = true)]
     pub sdkappid: Option<u64>,
-    /// The app's secret key (prefer the environment variable to the flag).
+    /// The app's secret key (visible in `ps`: prefer --secret-key-file or the variable).
     #[arg(long, env = "TIM_SECRET_KEY", global = true, hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// A file holding the app's secret key (one line).
+    #[arg(long, env = "TIM_SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<PathBuf>,
     /// The app admin identifier [default: administrator].
     #[arg(long, env = "TIM_ADMIN", global = true)]
     pub admin: Option<String>,
@@ -51,11 +54,11 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
-    /// Ban members of an AVChatRoom (any number; sent 20 per call).
+    /// Ban members of a group (any number; sent 20 per call).
     Ban {
         #[command(flatten)]
         target: Target,
-        /// How long: seconds (3600) or a duration (1h, 30m, 7d).
+        /// How long: whole seconds (3600) or a duration (1h, 30m, 7d); at least 1 s.
         #[arg(long, value_parser = parse_duration)]
         duration: u64,
         /// Why (at most 1000 bytes), shown to the member.
@@ -72,6 +75,8 @@ pub enum Cmd {
         /// The group ID.
         #[arg(long)]
         group: String,
+        #[command(flatten)]
+        rate: Rate,
     },
     /// Make or check UserSigs.
     #[command(subcommand)]
@@ -80,6 +85,14 @@ pub enum Cmd {
     Emulator(EmulatorArgs),
     /// Show the whole SDK against an in-process emulator; needs no account.
     Demo,
+}
+
+/// The client-side rate limit.
+#[derive(Debug, Args)]
+pub struct Rate {
+    /// Calls per second per command [default: 190, 5% under the service's 200].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rate: Option<u32>,
 }
 
 /// The group and the members a command acts on.
@@ -91,9 +104,18 @@ pub struct Target {
     /// A member (repeatable).
     #[arg(long = "member")]
     pub members: Vec<String>,
-    /// A file of members, one per line (`-` for stdin; blank lines and `#` comments skipped).
+    /// A file of members, one per line, UTF-8 (`-` for stdin; blank lines and `#` comments skipped).
     #[arg(long)]
     pub members_file: Option<PathBuf>,
+    /// Trim leading and trailing whitespace from members (refused otherwise).
+    #[arg(long)]
+    pub trim: bool,
+    /// Record each finished call in FILE; run the same command again with it
+    /// to resume, skipping the members already done.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    #[command(flatten)]
+    pub rate: Rate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,8 +125,8 @@ pub enum SigCmd {
         /// The account the sig is for.
         #[arg(long)]
         identifier: String,
-        /// Validity in seconds.
-        #[arg(long, default_value_t = 86_400)]
+        /// Validity in seconds (1 to 4294967295).
+        #[arg(long, default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..=u64::from(u32::MAX)))]
         expire: u64,
     },
     /// Check a UserSig: exit 0 when valid, otherwise print why and exit 1.
@@ -112,7 +134,7 @@ pub enum SigCmd {
         /// The account the sig must be for.
         #[arg(long)]
         identifier: String,
-        /// The UserSig.
+        /// The UserSig, or `-` to read it from stdin (keeps it out of `ps`).
         sig: String,
     },
 }
@@ -158,19 +180,27 @@ pub struct EmulatorArgs {
     pub ready_file: Option<PathBuf>,
 }
 
-/// Seconds, or a humantime duration such as `1h`, `30m`, `7d`.
+/// Whole seconds, or a humantime duration such as `1h`, `30m`, `7d`; at
+/// least 1 s and never a fraction of a second (nothing is rounded away).
 fn parse_duration(s: &str) -> Result<u64, String> {
     let s = s.trim();
     if let Ok(secs) = s.parse::<u64>() {
         return Ok(secs);
     }
-    humantime::parse_duration(s)
-        .map(|d| d.as_secs())
-        .map_err(|e| {
-            format!(
-                "{s:?} is not a duration ({e}); give seconds (3600) or a duration like 1h, 30m, 7d"
-            )
-        })
+    let d = humantime::parse_duration(s).map_err(|e| {
+        format!("{s:?} is not a duration ({e}); give seconds (3600) or a duration like 1h, 30m, 7d")
+    })?;
+    if d.as_secs() == 0 {
+        return Err(format!(
+            "{s:?} is below 1 second; bans are whole seconds, at least 1"
+        ));
+    }
+    if d.subsec_nanos() != 0 {
+        return Err(format!(
+            "{s:?} is not a whole number of seconds; bans are whole seconds"
+        ));
+    }
+    Ok(d.as_secs())
 }
 
 #[cfg(test)]
@@ -185,6 +215,12 @@ mod tests {
         assert!(parse_duration("soon")
             .unwrap_err()
             .contains("\"soon\" is not a duration"));
+        assert!(parse_duration("500ms")
+            .unwrap_err()
+            .contains("below 1 second"));
+        assert!(parse_duration("1500ms")
+            .unwrap_err()
+            .contains("not a whole number of seconds"));
     }
 
     #[test]

@@ -4,11 +4,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use ban_emulator::{Emulator, GroupType, JoinError};
-use ban_facade::{BanDuration, Client};
+use ban_facade::{BanDuration, BulkOptions, Client};
 use ban_proto::{BanListRequest, GroupId, PageLimit, PageOffset};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::run::{failed, Failure};
+use crate::output::{failed, Failure};
 
 fn step(n: u32, text: impl std::fmt::Display) {
     println!("{n:>2}. {text}");
@@ -98,16 +98,23 @@ pub async fn demo() -> Result<ExitCode, Failure> {
     let bots: Vec<String> = (0..1000).map(|i| format!("bot{i:04}")).collect();
     step(
         6,
-        "banning 1,000 bots in one SDK call (split into calls of 20, paced at 200 calls/s):",
+        "banning 1,000 bots in one SDK call (split into calls of 20, paced at 190 calls/s):",
     );
     let bar = ProgressBar::new(bots.len() as u64);
     if let Ok(style) = ProgressStyle::with_template("    {bar:40} {pos}/{len} members {per_sec}") {
         bar.set_style(style);
     }
     let report = client
-        .ban_members_with_progress(&group, &bots, hour, Some("spam bot"), |p| {
-            bar.set_position((p.done + p.failed) as u64)
-        })
+        .ban_members_with(
+            &group,
+            &bots,
+            hour,
+            Some("spam bot"),
+            BulkOptions::new().progress({
+                let bar = bar.clone();
+                move |p| bar.set_position((p.done + p.failed) as u64)
+            }),
+        )
         .await
         .map_err(failed)?;
     bar.finish_and_clear();

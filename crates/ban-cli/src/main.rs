@@ -6,7 +6,10 @@
 //! call failed), 2 bad input or configuration (nothing was sent).
 
 mod args;
+mod bulk;
 mod demo;
+mod members;
+mod output;
 mod run;
 
 use std::process::ExitCode;
@@ -14,7 +17,19 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() && std::env::args_os().any(|a| a == "--json") => {
+            let failure = output::Failure {
+                code: 2,
+                kind: "usage",
+                message: e.kind().to_string() + ": " + e.to_string().trim(),
+            };
+            return ExitCode::from(output::report_failure(true, &failure));
+        }
+        Err(e) => e.exit(),
+    };
+    let json = cli.global.json;
     let level = match cli.global.verbose {
         0 => tracing::Level::ERROR,
         1 => tracing::Level::INFO,
@@ -33,15 +48,12 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
+            let failure = output::failed(format!("cannot start the async runtime: {e}"));
+            return ExitCode::from(output::report_failure(json, &failure));
         }
     };
     match runtime.block_on(run::run(cli)) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {}", e.message);
-            ExitCode::from(e.code)
-        }
+        Err(e) => ExitCode::from(output::report_failure(json, &e)),
     }
 }

@@ -1,39 +1,18 @@
 //! What each subcommand does.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use ban_emulator::{Emulator, EmulatorConfig, FaultKind};
-use ban_facade::{BanDuration, BulkReport, Client, ClientBuilder, Progress};
+use ban_facade::{BuildError, Client, ClientBuilder, ConfigError, RateLimit};
 use ban_sign::{Clock, SecretKey, Signer, SystemClock};
-use futures_util::TryStreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
+use futures_util::StreamExt;
 use serde_json::json;
 
-use crate::args::{Cli, Cmd, EmulatorArgs, Global, SigCmd, Target};
-
-/// A failure with its exit code.
-pub struct Failure {
-    pub code: u8,
-    pub message: String,
-}
-
-/// Bad input or configuration: exit 2.
-pub fn usage(message: impl std::fmt::Display) -> Failure {
-    Failure {
-        code: 2,
-        message: message.to_string(),
-    }
-}
-
-/// A failed operation: exit 1.
-pub fn failed(message: impl std::fmt::Display) -> Failure {
-    Failure {
-        code: 1,
-        message: message.to_string(),
-    }
-}
+use crate::args::{Cli, Cmd, EmulatorArgs, Global, SigCmd};
+use crate::output::{self, escape};
+pub use crate::output::{failed, rfc3339, usage, Failure};
 
 pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let g = &cli.global;
@@ -42,192 +21,127 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             target,
             duration,
             description,
-        } => {
-            let duration = BanDuration::try_from(duration).map_err(usage)?;
-            let members = read_members(&target)?;
-            let client = client(g)?;
-            let bar = progress_bar(g.json, members.len());
-            let report = client
-                .ban_members_with_progress(
-                    &target.group,
-                    &members,
-                    duration,
-                    description.as_deref(),
-                    |p| tick(&bar, p),
-                )
-                .await
-                .map_err(usage)?;
-            bar.finish_and_clear();
-            Ok(print_report(g, &report))
-        }
-        Cmd::Unban { target } => {
-            let members = read_members(&target)?;
-            let client = client(g)?;
-            let bar = progress_bar(g.json, members.len());
-            let report = client
-                .unban_members_with_progress(&target.group, &members, |p| tick(&bar, p))
-                .await
-                .map_err(usage)?;
-            bar.finish_and_clear();
-            Ok(print_report(g, &report))
-        }
-        Cmd::List { group } => {
-            let client = client(g)?;
-            let list: Vec<_> = client
-                .banned_members(&group)
-                .map_err(usage)?
-                .try_collect()
-                .await
-                .map_err(failed)?;
-            if g.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&list).unwrap_or_default()
-                );
-            } else {
-                for b in &list {
-                    println!("{}\tuntil {}", b.member_account, rfc3339(b.banned_until));
-                }
-                eprintln!("{} banned member(s) in {group}", list.len());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => crate::bulk::run(g, &target, Some((duration, description.as_deref()))).await,
+        Cmd::Unban { target } => crate::bulk::run(g, &target, None).await,
+        Cmd::List { group, rate } => list(g, &group, rate.rate).await,
         Cmd::Sig(cmd) => sig(g, cmd),
         Cmd::Emulator(args) => emulator(g, args).await,
+        Cmd::Demo if g.json => Err(usage(
+            "demo is a walk-through for people and has no --json output; run it without --json",
+        )),
         Cmd::Demo => crate::demo::demo().await,
     }
 }
 
-pub(crate) fn rfc3339(secs: u64) -> String {
-    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+/// Lists banned members as pages arrive, so `| head` ends it early.
+async fn list(g: &Global, group: &str, rate: Option<u32>) -> Result<ExitCode, Failure> {
+    let client = client(g, rate)?;
+    let mut stream = client.banned_members(group).map_err(usage)?;
+    let mut all = Vec::new();
+    let mut n = 0usize;
+    while let Some(item) = stream.next().await {
+        let b = item.map_err(failed)?;
+        n += 1;
+        if g.json {
+            all.push(b);
+        } else {
+            output::line(format_args!(
+                "{}\tuntil {}",
+                escape(&b.member_account),
+                rfc3339(b.banned_until)
+            ))?;
+        }
+    }
+    if g.json {
+        output::json_value(&all)?;
+    } else {
+        eprintln!("{n} banned member(s) in {}", escape(group));
+    }
+    output::flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
-fn client(g: &Global) -> Result<Client, Failure> {
+/// The secret key from --secret-key / TIM_SECRET_KEY or --secret-key-file /
+/// TIM_SECRET_KEY_FILE (one of them).
+fn secret_key(g: &Global) -> Result<Option<SecretKey>, Failure> {
+    match (&g.secret_key, &g.secret_key_file) {
+        (Some(_), Some(_)) => Err(usage(
+            "both a secret key (--secret-key or TIM_SECRET_KEY) and a key file (--secret-key-file or TIM_SECRET_KEY_FILE) are given; give one",
+        )),
+        (Some(k), None) => Ok(Some(SecretKey::new(k.clone()))),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                usage(format!("cannot read --secret-key-file {}: {e}", path.display()))
+            })?;
+            let key = text.trim_end_matches(['\n', '\r']);
+            if key.is_empty() {
+                return Err(usage(format!(
+                    "--secret-key-file {} is empty",
+                    path.display()
+                )));
+            }
+            Ok(Some(SecretKey::new(key)))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// The client for ban, unban and list, from flags and `TIM_*` variables.
+pub fn client(g: &Global, rate: Option<u32>) -> Result<Client, Failure> {
     let mut b = ClientBuilder::default();
-    if let Some(id) = g.sdkappid {
-        b = b.sdkappid(id);
-    }
-    if let Some(key) = &g.secret_key {
-        b = b.secret_key(key.clone());
-    }
+    let sdkappid = g
+        .sdkappid
+        .ok_or_else(|| usage("SDKAppID is missing; pass --sdkappid or set TIM_SDKAPPID"))?;
+    b = b.sdkappid(sdkappid);
+    let key = secret_key(g)?.ok_or_else(|| {
+        usage("the secret key is missing; pass --secret-key-file or set TIM_SECRET_KEY_FILE or TIM_SECRET_KEY")
+    })?;
+    b = b.secret_key(key.expose());
     if let Some(admin) = &g.admin {
         b = b.admin(admin.clone());
     }
     if let Some(region) = &g.region {
-        b = b.region(region.parse().map_err(usage)?);
+        b = b.region(
+            region
+                .parse()
+                .map_err(|e| usage(format!("--region: {e}")))?,
+        );
     }
     if let Some(endpoint) = &g.endpoint {
         b = b.endpoint(endpoint.clone());
     }
     if let Some(ca) = &g.ca_cert {
-        b = b.ca_cert_file(&ca.to_string_lossy()).map_err(usage)?;
+        b = b
+            .ca_cert_file(&ca.to_string_lossy())
+            .map_err(|e| usage(format!("--ca-cert: {e}")))?;
     }
     b.danger_allow_plain_http(g.danger_allow_plain_http)
+        .rate_limit(Some(RateLimit::per_second(
+            rate.unwrap_or(RateLimit::DEFAULT_PER_SEC),
+        )))
         .build()
-        .map_err(usage)
-}
-
-fn read_members(t: &Target) -> Result<Vec<String>, Failure> {
-    let mut members = t.members.clone();
-    if let Some(path) = &t.members_file {
-        let lines: Vec<String> = if path.as_os_str() == "-" {
-            std::io::stdin().lock().lines().collect::<Result<_, _>>()
-        } else {
-            std::fs::File::open(path).and_then(|f| std::io::BufReader::new(f).lines().collect())
-        }
-        .map_err(|e| {
-            usage(format!(
-                "cannot read --members-file {}: {e}",
-                path.display()
-            ))
-        })?;
-        // Only the line ending is removed (CRLF files too): an account is
-        // passed as written, and blank or `#` lines are skipped.
-        members.extend(
-            lines
-                .into_iter()
-                .map(|l| l.strip_suffix('\r').map(str::to_owned).unwrap_or(l))
-                .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')),
-        );
-    }
-    if members.is_empty() {
-        return Err(usage(
-            "no members given; use --member (repeatable) or --members-file",
-        ));
-    }
-    Ok(members)
-}
-
-fn progress_bar(json: bool, total: usize) -> ProgressBar {
-    // Only for people: hidden for --json, for small jobs and when stderr is not a terminal.
-    if json || total <= 20 || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total as u64);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} members, {per_sec}, eta {eta} {msg}")
-    {
-        bar.set_style(style);
-    }
-    bar
-}
-
-fn tick(bar: &ProgressBar, p: Progress) {
-    bar.set_position((p.done + p.failed) as u64);
-    if p.failed > 0 {
-        bar.set_message(format!("({} failed)", p.failed));
-    }
-}
-
-fn print_report(g: &Global, report: &BulkReport) -> ExitCode {
-    if g.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(report).unwrap_or_default()
-        );
-    } else {
-        let verb = match report.action {
-            ban_facade::Action::Ban => "banned",
-            ban_facade::Action::Unban => "unbanned",
-        };
-        println!(
-            "{verb} {} of {} member(s) of {} in {:.2} s ({} calls, {} retries{})",
-            report.succeeded.len(),
-            report.succeeded.len() + report.failed.len(),
-            report.group,
-            report.elapsed.as_secs_f64(),
-            report.calls,
-            report.retries,
-            if report.duplicates > 0 {
-                format!(", {} duplicates dropped", report.duplicates)
-            } else {
-                String::new()
-            },
-        );
-        for f in &report.failed {
-            let code = f.code.map_or_else(|| "-".to_owned(), |c| c.to_string());
-            println!(
-                "failed\t{}\tcode {code}\t{} (random {})",
-                f.member, f.reason, f.random
-            );
-        }
-    }
-    if report.all_succeeded() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+        .map_err(|e| match e {
+            ConfigError::Transport(BuildError::PlainHttp { given }) => usage(format!(
+                "endpoint {given:?} is plain HTTP; the service is HTTPS only (pass --danger-allow-plain-http for a local emulator started with --plain)"
+            )),
+            ConfigError::Transport(BuildError::Certificate(c)) => {
+                usage(format!("--ca-cert: {c}"))
+            }
+            ConfigError::Transport(BuildError::Endpoint { given, reason }) => {
+                usage(format!("--endpoint {given:?} is not usable: {reason}"))
+            }
+            other => usage(other),
+        })
 }
 
 fn signer(g: &Global) -> Result<Signer, Failure> {
     let sdkappid = g
         .sdkappid
         .ok_or_else(|| usage("--sdkappid (or TIM_SDKAPPID) is needed"))?;
-    let key = g
-        .secret_key
-        .clone()
-        .ok_or_else(|| usage("--secret-key (or TIM_SECRET_KEY) is needed"))?;
-    Ok(Signer::new(sdkappid, SecretKey::new(key)))
+    let key = secret_key(g)?.ok_or_else(|| {
+        usage("the secret key is missing; pass --secret-key-file or set TIM_SECRET_KEY_FILE or TIM_SECRET_KEY")
+    })?;
+    Ok(Signer::new(sdkappid, key))
 }
 
 fn sig(g: &Global, cmd: SigCmd) -> Result<ExitCode, Failure> {
@@ -235,55 +149,63 @@ fn sig(g: &Global, cmd: SigCmd) -> Result<ExitCode, Failure> {
     let now = SystemClock.now_unix();
     match cmd {
         SigCmd::Gen { identifier, expire } => {
-            ban_proto::MemberAccount::new(identifier.as_str()).map_err(usage)?;
-            if expire == 0 {
-                return Err(usage(
-                    "--expire is 0; a UserSig must be valid for at least 1 second",
-                ));
-            }
+            ban_proto::MemberAccount::new(identifier.as_str())
+                .map_err(|e| usage(format!("--identifier: {e}")))?;
             let sig = signer.sign(&identifier, now, expire);
             if g.json {
-                let v = json!({"usersig": sig.expose(), "identifier": identifier, "sdkappid": signer.sdkappid(), "time": now, "expire": expire});
-                println!("{v}");
+                output::line(
+                    json!({"usersig": sig.expose(), "identifier": identifier, "sdkappid": signer.sdkappid(), "time": now, "expire": expire}),
+                )?;
             } else {
-                println!("{}", sig.expose());
+                output::line(sig.expose())?;
             }
             Ok(ExitCode::SUCCESS)
         }
-        SigCmd::Verify { identifier, sig } => match signer.verify(sig.trim(), &identifier, now) {
-            Ok(c) => {
-                if g.json {
-                    println!(
-                        "{}",
-                        json!({"valid": true, "identifier": c.identifier, "sdkappid": c.sdkappid, "time": c.time, "expire": c.expire, "expires_at": c.expires_at()})
-                    );
-                } else {
-                    println!(
-                        "valid: identifier {}, SDKAppID {}, issued {}, expires {} (in {} s)",
-                        c.identifier,
-                        c.sdkappid,
-                        rfc3339(c.time),
-                        rfc3339(c.expires_at()),
-                        c.expires_at().saturating_sub(now)
-                    );
+        SigCmd::Verify { identifier, sig } => {
+            let sig = if sig == "-" {
+                let mut text = String::new();
+                std::io::stdin()
+                    .lock()
+                    .read_to_string(&mut text)
+                    .map_err(|e| usage(format!("cannot read the UserSig from stdin: {e}")))?;
+                text
+            } else {
+                sig
+            };
+            match signer.verify(sig.trim(), &identifier, now) {
+                Ok(c) => {
+                    if g.json {
+                        output::line(
+                            json!({"valid": true, "identifier": c.identifier, "sdkappid": c.sdkappid, "time": c.time, "expire": c.expire, "expires_at": c.expires_at()}),
+                        )?;
+                    } else {
+                        output::line(format_args!(
+                            "valid: identifier {}, SDKAppID {}, issued {}, expires {} (in {} s)",
+                            escape(&c.identifier),
+                            c.sdkappid,
+                            rfc3339(c.time),
+                            rfc3339(c.expires_at()),
+                            c.expires_at().saturating_sub(now)
+                        ))?;
+                    }
+                    Ok(ExitCode::SUCCESS)
                 }
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(e) => {
-                if g.json {
-                    println!(
-                        "{}",
-                        json!({"valid": false, "code": e.error_code().code(), "reason": e.to_string()})
-                    );
-                    Ok(ExitCode::from(1))
-                } else {
-                    Err(failed(format!(
-                        "invalid UserSig (service code {}): {e}",
-                        e.error_code().code()
-                    )))
+                Err(e) => {
+                    let reason = escape(&e.to_string());
+                    if g.json {
+                        output::line(
+                            json!({"valid": false, "code": e.error_code().code(), "reason": reason}),
+                        )?;
+                        Ok(ExitCode::from(1))
+                    } else {
+                        Err(failed(format!(
+                            "invalid UserSig (service code {}): {reason}",
+                            e.error_code().code()
+                        )))
+                    }
                 }
             }
-        },
+        }
     }
 }
 
@@ -292,8 +214,8 @@ async fn emulator(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure> {
     if let Some(id) = g.sdkappid {
         config.sdkappid = id;
     }
-    if let Some(key) = &g.secret_key {
-        config.secret_key = SecretKey::new(key.clone());
+    if let Some(key) = secret_key(g)? {
+        config.secret_key = key;
     }
     if let Some(admin) = &g.admin {
         config.admin = admin.clone();
@@ -319,7 +241,8 @@ async fn emulator(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure> {
     let emu = Emulator::start(config).await.map_err(usage)?;
     let info = emu.ready_info();
     if let Some(path) = &a.ready_file {
-        let text = serde_json::to_string_pretty(&info).unwrap_or_default();
+        let text = serde_json::to_string_pretty(&info)
+            .map_err(|e| failed(format!("cannot encode the ready file: {e}")))?;
         // Write then rename, so a watcher never reads half a file.
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, text)

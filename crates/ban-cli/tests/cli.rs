@@ -227,7 +227,8 @@ fn ban_list_unban_with_json_and_exit_codes() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(json(&out)["unbanned"], serde_json::json!(["a"]));
 
-    // Some members failed: exit 1, each failure with code and reason.
+    // The group does not exist: the job stops early (exit 2), the member of
+    // the call that found out failed with its code and reason.
     let out = emu.run(&[
         "ban",
         "--group",
@@ -238,8 +239,9 @@ fn ban_list_unban_with_json_and_exit_codes() {
         "60",
         "--json",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let v = json(&out);
+    assert_eq!(v["stopped"]["kind"], "group");
     assert_eq!(v["failed"][0]["member"], "x");
     assert_eq!(v["failed"][0]["code"], 10010);
     assert!(v["failed"][0]["reason"]
@@ -449,7 +451,7 @@ fn emulator_flags_shape_its_behaviour() {
     let out = plain.run(&ban);
     assert_eq!(out.status.code(), Some(2), "plain HTTP needs the opt-in");
     assert!(
-        stderr(&out).contains("danger_allow_plain_http"),
+        stderr(&out).contains("--danger-allow-plain-http"),
         "{}",
         stderr(&out)
     );

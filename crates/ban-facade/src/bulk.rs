@@ -1,18 +1,23 @@
 //! Bulk jobs: any number of members, split into calls of at most 20,
-//! pipelined under the rate limit, every member accounted for.
+//! pipelined under the rate limit, every member accounted for: done, failed
+//! with its reason, or not attempted because the job stopped (and why).
 
 use std::collections::{HashSet, VecDeque};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ban_proto::{
     BanDuration, BanRequest, Description, Envelope, ErrorCode, GroupId, MemberAccount, MemberList,
     UnbanRequest,
 };
-use ban_transport::{CallError, Outcome};
+use ban_transport::{AbortSignal, CallError, CallOptions, ErrorKind, Outcome};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::client::{Client, InputError};
+use crate::journal::{Header, Journal};
+use crate::stop::{reason_of, Health, StopKind, StopReason};
 
 /// What a bulk job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,12 +35,20 @@ impl Action {
             Action::Unban => "unbanned",
         }
     }
+
+    fn name(self) -> &'static str {
+        match self {
+            Action::Ban => "ban",
+            Action::Unban => "unban",
+        }
+    }
 }
 
 /// Where a bulk job stands, reported after each call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Progress {
-    /// Members done so far.
+    /// Members done so far (those an earlier run's journal holds included).
     pub done: usize,
     /// Members failed so far.
     pub failed: usize,
@@ -52,24 +65,32 @@ pub struct FailedMember {
     pub member: String,
     /// The service's `ErrorCode`, when the service answered.
     pub code: Option<i64>,
-    /// Why, in words.
-    pub reason: String,
+    /// Why, in words: shared by every member of the call, bounded
+    /// ([`ban_proto::MAX_INFO_BYTES`] of the service's text) and escaped.
+    pub reason: Arc<str>,
     /// The `random` of the last call that carried the member.
     pub random: u32,
 }
 
 /// The outcome of a bulk job. Every member of the input is in exactly one
-/// of `succeeded` and `failed` (duplicates counted once).
+/// of `succeeded`, `failed` and `not_attempted` (duplicates counted once).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BulkReport {
     /// Ban or unban.
     pub action: Action,
     /// The group.
     pub group: String,
-    /// Members banned (or unbanned).
+    /// Members banned (or unbanned), those of earlier runs first.
     pub succeeded: Vec<String>,
     /// Members that failed, each with its reason.
     pub failed: Vec<FailedMember>,
+    /// Members never sent because the job stopped; see `stopped`.
+    pub not_attempted: Vec<String>,
+    /// Why the job stopped before every member was attempted.
+    pub stopped: Option<StopReason>,
+    /// Of `succeeded`, the members an earlier run's journal held (not sent again).
+    pub resumed: usize,
     /// Repeated members dropped from the input.
     pub duplicates: usize,
     /// Calls made (logical calls; retries are counted apart).
@@ -83,24 +104,98 @@ pub struct BulkReport {
 impl BulkReport {
     /// Whether every member succeeded.
     pub fn all_succeeded(&self) -> bool {
-        self.failed.is_empty()
+        self.failed.is_empty() && self.not_attempted.is_empty()
+    }
+
+    /// Members not done: failed or not attempted. Running the job again with
+    /// exactly these finishes it.
+    pub fn remaining(&self) -> impl Iterator<Item = &str> {
+        self.failed
+            .iter()
+            .map(|f| f.member.as_str())
+            .chain(self.not_attempted.iter().map(String::as_str))
     }
 }
 
-/// JSON for scripts: `banned` (or `unbanned`), `failed` with `member`,
-/// `code`, `reason` and `random` each, `duplicates`, `calls`, `retries`,
-/// `elapsed_ms`.
+/// JSON for scripts: `group`, `banned` (or `unbanned`), `failed` with
+/// `member`, `code`, `reason` and `random` each, `not_attempted`, `stopped`
+/// (`kind`, `code`, `reason`, or null), `resumed`, `duplicates`, `calls`,
+/// `retries`, `elapsed_ms`.
 impl Serialize for BulkReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(8))?;
+        let mut m = s.serialize_map(Some(11))?;
         m.serialize_entry("group", &self.group)?;
         m.serialize_entry(self.action.done_key(), &self.succeeded)?;
         m.serialize_entry("failed", &self.failed)?;
+        m.serialize_entry("not_attempted", &self.not_attempted)?;
+        m.serialize_entry("stopped", &self.stopped)?;
+        m.serialize_entry("resumed", &self.resumed)?;
         m.serialize_entry("duplicates", &self.duplicates)?;
         m.serialize_entry("calls", &self.calls)?;
         m.serialize_entry("retries", &self.retries)?;
         m.serialize_entry("elapsed_ms", &(self.elapsed.as_millis() as u64))?;
         m.end()
+    }
+}
+
+/// How a bulk job runs: a journal to resume from, a signal to stop it, a
+/// progress callback.
+///
+/// ```
+/// use ban_facade::{AbortSignal, BulkOptions};
+///
+/// let stop = AbortSignal::new();
+/// let options = BulkOptions::new()
+///     .journal("/var/lib/moderation/raid-42.journal")
+///     .abort_on(stop.clone())
+///     .progress(|p| eprintln!("{}/{}", p.done + p.failed, p.total));
+/// // on SIGTERM: stop.abort(); the job ends with its report.
+/// # drop(options);
+/// ```
+#[derive(Clone, Default)]
+pub struct BulkOptions {
+    journal: Option<PathBuf>,
+    abort: Option<AbortSignal>,
+    progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for BulkOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BulkOptions")
+            .field("journal", &self.journal)
+            .field("abort", &self.abort)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl BulkOptions {
+    /// Every option off.
+    pub fn new() -> Self {
+        BulkOptions::default()
+    }
+
+    /// Appends every finished call to the journal at `path`, and skips the
+    /// members an earlier run with the same journal finished. The journal
+    /// must have been written for the same job (action, group, member set,
+    /// duration, description); a ban resumed from it keeps its end time.
+    pub fn journal(mut self, path: impl Into<PathBuf>) -> Self {
+        self.journal = Some(path.into());
+        self
+    }
+
+    /// Stops the job when `signal` is raised: no new call is sent, calls on
+    /// the wire finish (bounded by their timeout, not retried), and the
+    /// report lists the rest as not attempted.
+    pub fn abort_on(mut self, signal: AbortSignal) -> Self {
+        self.abort = Some(signal);
+        self
+    }
+
+    /// Calls `f` after each call.
+    pub fn progress(mut self, f: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
     }
 }
 
@@ -112,31 +207,50 @@ const SPLIT_ON: [ErrorCode; 3] = [
     ErrorCode::AccountNotString,
 ];
 
+/// What the job sends: a ban carries the absolute end of the ban, so every
+/// call (retried, resumed or repeated) converges on the same `BannedUntil`.
+enum Kind {
+    Ban {
+        ends_at: u64,
+        description: Option<Description<'static>>,
+    },
+    Unban,
+}
+
 struct Job {
     action: Action,
     group: GroupId<'static>,
-    duration: Option<BanDuration>,
-    description: Option<Description<'static>>,
+    kind: Kind,
+}
+
+type Chunk = Vec<MemberAccount<'static>>;
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Validates and de-duplicates members, keeping their first order.
-fn prepare<S: AsRef<str>>(
-    members: &[S],
-) -> Result<(Vec<MemberAccount<'static>>, usize), InputError> {
+fn prepare<S: AsRef<str>>(members: &[S]) -> Result<(Chunk, usize), InputError> {
     if members.is_empty() {
         return Err(InputError::NoMembers);
     }
     let mut seen = HashSet::with_capacity(members.len());
     let mut out = Vec::with_capacity(members.len());
     let mut bad = Vec::new();
-    for m in members {
+    for (i, m) in members.iter().enumerate() {
         let m = m.as_ref();
         if !seen.insert(m) {
             continue;
         }
         match MemberAccount::new(m.to_owned()) {
             Ok(a) => out.push(a),
-            Err(e) => bad.push((m.to_owned(), e)),
+            Err(e) => bad.push(crate::client::InvalidMember {
+                index: i,
+                member: m.to_owned(),
+                error: e,
+            }),
         }
     }
     if !bad.is_empty() {
@@ -147,11 +261,14 @@ fn prepare<S: AsRef<str>>(
 }
 
 impl Client {
-    /// Bans any number of members of an AVChatRoom for `duration`.
+    /// Bans any number of members of a group until `duration` from now.
     ///
     /// Input is checked first: a bad group ID, description or member fails
     /// the whole job with [`InputError`] before anything is sent. Then every
-    /// member ends in the report, banned or failed with its reason.
+    /// member ends in the report: banned, failed with its reason, or not
+    /// attempted because a failure no call can escape (credentials refused,
+    /// the group does not exist, the endpoint unreachable, ...) stopped the
+    /// job early.
     pub async fn ban_members<S: AsRef<str>>(
         &self,
         group: &str,
@@ -159,27 +276,47 @@ impl Client {
         duration: BanDuration,
         description: Option<&str>,
     ) -> Result<BulkReport, InputError> {
-        self.ban_members_with_progress(group, members, duration, description, |_| {})
+        self.ban_members_with(group, members, duration, description, BulkOptions::new())
             .await
     }
 
-    /// [`Client::ban_members`], calling `progress` after each call.
-    pub async fn ban_members_with_progress<S: AsRef<str>>(
+    /// [`Client::ban_members`] with a journal, an abort signal or progress.
+    pub async fn ban_members_with<S: AsRef<str>>(
         &self,
         group: &str,
         members: &[S],
         duration: BanDuration,
         description: Option<&str>,
-        progress: impl Fn(Progress),
+        options: BulkOptions,
     ) -> Result<BulkReport, InputError> {
+        let group = GroupId::new(group.to_owned())?;
+        let description = Self::validate_description(description)?;
+        let (members, duplicates) = prepare(members)?;
+        let secs = duration.as_secs();
+        let mut ends_at = now_unix() + u64::from(secs);
+        let journal = match &options.journal {
+            None => None,
+            Some(path) => {
+                let header = Header::new(
+                    Action::Ban.name(),
+                    group.as_str(),
+                    &members,
+                    Some((secs, ends_at, description.as_ref().map(Description::as_str))),
+                );
+                let journal = Journal::open(path, header)?;
+                ends_at = journal.header.ends_at.unwrap_or(ends_at);
+                Some(journal)
+            }
+        };
         let job = Job {
             action: Action::Ban,
-            group: GroupId::new(group.to_owned())?,
-            duration: Some(duration),
-            description: Self::validate_description(description)?,
+            group,
+            kind: Kind::Ban {
+                ends_at,
+                description,
+            },
         };
-        let (members, duplicates) = prepare(members)?;
-        Ok(self.run(job, members, duplicates, progress).await)
+        Ok(self.run(job, members, duplicates, journal, options).await)
     }
 
     /// Lifts the ban of any number of members.
@@ -188,50 +325,67 @@ impl Client {
         group: &str,
         members: &[S],
     ) -> Result<BulkReport, InputError> {
-        self.unban_members_with_progress(group, members, |_| {})
+        self.unban_members_with(group, members, BulkOptions::new())
             .await
     }
 
-    /// [`Client::unban_members`], calling `progress` after each call.
-    pub async fn unban_members_with_progress<S: AsRef<str>>(
+    /// [`Client::unban_members`] with a journal, an abort signal or progress.
+    pub async fn unban_members_with<S: AsRef<str>>(
         &self,
         group: &str,
         members: &[S],
-        progress: impl Fn(Progress),
+        options: BulkOptions,
     ) -> Result<BulkReport, InputError> {
+        let group = GroupId::new(group.to_owned())?;
+        let (members, duplicates) = prepare(members)?;
+        let journal = match &options.journal {
+            None => None,
+            Some(path) => Some(Journal::open(
+                path,
+                Header::new(Action::Unban.name(), group.as_str(), &members, None),
+            )?),
+        };
         let job = Job {
             action: Action::Unban,
-            group: GroupId::new(group.to_owned())?,
-            duration: None,
-            description: None,
+            group,
+            kind: Kind::Unban,
         };
-        let (members, duplicates) = prepare(members)?;
-        Ok(self.run(job, members, duplicates, progress).await)
+        Ok(self.run(job, members, duplicates, journal, options).await)
     }
 
     async fn send(
         &self,
         job: &Job,
         chunk: &[MemberAccount<'static>],
+        options: CallOptions,
     ) -> Result<Outcome<Envelope>, CallError> {
         let members = MemberList::borrowed(chunk).expect("chunks hold 1 to 20 members");
-        match (job.action, job.duration) {
-            (Action::Ban, Some(duration)) => {
+        match &job.kind {
+            Kind::Ban {
+                ends_at,
+                description,
+            } => {
+                // What is left of the ban, at least 1 s: a repeat converges
+                // on the same end instead of extending it.
+                let left = ends_at
+                    .saturating_sub(now_unix())
+                    .clamp(1, u64::from(u32::MAX));
+                let duration =
+                    BanDuration::from_secs(left as u32).expect("clamped to 1..=u32::MAX");
                 let req = BanRequest {
                     group_id: job.group.reborrow(),
                     members,
                     duration,
-                    description: job.description.as_ref().map(Description::reborrow),
+                    description: description.as_ref().map(Description::reborrow),
                 };
-                self.transport.call(&req).await
+                self.transport.call_with(&req, options).await
             }
-            _ => {
-                self.transport
-                    .call(&UnbanRequest {
-                        group_id: job.group.reborrow(),
-                        members,
-                    })
-                    .await
+            Kind::Unban => {
+                let req = UnbanRequest {
+                    group_id: job.group.reborrow(),
+                    members,
+                };
+                self.transport.call_with(&req, options).await
             }
         }
     }
@@ -239,60 +393,113 @@ impl Client {
     async fn run(
         &self,
         job: Job,
-        members: Vec<MemberAccount<'static>>,
+        members: Chunk,
         duplicates: usize,
-        progress: impl Fn(Progress),
+        mut journal: Option<Journal>,
+        options: BulkOptions,
     ) -> BulkReport {
         let started = Instant::now();
         let total = members.len();
-        let mut queue: VecDeque<Vec<MemberAccount<'static>>> =
-            members.chunks(MemberList::MAX).map(<[_]>::to_vec).collect();
         let mut report = BulkReport {
             action: job.action,
             group: job.group.to_string(),
             succeeded: Vec::with_capacity(total),
             failed: Vec::new(),
+            not_attempted: Vec::new(),
+            stopped: None,
+            resumed: 0,
             duplicates,
             calls: 0,
             retries: 0,
             elapsed: Duration::ZERO,
         };
+        let pending: Chunk = match &journal {
+            Some(j) if !j.done.is_empty() => {
+                let (done, rest): (Chunk, Chunk) = members
+                    .into_iter()
+                    .partition(|m| j.done.contains(m.as_str()));
+                report.resumed = done.len();
+                report
+                    .succeeded
+                    .extend(done.into_iter().map(|m| m.to_string()));
+                tracing::info!(
+                    resumed = report.resumed,
+                    left = rest.len(),
+                    "resuming from the journal"
+                );
+                rest
+            }
+            _ => members,
+        };
+        let mut queue: VecDeque<Chunk> =
+            pending.chunks(MemberList::MAX).map(<[_]>::to_vec).collect();
+        drop(pending);
+
+        let abort = AbortSignal::new();
+        let health = Arc::new(Health::new(abort.clone(), self.max_in_flight));
+        let call_options = CallOptions::new()
+            .abort_on(abort.clone())
+            .observer(health.clone());
+        let user_abort = options.abort.clone();
         let mut in_flight = FuturesUnordered::new();
         loop {
-            while in_flight.len() < self.max_in_flight {
+            while in_flight.len() < self.max_in_flight && !health.is_stopped() {
                 let Some(chunk) = queue.pop_front() else {
                     break;
                 };
                 let job = &job;
+                let opts = call_options.clone();
                 in_flight.push(async move {
-                    let result = self.send(job, &chunk).await;
+                    let result = self.send(job, &chunk, opts).await;
                     (chunk, result)
                 });
             }
-            let Some((chunk, result)) = in_flight.next().await else {
+            let next = tokio::select! {
+                next = in_flight.next() => next,
+                () = wait_abort(user_abort.as_ref()), if !health.is_stopped() => {
+                    health.stop(StopReason {
+                        kind: StopKind::Interrupted,
+                        code: None,
+                        reason: "the job's abort signal was raised".into(),
+                    });
+                    continue;
+                }
+            };
+            let Some((chunk, result)) = next else {
                 break;
             };
-            report.calls += 1;
             match result {
                 Ok(out) => {
+                    report.calls += 1;
                     report.retries += u64::from(out.attempts.saturating_sub(1));
+                    record(&mut journal, &health, true, &chunk, None);
                     report
                         .succeeded
                         .extend(chunk.into_iter().map(|m| m.to_string()));
                 }
+                Err(err) if err.attempts == 0 && matches!(err.kind, ErrorKind::Aborted) => {
+                    queue.push_front(chunk);
+                }
                 Err(err) => {
+                    if err.attempts > 0 {
+                        report.calls += 1;
+                    }
                     report.retries += u64::from(err.attempts.saturating_sub(1));
+                    if let Some(stop) = Health::systemic(&err.kind) {
+                        health.stop(reason_of(stop, &err.kind));
+                    }
                     let split =
                         chunk.len() > 1 && err.error_code().is_some_and(|c| SPLIT_ON.contains(&c));
                     if split {
                         tracing::info!(code = ?err.error_code(), members = chunk.len(), "splitting a refused call to find the member");
                         let mut chunk = chunk;
                         let back = chunk.split_off(chunk.len() / 2);
-                        queue.push_back(chunk);
-                        queue.push_back(back);
+                        queue.push_front(back);
+                        queue.push_front(chunk);
                     } else {
                         let code = err.error_code().map(ErrorCode::code);
-                        let reason = err.kind.to_string();
+                        let reason: Arc<str> = err.kind.to_string().into();
+                        record(&mut journal, &health, false, &chunk, Some((code, &reason)));
                         report
                             .failed
                             .extend(chunk.into_iter().map(|m| FailedMember {
@@ -304,12 +511,21 @@ impl Client {
                     }
                 }
             }
-            progress(Progress {
-                done: report.succeeded.len(),
-                failed: report.failed.len(),
-                total,
-                calls: report.calls,
-            });
+            if let Some(progress) = &options.progress {
+                progress(Progress {
+                    done: report.succeeded.len(),
+                    failed: report.failed.len(),
+                    total,
+                    calls: report.calls,
+                });
+            }
+        }
+        report.not_attempted = queue.into_iter().flatten().map(|m| m.to_string()).collect();
+        report.stopped = health.reason();
+        if let Some(j) = &journal {
+            if let Err(e) = j.sync() {
+                tracing::warn!(error = %e, "the journal could not be synced to disk");
+            }
         }
         report.elapsed = started.elapsed();
         tracing::info!(
@@ -317,11 +533,43 @@ impl Client {
             group = %report.group,
             done = report.succeeded.len(),
             failed = report.failed.len(),
+            not_attempted = report.not_attempted.len(),
+            stopped = ?report.stopped.as_ref().map(|s| s.kind),
             calls = report.calls,
             retries = report.retries,
             elapsed_ms = report.elapsed.as_millis() as u64,
             "bulk job finished"
         );
         report
+    }
+}
+
+/// Resolves when the caller's abort signal is raised; never without one.
+async fn wait_abort(signal: Option<&AbortSignal>) {
+    match signal {
+        Some(s) => s.aborted().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Appends a finished call to the journal; a journal that cannot be written
+/// stops the job (what it would lose is what makes a resume exact).
+fn record(
+    journal: &mut Option<Journal>,
+    health: &Health,
+    done: bool,
+    chunk: &[MemberAccount<'static>],
+    failure: Option<(Option<i64>, &str)>,
+) {
+    let Some(j) = journal else {
+        return;
+    };
+    if let Err(e) = j.record(done, chunk, failure) {
+        health.stop(StopReason {
+            kind: StopKind::Journal,
+            code: None,
+            reason: e.to_string().into(),
+        });
+        *journal = None;
     }
 }

@@ -29,8 +29,15 @@
 
 mod bulk;
 mod client;
+mod journal;
+mod stop;
 
 pub use ban_proto::{BanDuration, BannedAccount, ErrorCode, Region};
-pub use ban_transport::{CallError, ErrorKind, RateLimit, RetryPolicy};
-pub use bulk::{Action, BulkReport, FailedMember, Progress};
-pub use client::{BannedStream, Client, ClientBuilder, ConfigError, InputError, SignerCredentials};
+pub use ban_transport::{AbortSignal, BuildError, CallError, ErrorKind, RateLimit, RetryPolicy};
+pub use bulk::{Action, BulkOptions, BulkReport, FailedMember, Progress};
+pub use client::{
+    BannedStream, Client, ClientBuilder, ConfigError, InputError, InvalidMember, SignerCredentials,
+    INVALID_SHOWN,
+};
+pub use journal::JournalError;
+pub use stop::{StopKind, StopReason};

@@ -1,10 +1,11 @@
 //! Bulk jobs through the whole stack against the real emulator over TLS.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ban_emulator::{Emulator, EmulatorBuilder, FaultKind};
-use ban_facade::{BanDuration, Client, InputError, RetryPolicy};
+use ban_facade::{BanDuration, BulkOptions, Client, ErrorCode, InputError, RetryPolicy, StopKind};
 use futures_util::TryStreamExt;
 
 const G: &str = "@TGS#aFACADE";
@@ -62,17 +63,20 @@ async fn duplicates_are_removed_and_calls_hold_at_most_20() {
     let (emu, client) = setup(Emulator::builder()).await;
     let mut members = names("m", 45);
     members.extend(names("m", 10));
-    let seen = AtomicUsize::new(0);
+    let seen = Arc::new(AtomicUsize::new(0));
     let report = client
-        .ban_members_with_progress(
+        .ban_members_with(
             G,
             &members,
             BanDuration::from_secs(60).unwrap(),
             None,
-            |p| {
-                assert_eq!(p.total, 45);
-                seen.store(p.done, Ordering::SeqCst);
-            },
+            BulkOptions::new().progress({
+                let seen = seen.clone();
+                move |p| {
+                    assert_eq!(p.total, 45);
+                    seen.store(p.done, Ordering::SeqCst);
+                }
+            }),
         )
         .await
         .unwrap();
@@ -233,9 +237,9 @@ async fn banned_members_pages_through_the_list_and_unban_lifts() {
 }
 
 #[tokio::test]
-async fn a_group_that_does_not_exist_fails_every_member_with_its_code() {
-    let (_emu, client) = setup(Emulator::builder()).await;
-    let members = names("x", 30);
+async fn a_group_that_does_not_exist_stops_the_job_at_once() {
+    let (emu, client) = setup(Emulator::builder()).await;
+    let members = names("x", 2000);
     let report = client
         .ban_members(
             "@TGS#nope",
@@ -246,12 +250,43 @@ async fn a_group_that_does_not_exist_fails_every_member_with_its_code() {
         .await
         .unwrap();
     assert!(report.succeeded.is_empty());
-    assert_eq!(report.failed.len(), 30);
+    let stop = report.stopped.as_ref().expect("stopped early");
+    assert_eq!(stop.kind, StopKind::Group);
+    assert_eq!(stop.code, Some(10010));
+    assert!(stop.reason.contains("does not exist"), "{}", stop.reason);
+    assert!(!report.failed.is_empty());
     assert!(report
         .failed
         .iter()
         .all(|f| f.code == Some(10010) && f.reason.contains("does not exist")));
-    assert_eq!(report.calls, 2);
+    // Every member is accounted for: failed (sent) or not attempted.
+    assert_eq!(report.failed.len() + report.not_attempted.len(), 2000);
+    let mut all: Vec<&str> = report.remaining().collect();
+    all.sort_unstable();
+    assert_eq!(all, members.iter().map(String::as_str).collect::<Vec<_>>());
+    // At most one in-flight window was sent, of the 100 calls the job holds.
+    let sent = emu
+        .stats()
+        .count_of("ban_group_member", ErrorCode::GroupNotFound);
+    assert_eq!(sent, report.calls);
+    assert!((1..=64).contains(&sent), "{sent} calls sent");
+}
+
+#[tokio::test]
+async fn a_per_member_failure_never_stops_the_job() {
+    let (_emu, client) = setup(Emulator::builder().strict_accounts(true)).await;
+    let mut members = names("ok", 200);
+    for i in [3, 77, 150] {
+        members[i] = format!("bad.{i}");
+    }
+    let report = client
+        .ban_members(G, &members, BanDuration::from_secs(60).unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(report.stopped, None);
+    assert!(report.not_attempted.is_empty());
+    assert_eq!(report.failed.len(), 3);
+    assert_eq!(report.succeeded.len(), 197);
 }
 
 #[tokio::test]

@@ -37,6 +37,7 @@ mod codes;
 mod endpoint;
 mod message;
 mod secret;
+mod text;
 mod validate;
 
 pub use codes::{ErrorCode, RetryClass};
@@ -46,6 +47,7 @@ pub use message::{
     Envelope, ServiceResponse, UnbanRequest,
 };
 pub use secret::UserSig;
+pub use text::{escape, escape_bounded, MAX_INFO_BYTES};
 pub use validate::{
     BanDuration, Description, GroupId, MemberAccount, MemberList, PageLimit, PageOffset,
     ValidationError,

@@ -59,9 +59,12 @@ pub enum ErrorKind {
     Service {
         /// `ErrorCode`.
         code: ErrorCode,
-        /// `ErrorInfo`.
+        /// `ErrorInfo`: at most [`ban_proto::MAX_INFO_BYTES`] of it, with
+        /// control characters escaped.
         info: String,
     },
+    /// The call's [`crate::AbortSignal`] was raised before it was sent.
+    Aborted,
 }
 
 impl ErrorKind {
@@ -70,9 +73,10 @@ impl ErrorKind {
     /// caller errors are never retried.
     pub fn retry_class(&self) -> RetryClass {
         match self {
-            ErrorKind::InvalidRequest(_) | ErrorKind::Credentials(_) | ErrorKind::Tls(_) => {
-                RetryClass::Never
-            }
+            ErrorKind::InvalidRequest(_)
+            | ErrorKind::Credentials(_)
+            | ErrorKind::Tls(_)
+            | ErrorKind::Aborted => RetryClass::Never,
             ErrorKind::Connect(_) | ErrorKind::Network(_) | ErrorKind::Timeout(_) => {
                 RetryClass::Transient
             }
@@ -92,8 +96,9 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Network(e) => write!(f, "connection broke before an answer: {e}"),
             ErrorKind::Timeout(d) => write!(f, "no answer within {} ms", d.as_millis()),
             ErrorKind::Response { status, excerpt } => {
-                write!(f, "unreadable answer (HTTP {status}): {excerpt:?}")
+                write!(f, "unreadable answer (HTTP {status}): \"{excerpt}\"")
             }
+            ErrorKind::Aborted => f.write_str("aborted before it was sent"),
             ErrorKind::Service { code, info } => {
                 write!(
                     f,

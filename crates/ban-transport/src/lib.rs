@@ -37,12 +37,14 @@
 #![forbid(unsafe_code)]
 
 mod client;
+mod control;
 mod error;
 mod retry;
 
 pub use client::{
-    CallOptions, Credentials, CredentialsError, Outcome, RateLimit, StaticCredentials, Transport,
+    Credentials, CredentialsError, Outcome, RateLimit, StaticCredentials, Transport,
     TransportBuilder,
 };
+pub use control::{AbortSignal, AttemptObserver, CallOptions};
 pub use error::{BuildError, CallError, ErrorKind};
 pub use retry::RetryPolicy;

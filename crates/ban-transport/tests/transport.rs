@@ -28,7 +28,7 @@ async fn a_ban_succeeds_and_random_is_kept() {
     let emu = emulator(Emulator::builder()).await;
     let t = builder(&emu).build().unwrap();
     let out = t
-        .call_with(&ban(G, &["a", "b"]), CallOptions { random: Some(4242) })
+        .call_with(&ban(G, &["a", "b"]), CallOptions::new().random(4242))
         .await
         .unwrap();
     assert_eq!(out.attempts, 1);

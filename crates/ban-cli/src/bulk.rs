@@ -1,0 +1,223 @@
+//! `banctl ban` and `banctl unban`: a bulk job with a progress bar, Ctrl-C
+//! and SIGTERM handling, an optional journal, and a report that accounts
+//! for every member.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use ban_facade::{AbortSignal, Action, BanDuration, BulkOptions, BulkReport, Progress, StopKind};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::args::{Global, Target};
+use crate::members::{self, Members};
+use crate::output::{self, escape, usage, Failure};
+
+/// Exit code of a job interrupted by a signal.
+const INTERRUPTED: u8 = 130;
+
+/// Runs a ban (with its duration and description) or an unban.
+pub async fn run(
+    g: &Global,
+    target: &Target,
+    ban: Option<(u64, Option<&str>)>,
+) -> Result<ExitCode, Failure> {
+    let ban = match ban {
+        Some((secs, description)) => Some((
+            BanDuration::try_from(secs).map_err(|e| usage(format!("--duration: {e}")))?,
+            description,
+        )),
+        None => None,
+    };
+    let members = members::read(&target.members, target.members_file.as_deref(), target.trim)?;
+    if members.trimmed > 0 {
+        eprintln!(
+            "--trim: trimmed whitespace from {} member(s)",
+            members.trimmed
+        );
+    }
+    let client = crate::run::client(g, target.rate.rate)?;
+    let bar = progress_bar(g.json, members.accounts.len());
+    let abort = AbortSignal::new();
+    let signals = tokio::spawn(watch_signals(abort.clone(), bar.clone()));
+    let mut options = BulkOptions::new().abort_on(abort).progress({
+        let bar = bar.clone();
+        move |p| tick(&bar, p)
+    });
+    if let Some(path) = &target.journal {
+        options = options.journal(path);
+    }
+    let result = match ban {
+        Some((duration, description)) => {
+            client
+                .ban_members_with(
+                    &target.group,
+                    &members.accounts,
+                    duration,
+                    description,
+                    options,
+                )
+                .await
+        }
+        None => {
+            client
+                .unban_members_with(&target.group, &members.accounts, options)
+                .await
+        }
+    };
+    signals.abort();
+    bar.finish_and_clear();
+    let report = result.map_err(|e| explain_input(&members, e))?;
+    print_report(g, &report, target)
+}
+
+fn explain_input(members: &Members, e: ban_facade::InputError) -> Failure {
+    members.explain(e)
+}
+
+/// First Ctrl-C or SIGTERM: stop dispatching, let calls on the wire finish,
+/// print the report. Second: exit at once.
+async fn watch_signals(abort: AbortSignal, bar: ProgressBar) {
+    if next_signal().await.is_err() {
+        return;
+    }
+    bar.suspend(|| {
+        eprintln!("interrupted: no new calls; waiting for the calls in flight, then the report (again to exit at once)");
+    });
+    abort.abort();
+    if next_signal().await.is_ok() {
+        std::process::exit(i32::from(INTERRUPTED));
+    }
+}
+
+#[cfg(unix)]
+async fn next_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+async fn next_signal() -> std::io::Result<()> {
+    tokio::signal::ctrl_c().await
+}
+
+fn progress_bar(json: bool, total: usize) -> ProgressBar {
+    // Only for people: hidden for --json, for small jobs and when stderr is not a terminal.
+    if json || total <= 20 || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} members, {per_sec}, eta {eta} {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn tick(bar: &ProgressBar, p: Progress) {
+    bar.set_position((p.done + p.failed) as u64);
+    if p.failed > 0 {
+        bar.set_message(format!("({} failed)", p.failed));
+    }
+}
+
+/// What an operator should fix, in banctl's flags and variables.
+fn fix(kind: StopKind) -> &'static str {
+    match kind {
+        StopKind::Interrupted => "run the same command again to finish (with --journal it skips the members already done)",
+        StopKind::Credentials => "check --sdkappid (TIM_SDKAPPID), --secret-key-file (TIM_SECRET_KEY_FILE or TIM_SECRET_KEY) and --admin (TIM_ADMIN)",
+        StopKind::Permission => "--admin (TIM_ADMIN) must be the app admin, member banning must be on in the console, and the group type must allow bans",
+        StopKind::Group => "check --group: the group does not exist, was dismissed, or its ID is invalid",
+        StopKind::Tls => "trust the server's CA with --ca-cert (TIM_CA_CERT), or check --endpoint (TIM_ENDPOINT)",
+        StopKind::Unreachable => "check --endpoint (TIM_ENDPOINT) or --region (TIM_REGION), and the network",
+        StopKind::NoAnswer => "the endpoint accepts connections but does not answer; check --endpoint (TIM_ENDPOINT)",
+        StopKind::Journal => "check the --journal file's disk and permissions",
+        _ => "see the reason above",
+    }
+}
+
+fn print_report(g: &Global, report: &BulkReport, target: &Target) -> Result<ExitCode, Failure> {
+    let verb = match report.action {
+        Action::Ban => "banned",
+        Action::Unban => "unbanned",
+    };
+    let total = report.succeeded.len() + report.failed.len() + report.not_attempted.len();
+    if g.json {
+        output::json_value(report)?;
+    } else {
+        output::line(format_args!(
+            "{verb} {} of {total} member(s) of {} in {:.2} s ({} calls, {} retries{}{})",
+            report.succeeded.len(),
+            escape(&report.group),
+            report.elapsed.as_secs_f64(),
+            report.calls,
+            report.retries,
+            if report.resumed > 0 {
+                format!(", {} done by an earlier run", report.resumed)
+            } else {
+                String::new()
+            },
+            if report.duplicates > 0 {
+                format!(", {} duplicates dropped", report.duplicates)
+            } else {
+                String::new()
+            },
+        ))?;
+        for f in &report.failed {
+            let code = f.code.map_or_else(|| "-".to_owned(), |c| c.to_string());
+            output::line(format_args!(
+                "failed\t{}\tcode {code}\t{} (random {})",
+                escape(&f.member),
+                f.reason,
+                f.random
+            ))?;
+        }
+        for m in &report.not_attempted {
+            output::line(format_args!("not_attempted\t{}", escape(m)))?;
+        }
+    }
+    output::flush()?;
+    let Some(stop) = &report.stopped else {
+        return Ok(if report.all_succeeded() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    };
+    let left = report.failed.len() + report.not_attempted.len();
+    let resume = match &target.journal {
+        Some(j) => format!(
+            "; run the same command with --journal {} to resume",
+            j.display()
+        ),
+        None if report.not_attempted.is_empty() => String::new(),
+        None if g.json => "; they are listed in not_attempted".to_owned(),
+        None => "; they are listed above as not_attempted lines".to_owned(),
+    };
+    let code = stop
+        .code
+        .map(|c| format!(" (service code {c})"))
+        .unwrap_or_default();
+    eprintln!(
+        "{}: {}{code}: {}; {}. {} of {total} member(s) not done, {} not attempted{resume}",
+        if stop.kind == StopKind::Interrupted {
+            "interrupted"
+        } else {
+            "error: stopped early"
+        },
+        stop.kind,
+        stop.reason,
+        fix(stop.kind),
+        left,
+        report.not_attempted.len(),
+    );
+    Ok(ExitCode::from(if stop.kind == StopKind::Interrupted {
+        INTERRUPTED
+    } else {
+        2
+    }))
+}

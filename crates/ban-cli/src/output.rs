@@ -1,0 +1,118 @@
+//! What banctl prints: text for people, JSON for scripts, errors in the
+//! format asked for, every outside string escaped, and a closed stdout
+//! taken as the reader having had enough.
+
+use std::io::Write;
+
+use serde_json::json;
+
+pub use ban_proto::escape;
+
+/// A failure with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code.
+    pub code: u8,
+    /// What kind of failure, for `--json` errors.
+    pub kind: &'static str,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+impl Failure {
+    /// The reader closed stdout (`banctl list | head`): end quietly.
+    pub fn is_closed_stdout(&self) -> bool {
+        self.kind == "closed_stdout"
+    }
+}
+
+/// Bad input or configuration, nothing sent: exit 2.
+pub fn usage(message: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: 2,
+        kind: "usage",
+        message: message.to_string(),
+    }
+}
+
+/// A failed operation: exit 1.
+pub fn failed(message: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: 1,
+        kind: "failed",
+        message: message.to_string(),
+    }
+}
+
+fn io_failure(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Failure {
+            code: 0,
+            kind: "closed_stdout",
+            message: String::new(),
+        }
+    } else {
+        Failure {
+            code: 1,
+            kind: "io",
+            message: format!("cannot write to stdout: {e}"),
+        }
+    }
+}
+
+/// Writes a line to stdout.
+pub fn line(text: impl std::fmt::Display) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").map_err(io_failure)
+}
+
+/// Writes a value as pretty JSON to stdout.
+pub fn json_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| failed(format!("cannot encode the result as JSON: {e}")))?;
+    line(text)
+}
+
+/// Flushes stdout (a closed pipe shows up here for buffered writes).
+pub fn flush() -> Result<(), Failure> {
+    std::io::stdout().flush().map_err(io_failure)
+}
+
+/// Reports a failure: `{"error": {...}}` on stdout with `--json`, else one
+/// line on stderr. Returns the exit code.
+pub fn report_failure(json: bool, f: &Failure) -> u8 {
+    if f.is_closed_stdout() {
+        return 0;
+    }
+    if json {
+        let v = json!({"error": {"kind": f.kind, "message": f.message, "exit_code": f.code}});
+        if line(v).is_err() {
+            return f.code;
+        }
+    } else {
+        eprintln!("error: {}", f.message);
+    }
+    f.code
+}
+
+/// A Unix time as RFC 3339, or the bare number when it is past year 9999.
+pub fn rfc3339(secs: u64) -> String {
+    std::time::UNIX_EPOCH
+        .checked_add(std::time::Duration::from_secs(secs))
+        .filter(|_| secs <= 253_402_300_799)
+        .map_or_else(
+            || format!("{secs} (Unix seconds)"),
+            |t| humantime::format_rfc3339_seconds(t).to_string(),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn far_times_do_not_panic() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(u64::MAX), format!("{} (Unix seconds)", u64::MAX));
+    }
+}

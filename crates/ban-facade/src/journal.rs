@@ -1,0 +1,317 @@
+//! The resumable journal of a bulk job: one JSON object a line, appended
+//! and written through (no user-space buffer) as each call finishes.
+//!
+//! ```text
+//! {"journal":"tim-ban/1","action":"ban","group":"@TGS#aX","members":3,"members_sha256":"…","duration":3600,"ends_at":1790000000,"description":"raid"}
+//! {"done":["raider1","raider2"]}
+//! {"failed":["raider3"],"code":10004,"reason":"…"}
+//! ```
+//!
+//! The first line says which job the journal belongs to: action, group, the
+//! SHA-256 of the sorted member set, and for bans the duration asked for, the
+//! absolute end time of the ban and the description. Every later line is one
+//! finished call. A resumed job skips the members of `done` lines and sends
+//! the rest; `failed` lines are kept for the record and sent again. A last
+//! line cut short by a crash (no newline, not JSON) is dropped.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use ban_proto::MemberAccount;
+
+/// The format tag on a journal's first line.
+const FORMAT: &str = "tim-ban/1";
+
+/// Why a journal cannot be used; nothing was sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JournalError {
+    /// The file could not be read or written.
+    #[error("journal {path}: {source}")]
+    Io {
+        /// The journal's path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The journal was written for another job.
+    #[error("journal {path} was written for another job: its {field} is {journal}, this job's is {given}; use another journal file for this job")]
+    Mismatch {
+        /// The journal's path.
+        path: PathBuf,
+        /// What differs: action, group, member set, duration, description.
+        field: &'static str,
+        /// What the journal holds.
+        journal: String,
+        /// What this job has.
+        given: String,
+    },
+    /// A line other than a torn last line is unreadable.
+    #[error("journal {path} line {line} is not readable ({reason}); it was not written by this tool or was edited")]
+    Corrupt {
+        /// The journal's path.
+        path: PathBuf,
+        /// The line number (1-based).
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The first line of a journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Header {
+    pub(crate) journal: String,
+    pub(crate) action: String,
+    pub(crate) group: String,
+    pub(crate) members: usize,
+    pub(crate) members_sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) duration: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ends_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) description: Option<String>,
+}
+
+impl Header {
+    pub(crate) fn new(
+        action: &str,
+        group: &str,
+        members: &[MemberAccount<'static>],
+        ban: Option<(u32, u64, Option<&str>)>,
+    ) -> Header {
+        Header {
+            journal: FORMAT.to_owned(),
+            action: action.to_owned(),
+            group: group.to_owned(),
+            members: members.len(),
+            members_sha256: member_set_digest(members),
+            duration: ban.map(|b| b.0),
+            ends_at: ban.map(|b| b.1),
+            description: ban.and_then(|b| b.2.map(str::to_owned)),
+        }
+    }
+}
+
+/// SHA-256 of the sorted members, one a line: the same set in any order
+/// gives the same digest.
+fn member_set_digest(members: &[MemberAccount<'static>]) -> String {
+    let mut sorted: Vec<&str> = members.iter().map(MemberAccount::as_str).collect();
+    sorted.sort_unstable();
+    let mut h = Sha256::new();
+    for m in sorted {
+        h.update(m.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Record<'a> {
+    Done {
+        #[serde(borrow)]
+        done: Vec<std::borrow::Cow<'a, str>>,
+    },
+    Failed {
+        #[serde(borrow)]
+        failed: Vec<std::borrow::Cow<'a, str>>,
+        code: Option<i64>,
+        reason: std::borrow::Cow<'a, str>,
+    },
+}
+
+/// An open journal: what earlier runs finished, and the file to append to.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    path: PathBuf,
+    file: File,
+    pub(crate) header: Header,
+    /// Members finished by earlier runs.
+    pub(crate) done: HashSet<String>,
+}
+
+impl Journal {
+    /// Opens `path` for a job described by `want`: creates it with `want` as
+    /// its header, or reads it back and checks it was written for this job.
+    pub(crate) fn open(path: &Path, want: Header) -> Result<Journal, JournalError> {
+        let io = |source| JournalError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(io)?;
+        let mut text = Vec::new();
+        file.read_to_end(&mut text).map_err(io)?;
+        if text.is_empty() {
+            let mut line = serde_json::to_vec(&want).map_err(|e| io(e.into()))?;
+            line.push(b'\n');
+            file.write_all(&line).map_err(io)?;
+            file.sync_data().map_err(io)?;
+            return Ok(Journal {
+                path: path.to_owned(),
+                file,
+                header: want,
+                done: HashSet::new(),
+            });
+        }
+        let (header, done, keep) = Self::read(path, &text, &want)?;
+        if keep < text.len() {
+            tracing::warn!(path = %path.display(), bytes = text.len() - keep, "dropping a torn last line of the journal");
+            file.set_len(keep as u64).map_err(io)?;
+        } else if !text.ends_with(b"\n") {
+            // A whole last record that lost only its newline: end it, so
+            // the next record starts on its own line.
+            file.write_all(b"\n").map_err(io)?;
+        }
+        Ok(Journal {
+            path: path.to_owned(),
+            file,
+            header,
+            done,
+        })
+    }
+
+    /// Parses a journal's text; returns its header, the members done, and
+    /// how many bytes to keep (a torn last line is dropped).
+    fn read(
+        path: &Path,
+        text: &[u8],
+        want: &Header,
+    ) -> Result<(Header, HashSet<String>, usize), JournalError> {
+        let corrupt = |line: usize, reason: String| JournalError::Corrupt {
+            path: path.to_owned(),
+            line,
+            reason,
+        };
+        let mut done = HashSet::new();
+        let mut header: Option<Header> = None;
+        let mut offset = 0;
+        for (i, raw) in text.split_inclusive(|&b| b == b'\n').enumerate() {
+            let line_no = i + 1;
+            let complete = raw.ends_with(b"\n");
+            if header.is_none() {
+                let h: Header = serde_json::from_slice(raw)
+                    .map_err(|e| corrupt(line_no, format!("not a journal header: {e}")))?;
+                check(path, &h, want)?;
+                header = Some(h);
+            } else {
+                match serde_json::from_slice::<Record<'_>>(raw) {
+                    Ok(Record::Done { done: members }) => {
+                        done.extend(members.into_iter().map(|m| m.into_owned()));
+                    }
+                    Ok(Record::Failed { .. }) => {}
+                    Err(_) if !complete => break,
+                    Err(e) => return Err(corrupt(line_no, e.to_string())),
+                }
+            }
+            offset += raw.len();
+        }
+        let header = header.ok_or_else(|| corrupt(1, "no header".into()))?;
+        Ok((header, done, offset))
+    }
+
+    /// Appends one finished call. Each record is one `write` of a whole
+    /// line, so a crash leaves at most the last line torn.
+    pub(crate) fn record(
+        &mut self,
+        done: bool,
+        members: &[MemberAccount<'static>],
+        failure: Option<(Option<i64>, &str)>,
+    ) -> Result<(), JournalError> {
+        let names = members.iter().map(|m| m.as_str().into()).collect();
+        let record = if done {
+            Record::Done { done: names }
+        } else {
+            let (code, reason) = failure.unwrap_or((None, ""));
+            Record::Failed {
+                failed: names,
+                code,
+                reason: reason.into(),
+            }
+        };
+        let mut line = serde_json::to_vec(&record).map_err(|e| JournalError::Io {
+            path: self.path.clone(),
+            source: e.into(),
+        })?;
+        line.push(b'\n');
+        self.file
+            .write_all(&line)
+            .map_err(|source| JournalError::Io {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// Forces what was written to disk.
+    pub(crate) fn sync(&self) -> Result<(), JournalError> {
+        self.file.sync_data().map_err(|source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+/// Refuses a journal written for another job.
+fn check(path: &Path, journal: &Header, want: &Header) -> Result<(), JournalError> {
+    let mismatch = |field, j: String, g: String| {
+        Err(JournalError::Mismatch {
+            path: path.to_owned(),
+            field,
+            journal: j,
+            given: g,
+        })
+    };
+    if journal.journal != FORMAT {
+        return mismatch("format", journal.journal.clone(), FORMAT.to_owned());
+    }
+    if journal.action != want.action {
+        return mismatch("action", journal.action.clone(), want.action.clone());
+    }
+    if journal.group != want.group {
+        return mismatch(
+            "group",
+            ban_proto::escape(&journal.group),
+            ban_proto::escape(&want.group),
+        );
+    }
+    if journal.members_sha256 != want.members_sha256 || journal.members != want.members {
+        return mismatch(
+            "member set",
+            format!(
+                "{} members ({})",
+                journal.members,
+                &journal.members_sha256[..12.min(journal.members_sha256.len())]
+            ),
+            format!("{} members ({})", want.members, &want.members_sha256[..12]),
+        );
+    }
+    if journal.duration != want.duration {
+        return mismatch(
+            "duration",
+            format!("{:?} s", journal.duration.unwrap_or(0)),
+            format!("{:?} s", want.duration.unwrap_or(0)),
+        );
+    }
+    if journal.description != want.description {
+        return mismatch(
+            "description",
+            format!(
+                "{:?}",
+                journal.description.as_deref().map(ban_proto::escape)
+            ),
+            format!("{:?}", want.description.as_deref().map(ban_proto::escape)),
+        );
+    }
+    Ok(())
+}

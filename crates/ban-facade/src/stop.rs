@@ -1,0 +1,213 @@
+//! When a bulk job stops early: the failures no other call can escape.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ban_proto::ErrorCode;
+use ban_transport::{AbortSignal, AttemptObserver, ErrorKind};
+use serde::Serialize;
+
+/// Why a bulk job stopped before every member was attempted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StopKind {
+    /// The caller raised the job's abort signal (Ctrl-C, SIGTERM, shutdown).
+    Interrupted,
+    /// The credentials were refused: secret key, SDKAppID, admin identifier
+    /// or UserSig (70001, 70002, 70003, 70005, 70009, 70013, 70014, 70016,
+    /// 70020, 70052, 60006, 60012, 60016), or no UserSig could be made.
+    Credentials,
+    /// The caller may not do this: not the app admin, the feature switch is
+    /// off, or the group type does not allow it (10007, 60010, 60017, 60021).
+    Permission,
+    /// The group does not exist, was dismissed, or its ID is invalid (10010, 10015).
+    Group,
+    /// The server's TLS certificate is not trusted, or TLS failed.
+    Tls,
+    /// Every connection attempt failed.
+    Unreachable,
+    /// The server accepted connections but did not answer.
+    NoAnswer,
+    /// The job's journal could not be written.
+    Journal,
+}
+
+impl StopKind {
+    /// The job-wide stop that a service code means, if it means one.
+    pub fn for_code(code: ErrorCode) -> Option<StopKind> {
+        Some(match code.code() {
+            70001 | 70002 | 70003 | 70005 | 70009 | 70013 | 70014 | 70016 | 70020 | 70052
+            | 60006 | 60012 | 60016 => StopKind::Credentials,
+            10007 | 60010 | 60017 | 60021 => StopKind::Permission,
+            10010 | 10015 => StopKind::Group,
+            _ => return None,
+        })
+    }
+
+    /// What a caller should check, in words that name no flag or method.
+    pub fn advice(self) -> &'static str {
+        match self {
+            StopKind::Interrupted => "the job was interrupted; run it again to finish it",
+            StopKind::Credentials => {
+                "check the SDKAppID, the secret key and the admin identifier"
+            }
+            StopKind::Permission => "the caller must be the app admin, the member-ban feature must be on in the console, and the group type must allow bans",
+            StopKind::Group => "check the group ID",
+            StopKind::Tls => "trust the server's CA certificate, or check the endpoint",
+            StopKind::Unreachable => "check the endpoint and the network",
+            StopKind::NoAnswer => "the endpoint accepts connections but does not answer; check it",
+            StopKind::Journal => "check the journal file's disk and permissions",
+        }
+    }
+}
+
+impl fmt::Display for StopKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StopKind::Interrupted => "interrupted",
+            StopKind::Credentials => "the credentials were refused",
+            StopKind::Permission => "permission denied",
+            StopKind::Group => "the group cannot be used",
+            StopKind::Tls => "TLS failed",
+            StopKind::Unreachable => "the endpoint is unreachable",
+            StopKind::NoAnswer => "the endpoint does not answer",
+            StopKind::Journal => "the journal cannot be written",
+        })
+    }
+}
+
+/// Why a job stopped: the kind, the service code if one was answered, and
+/// the failure in words (bounded and escaped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StopReason {
+    /// What stopped it.
+    pub kind: StopKind,
+    /// The service's `ErrorCode`, when the service answered one.
+    pub code: Option<i64>,
+    /// The failure that stopped it.
+    pub reason: Arc<str>,
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "stopped ({}): {}; {}",
+            self.kind,
+            self.reason,
+            self.kind.advice()
+        )
+    }
+}
+
+/// Consecutive connection-level failures that stop a job which has never had
+/// an answer: one flaky connection does not, a dead endpoint does at once.
+const COLD_FAILURES: u32 = 3;
+
+/// Watches every attempt of a job; raises the job's abort signal on the
+/// first failure no other call can escape.
+pub(crate) struct Health {
+    abort: AbortSignal,
+    stop: Mutex<Option<StopReason>>,
+    answered: AtomicBool,
+    consecutive: AtomicU32,
+    /// Consecutive connection-level failures that stop a job that has had
+    /// answers: twice the in-flight window, so a restart of the server or a
+    /// burst of drops does not.
+    warm_failures: u32,
+}
+
+impl Health {
+    pub(crate) fn new(abort: AbortSignal, max_in_flight: usize) -> Self {
+        Health {
+            abort,
+            stop: Mutex::new(None),
+            answered: AtomicBool::new(false),
+            consecutive: AtomicU32::new(0),
+            warm_failures: u32::try_from(max_in_flight.saturating_mul(2))
+                .unwrap_or(u32::MAX)
+                .max(COLD_FAILURES),
+        }
+    }
+
+    /// Stops the job (the first reason wins) and raises the abort signal.
+    pub(crate) fn stop(&self, reason: StopReason) {
+        let mut stop = self.stop.lock().unwrap_or_else(|p| p.into_inner());
+        if stop.is_none() {
+            tracing::warn!(kind = %reason.kind, code = ?reason.code, reason = %reason.reason, "stopping the job");
+            *stop = Some(reason);
+        }
+        drop(stop);
+        self.abort.abort();
+    }
+
+    pub(crate) fn reason(&self) -> Option<StopReason> {
+        self.stop.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.abort.is_aborted()
+    }
+
+    /// The stop a failure means on its own, if any.
+    pub(crate) fn systemic(kind: &ErrorKind) -> Option<StopKind> {
+        match kind {
+            ErrorKind::Service { code, .. } => StopKind::for_code(*code),
+            ErrorKind::Credentials(_) => Some(StopKind::Credentials),
+            ErrorKind::Tls(_) => Some(StopKind::Tls),
+            _ => None,
+        }
+    }
+}
+
+impl AttemptObserver for Health {
+    fn attempt_done(&self, failure: Option<&ErrorKind>) {
+        let unanswered = match failure {
+            Some(ErrorKind::Connect(_)) => Some(StopKind::Unreachable),
+            Some(ErrorKind::Timeout(_) | ErrorKind::Network(_)) => Some(StopKind::NoAnswer),
+            _ => None,
+        };
+        match (failure, unanswered) {
+            (Some(failure), Some(stop)) => {
+                let n = self.consecutive.fetch_add(1, Ordering::Relaxed) + 1;
+                let limit = if self.answered.load(Ordering::Relaxed) {
+                    self.warm_failures
+                } else {
+                    COLD_FAILURES
+                };
+                if n >= limit {
+                    self.stop(reason_of(stop, failure));
+                }
+            }
+            (failure, _) => {
+                if matches!(
+                    failure,
+                    None | Some(ErrorKind::Service { .. } | ErrorKind::Response { .. })
+                ) {
+                    self.answered.store(true, Ordering::Relaxed);
+                    self.consecutive.store(0, Ordering::Relaxed);
+                }
+                if let Some(failure) = failure {
+                    if let Some(stop) = Self::systemic(failure) {
+                        self.stop(reason_of(stop, failure));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A stop reason from a failure.
+pub(crate) fn reason_of(kind: StopKind, failure: &ErrorKind) -> StopReason {
+    let code = match failure {
+        ErrorKind::Service { code, .. } => Some(code.code()),
+        _ => None,
+    };
+    StopReason {
+        kind,
+        code,
+        reason: failure.to_string().into(),
+    }
+}
