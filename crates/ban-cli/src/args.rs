@@ -157,9 +157,15 @@ pub struct EmulatorArgs {
     /// Share of API requests (0..1) that meet a fault (10002, 502, dropped connection).
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
-    /// Fault kinds to draw from (comma-separated): internal_error, bad_gateway, drop, delay.
+    /// Fault kinds to draw from (comma-separated): internal_error, bad_gateway, drop, delay, service_error.
     #[arg(long, value_delimiter = ',')]
     pub fault_kinds: Vec<String>,
+    /// The ErrorCode a service_error fault answers.
+    #[arg(long, default_value_t = 10002)]
+    pub fault_code: i64,
+    /// Pad a service_error fault's ErrorInfo to this many bytes (at most 2 MiB).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=(2 << 20)))]
+    pub fault_info_bytes: u64,
     /// How long a `delay` fault holds its answer, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub fault_delay_ms: u64,

@@ -66,11 +66,16 @@ pub fn line(text: impl std::fmt::Display) -> Result<(), Failure> {
     writeln!(out, "{text}").map_err(io_failure)
 }
 
-/// Writes a value as pretty JSON to stdout.
+/// Writes a value as pretty JSON to stdout, streamed (a 50,000-member
+/// report is never built as one string).
 pub fn json_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| failed(format!("cannot encode the result as JSON: {e}")))?;
-    line(text)
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| match e.io_error_kind() {
+        Some(_) => io_failure(e.into()),
+        None => failed(format!("cannot encode the result as JSON: {e}")),
+    })?;
+    out.write_all(b"\n").map_err(io_failure)?;
+    out.flush().map_err(io_failure)
 }
 
 /// Flushes stdout (a closed pipe shows up here for buffered writes).

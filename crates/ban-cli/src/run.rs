@@ -227,6 +227,8 @@ async fn emulator(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure> {
     config.faults.rate = a.fault_rate;
     config.faults.seed = a.seed;
     config.faults.delay = Duration::from_millis(a.fault_delay_ms);
+    config.faults.code = a.fault_code;
+    config.faults.info_bytes = a.fault_info_bytes as usize;
     if !a.fault_kinds.is_empty() {
         config.faults.kinds = a
             .fault_kinds

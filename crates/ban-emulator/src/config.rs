@@ -79,15 +79,19 @@ pub enum FaultKind {
     Drop,
     /// Answer only after [`FaultConfig::delay`], past a client's timeout.
     Delay,
+    /// Answer HTTP 200 with `ErrorCode` [`FaultConfig::code`] and an
+    /// `ErrorInfo` padded to [`FaultConfig::info_bytes`].
+    ServiceError,
 }
 
 impl FaultKind {
     /// Every kind.
-    pub const ALL: [FaultKind; 4] = [
+    pub const ALL: [FaultKind; 5] = [
         FaultKind::InternalError,
         FaultKind::BadGateway,
         FaultKind::Drop,
         FaultKind::Delay,
+        FaultKind::ServiceError,
     ];
 }
 
@@ -99,8 +103,9 @@ impl FromStr for FaultKind {
             "bad_gateway" | "502" => Ok(FaultKind::BadGateway),
             "drop" => Ok(FaultKind::Drop),
             "delay" => Ok(FaultKind::Delay),
+            "service_error" => Ok(FaultKind::ServiceError),
             other => Err(format!(
-                "fault kind {other:?} is unknown; expected internal_error, bad_gateway, drop or delay"
+                "fault kind {other:?} is unknown; expected internal_error, bad_gateway, drop, delay or service_error"
             )),
         }
     }
@@ -119,6 +124,10 @@ pub struct FaultConfig {
     pub seed: u64,
     /// How long a `Delay` fault holds the answer.
     pub delay: Duration,
+    /// The `ErrorCode` a `ServiceError` fault answers.
+    pub code: i64,
+    /// The size a `ServiceError` fault pads its `ErrorInfo` to (0: a short text).
+    pub info_bytes: usize,
 }
 
 impl Default for FaultConfig {
@@ -132,6 +141,8 @@ impl Default for FaultConfig {
             ],
             seed: 0,
             delay: Duration::from_secs(10),
+            code: 10002,
+            info_bytes: 0,
         }
     }
 }

@@ -170,6 +170,9 @@ pub struct FaultStats {
     pub dropped: u64,
     /// Answer held past the client's timeout.
     pub delayed: u64,
+    /// Answered with the configured service error.
+    #[serde(default)]
+    pub service_error: u64,
 }
 
 /// What the emulator has seen: `GET /emulator/v1/stats` returns this as JSON.
@@ -218,6 +221,8 @@ pub(crate) struct Core {
     limiters: HashMap<&'static str, DefaultDirectRateLimiter>,
     fault_rng: Mutex<fastrand::Rng>,
     sig_cache: Mutex<HashMap<Arc<str>, Claims>>,
+    /// The body a `ServiceError` fault answers, made once.
+    service_error: Vec<u8>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -280,6 +285,16 @@ fn decode<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, Answer> {
         .map_err(|e| Answer::err(ErrorCode::InvalidParameter, e.to_string()))
 }
 
+/// What a `ServiceError` fault answers: its code, and an `ErrorInfo`
+/// padded to the configured size.
+fn service_error_body(f: &crate::config::FaultConfig) -> Vec<u8> {
+    let mut info = format!("injected fault: error {}", f.code);
+    if info.len() < f.info_bytes {
+        info.extend(std::iter::repeat_n('x', f.info_bytes - info.len()));
+    }
+    to_json(&Envelope::fail(ErrorCode::from_code(f.code), info))
+}
+
 fn control(status: u16, v: Value) -> Reply {
     Reply::Json(status, to_json(&v))
 }
@@ -325,6 +340,7 @@ impl Core {
             limiters,
             fault_rng,
             sig_cache: Mutex::new(HashMap::new()),
+            service_error: service_error_body(&config.faults),
             config,
         };
         core.create_initial_groups();
@@ -531,6 +547,12 @@ impl Core {
             FaultKind::Drop => {
                 stats.faults.dropped += 1;
                 Reply::Drop
+            }
+            FaultKind::ServiceError => {
+                stats.faults.service_error += 1;
+                drop(stats);
+                self.count(command, ErrorCode::from_code(self.config.faults.code));
+                Reply::Json(200, self.service_error.clone())
             }
             FaultKind::Delay => {
                 stats.faults.delayed += 1;

@@ -162,6 +162,13 @@ impl EmulatorBuilder {
         self.config.faults.delay = delay;
         self
     }
+    /// What a `ServiceError` fault answers: its `ErrorCode`, and the size
+    /// its `ErrorInfo` is padded to.
+    pub fn fault_error(mut self, code: i64, info_bytes: usize) -> Self {
+        self.config.faults.code = code;
+        self.config.faults.info_bytes = info_bytes;
+        self
+    }
     /// Refuse accounts outside `[A-Za-z0-9_-]` with 10004.
     pub fn strict_accounts(mut self, strict: bool) -> Self {
         self.config.strict_accounts = strict;

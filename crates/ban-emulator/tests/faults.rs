@@ -51,12 +51,13 @@ async fn every_fault_kind_is_observable_and_counted() {
         .fault_rate(0.5)
         .fault_kinds(FaultKind::ALL)
         .fault_delay(Duration::from_secs(3))
+        .fault_error(70107, 0)
         .seed(7)
         .start()
         .await
         .unwrap();
-    let seen = outcomes(&emu, 40).await;
-    for want in ["0", "10002", "502", "dropped", "timeout"] {
+    let seen = outcomes(&emu, 60).await;
+    for want in ["0", "10002", "502", "dropped", "timeout", "70107"] {
         assert!(
             seen.iter().any(|s| s == want),
             "{want} not seen in {seen:?}"
@@ -68,6 +69,7 @@ async fn every_fault_kind_is_observable_and_counted() {
         (f.bad_gateway, "502"),
         (f.dropped, "dropped"),
         (f.delayed, "timeout"),
+        (f.service_error, "70107"),
     ] {
         let observed = seen.iter().filter(|s| *s == outcome).count();
         assert_eq!(counted as usize, observed, "{outcome}");

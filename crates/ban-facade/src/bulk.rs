@@ -226,9 +226,23 @@ struct Job {
 type Chunk = Vec<MemberAccount<'static>>;
 
 fn now_unix() -> u64 {
+    since_epoch().as_secs()
+}
+
+fn since_epoch() -> Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+        .unwrap_or(Duration::ZERO)
+}
+
+/// What is left of a ban ending at `ends_at`, rounded up to the second, at
+/// least 1 s: the service adds it to its own whole-second clock, so the end
+/// it stores is `ends_at` (one second later if the call crosses a second).
+fn seconds_left(ends_at: u64) -> BanDuration {
+    let left = Duration::from_secs(ends_at).saturating_sub(since_epoch());
+    let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+    let secs = u32::try_from(secs.max(1)).unwrap_or(u32::MAX);
+    BanDuration::from_secs(secs).expect("at least 1 s")
 }
 
 /// Validates and de-duplicates members, keeping their first order.
@@ -365,17 +379,12 @@ impl Client {
                 ends_at,
                 description,
             } => {
-                // What is left of the ban, at least 1 s: a repeat converges
-                // on the same end instead of extending it.
-                let left = ends_at
-                    .saturating_sub(now_unix())
-                    .clamp(1, u64::from(u32::MAX));
-                let duration =
-                    BanDuration::from_secs(left as u32).expect("clamped to 1..=u32::MAX");
+                // What is left of the ban: a repeat converges on the same
+                // end instead of extending it.
                 let req = BanRequest {
                     group_id: job.group.reborrow(),
                     members,
-                    duration,
+                    duration: seconds_left(*ends_at),
                     description: description.as_ref().map(Description::reborrow),
                 };
                 self.transport.call_with(&req, options).await

@@ -1,13 +1,14 @@
 //! The client: configuration, one call with its retries, and the pieces it
 //! plugs in (credentials, rate limit).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ban_proto::{Command, Endpoint, Envelope, ErrorCode, Region, ServiceResponse, UserSig};
+use ban_proto::{Command, Endpoint, ErrorCode, Region, ServiceResponse, UserSig};
 use bytes::Bytes;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use http_body_util::{BodyExt, Full, Limited};
@@ -27,6 +28,11 @@ type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes
 
 /// The largest answer read (the service refuses to send more than 1 MB).
 const MAX_RESPONSE: usize = 2 << 20;
+/// The most answer bytes held in memory at once, over all calls: a burst
+/// of huge answers waits its turn instead of growing the process.
+const BODY_BUDGET: usize = 16 << 20;
+/// The unit of that budget.
+const BUDGET_UNIT: usize = 1 << 10;
 /// How much of an unreadable body an error quotes.
 const EXCERPT: usize = 200;
 
@@ -291,6 +297,9 @@ impl TransportBuilder {
         let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(self.pool_idle_timeout)
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            // Answers are small; a connection buffers at most this much of
+            // one it has not been asked for yet (the default grows to ~400 KiB).
+            .http1_max_buf_size(64 << 10)
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
             .build(connector);
@@ -303,6 +312,7 @@ impl TransportBuilder {
                 attempt_timeout: self.attempt_timeout,
                 retry: self.retry,
                 limiters,
+                body_budget: tokio::sync::Semaphore::new(BODY_BUDGET / BUDGET_UNIT),
             }),
         })
     }
@@ -342,10 +352,29 @@ fn parse_base(given: &str, allow_plain: bool) -> Result<String, BuildError> {
     ))
 }
 
-type Limiters = (
-    Quota,
-    Mutex<HashMap<&'static str, Arc<DefaultDirectRateLimiter>>>,
-);
+type Limiters = (Quota, Mutex<HashMap<&'static str, Arc<Pacer>>>);
+
+/// One command's pace: governor's GCRA behind a FIFO queue, so callers get
+/// their permits in arrival order (governor alone lets waiters race, and
+/// one can starve for seconds behind the others).
+struct Pacer {
+    queue: tokio::sync::Mutex<()>,
+    gcra: DefaultDirectRateLimiter,
+}
+
+impl Pacer {
+    fn new(quota: Quota) -> Self {
+        Pacer {
+            queue: tokio::sync::Mutex::new(()),
+            gcra: RateLimiter::direct(quota),
+        }
+    }
+
+    async fn acquire(&self) {
+        let _turn = self.queue.lock().await;
+        self.gcra.until_ready().await;
+    }
+}
 
 struct Inner {
     http: HttpClient,
@@ -354,6 +383,7 @@ struct Inner {
     attempt_timeout: Duration,
     retry: RetryPolicy,
     limiters: Option<Limiters>,
+    body_budget: tokio::sync::Semaphore,
 }
 
 /// The transport: cheap to clone (shared pool, shared rate limits), safe to
@@ -468,7 +498,7 @@ impl Transport {
                 tokio::select! {
                     biased;
                     () = options.aborted() => return Err(fail(attempt - 1, ErrorKind::Aborted)),
-                    r = tokio::time::timeout_at(deadline, limiter.until_ready()) => {
+                    r = tokio::time::timeout_at(deadline, limiter.acquire()) => {
                         if r.is_err() {
                             return Err(fail(
                                 attempt - 1,
@@ -549,12 +579,12 @@ impl Transport {
         }
     }
 
-    fn limiter(&self, endpoint: &'static Endpoint) -> Option<Arc<DefaultDirectRateLimiter>> {
+    fn limiter(&self, endpoint: &'static Endpoint) -> Option<Arc<Pacer>> {
         let (quota, map) = self.inner.limiters.as_ref()?;
         let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
         Some(
             map.entry(endpoint.path)
-                .or_insert_with(|| Arc::new(RateLimiter::direct(*quota)))
+                .or_insert_with(|| Arc::new(Pacer::new(*quota)))
                 .clone(),
         )
     }
@@ -599,8 +629,8 @@ impl Transport {
         };
         let status = resp.status().as_u16();
         tracing::Span::current().record("status", status);
-        let bytes = match Limited::new(resp.into_body(), MAX_RESPONSE).collect().await {
-            Ok(b) => b.to_bytes(),
+        let bytes = match read_body(resp, &self.inner.body_budget).await {
+            Ok(b) => b,
             Err(e) => {
                 return Attempt::Failed(ErrorKind::Network(format!("reading the answer: {e}")))
             }
@@ -611,27 +641,69 @@ impl Transport {
                 excerpt: excerpt(&bytes),
             });
         }
-        match serde_json::from_slice::<R>(&bytes) {
-            Ok(r) if r.is_success() => Attempt::Done(r),
-            Ok(r) => Attempt::Failed(ErrorKind::Service {
-                code: r.error_code(),
-                info: bounded_info(r.error_info()),
+        // The head first, borrowing `ErrorInfo` from the body: a failure
+        // answer keeps only a bounded copy of its text, however long.
+        match serde_json::from_slice::<Head<'_>>(&bytes) {
+            Ok(head) if head.code != ErrorCode::Success => Attempt::Failed(ErrorKind::Service {
+                code: head.code,
+                info: bounded_info(&head.info),
             }),
-            // A failure answer may lack the fields of a success answer.
-            Err(_) => match serde_json::from_slice::<Envelope>(&bytes) {
-                Ok(env) if env.error_code != ErrorCode::Success => {
-                    Attempt::Failed(ErrorKind::Service {
-                        code: env.error_code,
-                        info: bounded_info(&env.error_info),
-                    })
-                }
-                _ => Attempt::Failed(ErrorKind::Response {
+            Ok(_) => match serde_json::from_slice::<R>(&bytes) {
+                Ok(r) if r.is_success() => Attempt::Done(r),
+                Ok(r) => Attempt::Failed(ErrorKind::Service {
+                    code: r.error_code(),
+                    info: bounded_info(r.error_info()),
+                }),
+                Err(_) => Attempt::Failed(ErrorKind::Response {
                     status,
                     excerpt: excerpt(&bytes),
                 }),
             },
+            Err(_) => Attempt::Failed(ErrorKind::Response {
+                status,
+                excerpt: excerpt(&bytes),
+            }),
         }
     }
+}
+
+/// The fields every answer shares, `ErrorInfo` borrowed where it can be.
+#[derive(serde::Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "ErrorCode")]
+    code: ErrorCode,
+    #[serde(rename = "ErrorInfo", borrow, default)]
+    info: Cow<'a, str>,
+}
+
+/// Reads a whole body (at most [`MAX_RESPONSE`]) into one buffer sized
+/// from its `Content-Length`, so a large answer is held once, not twice.
+/// Holds its share of [`BODY_BUDGET`] while it reads (all of
+/// [`MAX_RESPONSE`] when the length is not given).
+async fn read_body(
+    resp: http::Response<hyper::body::Incoming>,
+    budget: &tokio::sync::Semaphore,
+) -> Result<Vec<u8>, String> {
+    let hint = resp
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .unwrap_or(MAX_RESPONSE)
+        .min(MAX_RESPONSE);
+    let units = u32::try_from(hint.div_ceil(BUDGET_UNIT).max(1)).unwrap_or(u32::MAX);
+    let _held = budget
+        .acquire_many(units)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut body = Limited::new(resp.into_body(), MAX_RESPONSE);
+    let mut buf = Vec::with_capacity(hint);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| e.to_string())?;
+        if let Ok(data) = frame.into_data() {
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf)
 }
 
 /// The start of an unreadable body, escaped for printing.

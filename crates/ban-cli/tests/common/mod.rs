@@ -1,0 +1,167 @@
+//! Helpers shared by banctl's end-to-end tests: the built binary against
+//! `banctl emulator`, a separate process on a loopback port, over TLS.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use rustls::pki_types::pem::PemObject;
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_banctl");
+pub const G: &str = "@TGS#aCLI";
+
+pub struct Emu {
+    pub child: Child,
+    pub info: Value,
+    pub dir: PathBuf,
+}
+
+impl Drop for Emu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn tempdir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "banctl-test-{tag}-{}-{:?}",
+        std::process::id(),
+        Instant::now()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn start_emulator(tag: &str, extra: &[&str]) -> Emu {
+    let dir = tempdir(tag);
+    let ready = dir.join("ready.json");
+    let child = Command::new(BIN)
+        .args(["emulator", "--group", G, "--ready-file"])
+        .arg(&ready)
+        .args(extra)
+        .env_remove("TIM_SDKAPPID")
+        .env_remove("TIM_SECRET_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !ready.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "emulator did not become ready"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let info: Value = serde_json::from_str(&std::fs::read_to_string(&ready).unwrap()).unwrap();
+    for key in ["endpoint", "ca_cert_pem", "sdkappid", "secret_key", "admin"] {
+        assert!(info.get(key).is_some(), "ready file lacks {key}: {info}");
+    }
+    if let Some(pem) = info["ca_cert_pem"].as_str() {
+        std::fs::write(dir.join("ca.pem"), pem).unwrap();
+    }
+    Emu { child, info, dir }
+}
+
+impl Emu {
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        self.cmd_at(self.info["endpoint"].as_str().unwrap(), args)
+    }
+
+    /// A banctl command with this emulator's credentials and CA, sent to `endpoint`.
+    pub fn cmd_at(&self, endpoint: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--endpoint").arg(endpoint);
+        if self.info["ca_cert_pem"].is_string() {
+            c.arg("--ca-cert").arg(self.dir.join("ca.pem"));
+        }
+        c.env("TIM_SDKAPPID", self.info["sdkappid"].to_string())
+            .env("TIM_SECRET_KEY", self.info["secret_key"].as_str().unwrap())
+            .env_remove("TIM_REGION")
+            .env_remove("TIM_ENDPOINT")
+            .args(args);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    pub fn run_stdin(&self, args: &[&str], input: &str) -> Output {
+        run_with_stdin(self.cmd(args), input)
+    }
+
+    /// GET on the control surface with a raw hyper client.
+    pub fn control(&self, path: &str) -> Value {
+        let pem = self.info["ca_cert_pem"].as_str().unwrap().to_owned();
+        let url = format!(
+            "{}/emulator/v1/{path}",
+            self.info["endpoint"].as_str().unwrap()
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                roots.add(c.unwrap()).unwrap();
+            }
+            let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            let conn = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(tls)
+                .https_only()
+                .enable_http1()
+                .build();
+            let client =
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build::<_, Empty<Bytes>>(conn);
+            let resp = client.get(url.parse().unwrap()).await.unwrap();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            serde_json::from_slice(&body).unwrap()
+        })
+    }
+}
+
+pub fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs a command with `input` on its stdin (written from a thread, so a
+/// process that stops reading early cannot block the test).
+pub fn run_with_stdin(mut cmd: Command, input: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || {
+        // A process that stopped early may close stdin first.
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
