@@ -71,7 +71,7 @@ async fn each_injected_fault_is_recovered() {
             retried += usize::from(out.attempts > 1);
         }
         let f = emu.stats().faults;
-        let injected = f.internal_error + f.bad_gateway + f.dropped + f.delayed;
+        let injected = f.internal_error + f.bad_gateway + f.dropped + f.delayed + f.service_error;
         assert!(injected > 0 && retried > 0, "{kind:?}: {f:?}");
         assert_eq!(emu.group(G).unwrap().banned.len(), 15, "{kind:?}");
     }
