@@ -328,3 +328,108 @@ fn demo_runs_to_the_end() {
         assert!(text.contains(want), "{want}: {text}");
     }
 }
+
+#[test]
+fn cli_hygiene() {
+    let emu = start_emulator("hygiene", &["--strict-accounts"]);
+    // The secret key from a file; the sig to verify from stdin.
+    let key_file = emu.dir.join("key");
+    std::fs::write(
+        &key_file,
+        format!("{}\n", emu.info["secret_key"].as_str().unwrap()),
+    )
+    .unwrap();
+    let with_key_file = |args: &[&str]| {
+        let mut c = emu.cmd(args);
+        c.env_remove("TIM_SECRET_KEY")
+            .env("TIM_SECRET_KEY_FILE", &key_file);
+        c
+    };
+    let out = with_key_file(&["sig", "gen", "--identifier", "administrator"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sig = String::from_utf8(out.stdout).unwrap();
+    let out = common::run_with_stdin(
+        with_key_file(&["sig", "verify", "--identifier", "administrator", "-"]),
+        &sig,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // --expire is bounded; a sig that claims a far expiry verifies without a panic.
+    let out = emu.run(&[
+        "sig",
+        "gen",
+        "--identifier",
+        "a",
+        "--expire",
+        "18446744073709551615",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not in 1..=4294967295"),
+        "{}",
+        stderr(&out)
+    );
+    let out = emu.run(&["sig", "gen", "--identifier", "a", "--expire", "4294967295"]);
+    let far = String::from_utf8(out.stdout).unwrap();
+    let out = emu.run(&["sig", "verify", "--identifier", "a", far.trim()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Durations under a second, or with a fraction, are refused by name.
+    let out = emu.run(&["ban", "--group", G, "--member", "a", "--duration", "500ms"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("below 1 second"), "{}", stderr(&out));
+
+    // --json errors are JSON on stdout, whatever failed.
+    for args in [
+        vec![
+            "--json",
+            "ban",
+            "--group",
+            G,
+            "--member",
+            "a",
+            "--duration",
+            "0",
+        ],
+        vec!["--json", "ban", "--group", G, "--member", "a"],
+        vec!["--json", "demo"],
+    ] {
+        let out = emu.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let v = json(&out);
+        assert_eq!(v["error"]["exit_code"], 2, "{v}");
+        assert!(v["error"]["kind"].is_string() && v["error"]["message"].is_string());
+    }
+
+    // Strings from the input and the service reach the terminal escaped.
+    let out = emu.run(&[
+        "ban",
+        "--group",
+        G,
+        "--member",
+        "evil\u{202e}gpj",
+        "--member",
+        "ok",
+        "--duration",
+        "60",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("failed\tevil\\u{202e}gpj\tcode 10004"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{202e}'), "{text}");
+
+    // Two sources of the key are refused rather than guessed between.
+    let out = emu
+        .cmd(&["sig", "gen", "--identifier", "a"])
+        .env("TIM_SECRET_KEY_FILE", &key_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let secret = emu.info["secret_key"].as_str().unwrap();
+    assert!(!stderr(&out).contains(secret), "the key is never echoed");
+}
