@@ -181,6 +181,17 @@ pub struct EmulatorArgs {
     /// Turn the console's member-ban switch off (answers 10007).
     #[arg(long)]
     pub ban_feature_off: bool,
+    /// Allow bans in AVChatRoom groups only, as the seed document says (10007
+    /// for the others); by default all five documented group types.
+    #[arg(long)]
+    pub avchatroom_only: bool,
+    /// NextOffset on the last page: standard (0) or sample (as the
+    /// documentation's sample answer: the offset after the page).
+    #[arg(long, default_value = "standard")]
+    pub paging: String,
+    /// A word a ban's Description may not hold (answers 80001); repeatable.
+    #[arg(long = "sensitive-word", value_name = "WORD")]
+    pub sensitive_words: Vec<String>,
     /// Write endpoint, CA, credentials as JSON here once listening.
     #[arg(long)]
     pub ready_file: Option<PathBuf>,

@@ -136,6 +136,7 @@ fn fix(kind: StopKind) -> &'static str {
         StopKind::Unreachable => "check --endpoint (TIM_ENDPOINT) or --region (TIM_REGION), and the network",
         StopKind::NoAnswer => "the endpoint accepts connections but does not answer; check --endpoint (TIM_ENDPOINT)",
         StopKind::Journal => "check the --journal file's disk and permissions",
+        StopKind::Description => "reword --description: the service found sensitive words in it",
         _ => "see the reason above",
     }
 }

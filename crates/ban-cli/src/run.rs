@@ -240,6 +240,12 @@ async fn emulator(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure> {
     config.tls = !a.plain;
     config.ban_feature_enabled = !a.ban_feature_off;
     config.strict_accounts = a.strict_accounts;
+    config.avchatroom_only = a.avchatroom_only;
+    config.paging = a
+        .paging
+        .parse()
+        .map_err(|e| usage(format!("--paging: {e}")))?;
+    config.sensitive_words = a.sensitive_words;
     let emu = Emulator::start(config).await.map_err(usage)?;
     let info = emu.ready_info();
     if let Some(path) = &a.ready_file {

@@ -18,7 +18,7 @@ pub const DEFAULT_ADMIN: &str = "administrator";
 /// A group type, as `create_group` spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum GroupType {
-    /// Audio-video group: the only type whose members can be banned.
+    /// Audio-video group (live streams).
     AVChatRoom,
     /// Public group.
     Public,
@@ -175,6 +175,41 @@ pub struct EmulatorConfig {
     /// Tencent's documented account rules says; off by default (printable
     /// ASCII and UTF-8 are accepted, as the other says).
     pub strict_accounts: bool,
+    /// Allow ban, unban and list for AVChatRoom groups only (10007 for the
+    /// others), as the seed document says. Off by default: the 2025 pages
+    /// allow Work, Public, Meeting, AVChatRoom and Community groups.
+    pub avchatroom_only: bool,
+    /// How `get_group_ban_member` sets `NextOffset` on the last page.
+    pub paging: Paging,
+    /// Words a `Description` may not hold (80001), matched ignoring ASCII case.
+    pub sensitive_words: Vec<String>,
+}
+
+/// How the emulator pages `get_group_ban_member`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Paging {
+    /// `NextOffset` 0 on the last page, as the field's description says.
+    #[default]
+    Standard,
+    /// `NextOffset` is always the offset after the page, even on the last
+    /// one, as the documentation's sample answer shows (`NextOffset: 2` for
+    /// the 2 entries of the only page): a client must also stop on an
+    /// empty page.
+    Sample,
+}
+
+impl FromStr for Paging {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "standard" => Ok(Paging::Standard),
+            "sample" => Ok(Paging::Sample),
+            other => Err(format!(
+                "paging {other:?} is unknown; expected standard or sample"
+            )),
+        }
+    }
 }
 
 impl Default for EmulatorConfig {
@@ -191,6 +226,9 @@ impl Default for EmulatorConfig {
             faults: FaultConfig::default(),
             tls: true,
             strict_accounts: false,
+            avchatroom_only: false,
+            paging: Paging::Standard,
+            sensitive_words: Vec::new(),
         }
     }
 }

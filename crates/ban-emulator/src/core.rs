@@ -15,7 +15,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::config::{EmulatorConfig, FaultKind, GroupType};
+use crate::config::{EmulatorConfig, FaultKind, GroupType, Paging};
 
 /// What the server layer should do with a request.
 #[derive(Debug)]
@@ -276,6 +276,44 @@ impl<'a> Members<'a> for BanRequest<'a> {
 impl<'a> Members<'a> for UnbanRequest<'a> {
     fn members(&self) -> &ban_proto::MemberList<'a> {
         &self.members
+    }
+}
+
+/// The body's shape, as the documentation describes it: a JSON object
+/// (a positional array is refused), with every required field (10004), and
+/// a `GroupId` that is a valid group ID when it is a string (10015).
+fn check_shape(body: &Value, required: &[&str]) -> Result<(), Answer> {
+    let Some(obj) = body.as_object() else {
+        return Err(Answer::err(
+            ErrorCode::InvalidParameter,
+            format!(
+                "the body must be a JSON object with named fields; got {}",
+                json_kind(body)
+            ),
+        ));
+    };
+    if let Some(missing) = required.iter().find(|f| !obj.contains_key(**f)) {
+        return Err(Answer::err(
+            ErrorCode::InvalidParameter,
+            format!("{missing} is missing; it is required"),
+        ));
+    }
+    if let Some(Value::String(g)) = obj.get("GroupId") {
+        if let Err(e) = ban_proto::GroupId::new(g.as_str()) {
+            return Err(Answer::err(ErrorCode::InvalidGroupId, e.to_string()));
+        }
+    }
+    Ok(())
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -608,6 +646,12 @@ impl Core {
                 format!("HTTP method {method} is not allowed; the REST API takes POST"),
             );
         }
+        // The signature first: a stranger's calls never spend the app's
+        // budget (the documentation does not say; this is the safer model).
+        let identifier = match self.check_query(query) {
+            Ok(id) => id,
+            Err(a) => return a,
+        };
         if let Some(limiter) = self.limiters.get(endpoint.path) {
             if limiter.check().is_err() {
                 let rate = self.config.rate_limit.unwrap_or_default();
@@ -620,10 +664,6 @@ impl Core {
                 );
             }
         }
-        let identifier = match self.check_query(query) {
-            Ok(id) => id,
-            Err(a) => return a,
-        };
         let Ok(body) = serde_json::from_slice::<Value>(body) else {
             return Answer::err(
                 ErrorCode::BodyJsonParseError,
@@ -678,41 +718,50 @@ impl Core {
                 _ => {}
             }
         }
-        let bad = |info: String| Answer::err(ErrorCode::BadUrlParameter, info);
+        // Only documented codes: 60012 and 60006 for the SDKAppID, 60004 for
+        // the account, 70002 for an empty UserSig, 60002 for the rest of the
+        // URL (see docs/emulator.md for the choices the pages leave open).
+        let bad_url = |info: String| Answer::err(ErrorCode::UrlParseError, info);
         let sdkappid = sdkappid.ok_or_else(|| {
             Answer::err(
                 ErrorCode::SdkAppIdMissing,
                 "sdkappid is missing from the URL",
             )
         })?;
-        let sdkappid: u64 = sdkappid
-            .parse()
-            .map_err(|_| bad(format!("sdkappid {sdkappid:?} is not a number")))?;
+        let sdkappid: u64 = sdkappid.parse().map_err(|_| {
+            Answer::err(
+                ErrorCode::InvalidSdkAppId,
+                format!("sdkappid {sdkappid:?} is not a number"),
+            )
+        })?;
         if sdkappid != self.config.sdkappid {
             return Err(Answer::err(
                 ErrorCode::SdkAppIdNotFound,
                 format!("SDKAppID {sdkappid} does not exist"),
             ));
         }
-        let identifier = identifier
-            .filter(|i| !i.is_empty())
-            .ok_or_else(|| bad("identifier is missing from the URL".into()))?;
+        let identifier = identifier.filter(|i| !i.is_empty()).ok_or_else(|| {
+            Answer::err(
+                ErrorCode::AccountOrSigError,
+                "identifier is missing from the URL",
+            )
+        })?;
         let usersig = usersig
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| bad("usersig is missing from the URL".into()))?;
+            .ok_or_else(|| Answer::err(ErrorCode::UserSigEmpty, "usersig is missing or empty"))?;
         match contenttype.as_deref() {
             Some(query::CONTENTTYPE_JSON) => {}
             Some(other) => {
-                return Err(bad(format!(
+                return Err(bad_url(format!(
                     "contenttype {other:?} is not supported; it must be json"
                 )))
             }
-            None => return Err(bad("contenttype is missing from the URL".into())),
+            None => return Err(bad_url("contenttype is missing from the URL".into())),
         }
-        if let Some(r) = random {
-            r.parse::<u32>()
-                .map_err(|_| bad(format!("random {r:?} is not a uint32")))?;
-        }
+        let random = random.ok_or_else(|| bad_url("random is missing from the URL".into()))?;
+        random
+            .parse::<u32>()
+            .map_err(|_| bad_url(format!("random {random:?} is not a uint32")))?;
         self.verify_sig(&usersig, &identifier)
             .map_err(|e| Answer::err(e.error_code(), e.to_string()))?;
         Ok(identifier.into_owned())
@@ -741,21 +790,29 @@ impl Core {
     }
 
     /// Decodes a request that names members, checking in the service's
-    /// order: more than 20 (10005), any invalid field (10004), and with
+    /// order: the body's shape and required fields (10004), a malformed
+    /// group ID (10015), more than 20 members (10005), an account that is
+    /// not a string (60015), any other invalid field (10004), and with
     /// `strict_accounts` an account outside `[A-Za-z0-9_-]` (10004).
     fn member_request<T: serde::de::DeserializeOwned + Members<'static>>(
         &self,
         body: Value,
     ) -> Result<T, Answer> {
-        if let Some(n) = body
-            .get("Members_Account")
-            .and_then(Value::as_array)
-            .map(Vec::len)
-        {
-            if n > ban_proto::MemberList::MAX {
+        check_shape(&body, &["GroupId", "Members_Account"])?;
+        if let Some(list) = body.get("Members_Account").and_then(Value::as_array) {
+            if list.len() > ban_proto::MemberList::MAX {
                 return Err(Answer::err(
                     ErrorCode::TooManyMembers,
-                    format!("Members_Account has {n} accounts; at most 20 per call"),
+                    format!(
+                        "Members_Account has {} accounts; at most 20 per call",
+                        list.len()
+                    ),
+                ));
+            }
+            if let Some((i, v)) = list.iter().enumerate().find(|(_, v)| !v.is_string()) {
+                return Err(Answer::err(
+                    ErrorCode::AccountNotString,
+                    format!("Members_Account[{i}] is {v}, not a string"),
                 ));
             }
         }
@@ -780,6 +837,7 @@ impl Core {
         id: &str,
         f: impl FnOnce(&mut Group) -> Result<T, Answer>,
     ) -> Result<T, Answer> {
+        let avchatroom_only = self.config.avchatroom_only;
         let mut st = lock(&self.state);
         let g = st.groups.get_mut(id).ok_or_else(|| {
             Answer::err(
@@ -787,7 +845,7 @@ impl Core {
                 format!("group {id} does not exist or was dismissed"),
             )
         })?;
-        if g.kind != GroupType::AVChatRoom {
+        if avchatroom_only && g.kind != GroupType::AVChatRoom {
             return Err(Answer::err(
                 ErrorCode::PermissionDenied,
                 format!(
@@ -804,6 +862,20 @@ impl Core {
             Ok(r) => r,
             Err(a) => return a,
         };
+        if let Some(d) = &req.description {
+            let text = d.as_str().to_ascii_lowercase();
+            if let Some(w) = self
+                .config
+                .sensitive_words
+                .iter()
+                .find(|w| !w.is_empty() && text.contains(&w.to_ascii_lowercase()))
+            {
+                return Answer::err(
+                    ErrorCode::SensitiveContent,
+                    format!("Description holds a sensitive word ({:?})", w),
+                );
+            }
+        }
         let until = now.saturating_add(req.duration.as_secs().into());
         let res = self.with_group(req.group_id.as_str(), |g| {
             for m in req.members.iter() {
@@ -830,15 +902,23 @@ impl Core {
     }
 
     fn list(&self, body: Value, now: u64) -> Answer {
+        if let Err(a) = check_shape(&body, &["GroupId", "Offset"]) {
+            return a;
+        }
         let req: BanListRequest = match decode(body) {
             Ok(r) => r,
             Err(a) => return a,
         };
+        let paging = self.config.paging;
         let res = self.with_group(req.group_id.as_str(), |g| {
             let all = g.active_bans(now);
             let start = (req.offset.0 as usize).min(all.len());
             let end = (start + req.limit.get() as usize).min(all.len());
-            let next = if end < all.len() { end as u64 } else { 0 };
+            let next = match paging {
+                _ if end < all.len() => end as u64,
+                Paging::Standard => 0,
+                Paging::Sample => end as u64,
+            };
             Ok(BanListResponse {
                 action_status: ActionStatus::Ok,
                 error_code: ErrorCode::Success,

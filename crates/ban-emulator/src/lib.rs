@@ -42,7 +42,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use crate::config::{
-    EmulatorConfig, FaultConfig, FaultKind, GroupType, DEFAULT_ADMIN, DEFAULT_SDKAPPID,
+    EmulatorConfig, FaultConfig, FaultKind, GroupType, Paging, DEFAULT_ADMIN, DEFAULT_SDKAPPID,
     DEFAULT_SECRET_KEY,
 };
 use crate::core::Core;
@@ -167,6 +167,21 @@ impl EmulatorBuilder {
     pub fn fault_error(mut self, code: i64, info_bytes: usize) -> Self {
         self.config.faults.code = code;
         self.config.faults.info_bytes = info_bytes;
+        self
+    }
+    /// Ban, unban and list for AVChatRoom groups only (10007 for others).
+    pub fn avchatroom_only(mut self, only: bool) -> Self {
+        self.config.avchatroom_only = only;
+        self
+    }
+    /// How `get_group_ban_member` sets `NextOffset` on the last page.
+    pub fn paging(mut self, paging: Paging) -> Self {
+        self.config.paging = paging;
+        self
+    }
+    /// A word a `Description` may not hold (80001); repeatable.
+    pub fn sensitive_word(mut self, word: impl Into<String>) -> Self {
+        self.config.sensitive_words.push(word.into());
         self
     }
     /// Refuse accounts outside `[A-Za-z0-9_-]` with 10004.

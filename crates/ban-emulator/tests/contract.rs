@@ -38,21 +38,29 @@ async fn query_problems() {
     let sig = signer.sign("administrator", emu.now(), 3600);
     let sig = sig.expose();
     let base = "/v4/group_open_http_svc/ban_group_member";
+    let r = "&random=7";
     let cases: Vec<(String, i64)> = vec![
-        (format!("{base}?identifier=administrator&usersig={sig}&contenttype=json"), 60012),
-        (format!("{base}?sdkappid=abc&identifier=administrator&usersig={sig}&contenttype=json"), 60025),
-        (format!("{base}?sdkappid=42&identifier=administrator&usersig={sig}&contenttype=json"), 70020),
-        (format!("{base}?sdkappid=1400000000&usersig={sig}&contenttype=json"), 60025),
-        (format!("{base}?sdkappid=1400000000&identifier=administrator&contenttype=json"), 60025),
-        (format!("{base}?sdkappid=1400000000&identifier=administrator&usersig={sig}"), 60025),
-        (format!("{base}?sdkappid=1400000000&identifier=administrator&usersig={sig}&contenttype=xml"), 60025),
-        (format!("{base}?sdkappid=1400000000&identifier=administrator&usersig={sig}&contenttype=json&random=-1"), 60025),
+        (format!("{base}?identifier=administrator&usersig={sig}&contenttype=json{r}"), 60012),
+        (format!("{base}?sdkappid=abc&identifier=administrator&usersig={sig}&contenttype=json{r}"), 60006),
+        (format!("{base}?sdkappid=42&identifier=administrator&usersig={sig}&contenttype=json{r}"), 70020),
+        (format!("{base}?sdkappid=1400000000&usersig={sig}&contenttype=json{r}"), 60004),
+        (format!("{base}?sdkappid=1400000000&identifier=administrator&contenttype=json{r}"), 70002),
+        (format!("{base}?sdkappid=1400000000&identifier=administrator&usersig=&contenttype=json{r}"), 70002),
+        (format!("{base}?sdkappid=1400000000&identifier=administrator&usersig={sig}{r}"), 60002),
+        (format!("{base}?sdkappid=1400000000&identifier=administrator&usersig={sig}&contenttype=xml{r}"), 60002),
+        (format!("{base}?sdkappid=1400000000&identifier=administrator&usersig={sig}&contenttype=json&random=-1"), 60002),
+        (format!("{base}?sdkappid=1400000000&identifier=administrator&usersig={sig}&contenttype=json"), 60002),
     ];
     for (path, want) in cases {
         let (status, v) = send(&c, &emu, "POST", &path, SEED).await;
         assert_eq!((status, code(&v)), (200, want), "{path}: {v}");
         assert_eq!(v["ActionStatus"], "FAIL");
         assert!(!v["ErrorInfo"].as_str().unwrap().is_empty());
+        assert_ne!(
+            ban_proto::ErrorCode::from_code(want).documented_in(),
+            "none found",
+            "the emulator answers only documented codes"
+        );
     }
     assert!(emu.group(G).unwrap().banned.is_empty());
 }
@@ -143,10 +151,32 @@ async fn request_problems() {
             json!({"GroupId": "@TGS#nope", "Members_Account": ["a"], "Duration": 60}).to_string(),
             10010,
         ),
+        // A positional array is not the documented body.
         (
             "ban_group_member",
-            json!({"GroupId": "public-1", "Members_Account": ["a"], "Duration": 60}).to_string(),
-            10007,
+            json!([G, ["a"], 60, null]).to_string(),
+            10004,
+        ),
+        (
+            "ban_group_member",
+            json!({"GroupId": "", "Members_Account": ["a"], "Duration": 60}).to_string(),
+            10015,
+        ),
+        (
+            "ban_group_member",
+            json!({"GroupId": G, "Members_Account": ["a", 7], "Duration": 60}).to_string(),
+            60015,
+        ),
+        (
+            "unban_group_member",
+            json!({"GroupId": G, "Members_Account": [null]}).to_string(),
+            60015,
+        ),
+        // Offset is documented as required.
+        (
+            "get_group_ban_member",
+            json!({"GroupId": G, "Limit": 10}).to_string(),
+            10004,
         ),
         (
             "ban_group_member",
@@ -552,4 +582,142 @@ async fn strict_accounts_are_refused_with_10004_naming_the_member() {
         "nothing of a refused call is applied"
     );
     assert_eq!(code(&call(&c, &emu, "ban_group_member", SEED).await), 0);
+}
+
+#[tokio::test]
+async fn every_documented_group_type_can_be_banned_in() {
+    let emu = emulator().await;
+    let c = raw_client(&emu, false);
+    for kind in [
+        GroupType::Work,
+        GroupType::Public,
+        GroupType::Meeting,
+        GroupType::AVChatRoom,
+        GroupType::Community,
+    ] {
+        let g = emu.create_group(None, kind).unwrap();
+        for m in ["viewer", "raider"] {
+            emu.join(&g, m).unwrap();
+        }
+        let ban = json!({"GroupId": g, "Members_Account": ["raider"], "Duration": 600});
+        assert_eq!(
+            code(&call(&c, &emu, "ban_group_member", &ban.to_string()).await),
+            0,
+            "{kind}"
+        );
+        // Out of the group, cannot rejoin, receives nothing.
+        assert_eq!(emu.group(&g).unwrap().members, ["viewer"], "{kind}");
+        assert!(emu.join(&g, "raider").is_err(), "{kind}");
+        emu.send_group_msg(&g, "hello").unwrap();
+        assert!(emu.inbox(&g, "raider").unwrap().is_empty(), "{kind}");
+        let list = call(
+            &c,
+            &emu,
+            "get_group_ban_member",
+            &json!({"GroupId": g, "Offset": 0, "Limit": 10}).to_string(),
+        )
+        .await;
+        assert_eq!(
+            list["BannedAccountList"][0]["Member_Account"], "raider",
+            "{kind}"
+        );
+        let unban = json!({"GroupId": g, "Members_Account": ["raider"]});
+        assert_eq!(
+            code(&call(&c, &emu, "unban_group_member", &unban.to_string()).await),
+            0,
+            "{kind}"
+        );
+        emu.join(&g, "raider").unwrap();
+    }
+}
+
+#[tokio::test]
+async fn avchatroom_only_refuses_other_group_types_with_10007() {
+    let emu = Emulator::builder()
+        .group(G)
+        .avchatroom_only(true)
+        .start()
+        .await
+        .unwrap();
+    let c = raw_client(&emu, false);
+    let public = emu.create_group(None, GroupType::Public).unwrap();
+    let v = call(
+        &c,
+        &emu,
+        "ban_group_member",
+        &json!({"GroupId": public, "Members_Account": ["a"], "Duration": 60}).to_string(),
+    )
+    .await;
+    assert_eq!(code(&v), 10007);
+    assert!(
+        v["ErrorInfo"].as_str().unwrap().contains("AVChatRoom only"),
+        "{v}"
+    );
+    assert_eq!(code(&call(&c, &emu, "ban_group_member", SEED).await), 0);
+}
+
+#[tokio::test]
+async fn a_stranger_with_a_garbage_sig_cannot_spend_the_apps_budget() {
+    let emu = Emulator::builder()
+        .group(G)
+        .rate_limit(5)
+        .start()
+        .await
+        .unwrap();
+    let c = raw_client(&emu, false);
+    let base = "/v4/group_open_http_svc/ban_group_member";
+    let garbage = query(emu.sdkappid(), "administrator", "garbage");
+    for _ in 0..50 {
+        let (_, v) = send(&c, &emu, "POST", &format!("{base}?{garbage}"), SEED).await;
+        assert_eq!(code(&v), 70003);
+    }
+    // The app's own call is not throttled by them.
+    assert_eq!(code(&call(&c, &emu, "ban_group_member", SEED).await), 0);
+    assert_eq!(emu.stats().rate_limited, 0);
+}
+
+#[tokio::test]
+async fn a_description_with_a_sensitive_word_is_refused_with_80001() {
+    let emu = Emulator::builder()
+        .group(G)
+        .sensitive_word("forbidden")
+        .start()
+        .await
+        .unwrap();
+    let c = raw_client(&emu, false);
+    let v = call(&c, &emu, "ban_group_member", &json!({"GroupId": G, "Members_Account": ["a"], "Duration": 60, "Description": "a FORBIDDEN word"}).to_string()).await;
+    assert_eq!(code(&v), 80001);
+    assert!(emu.group(G).unwrap().banned.is_empty());
+    assert_eq!(code(&call(&c, &emu, "ban_group_member", SEED).await), 0);
+}
+
+#[tokio::test]
+async fn sample_paging_answers_a_next_offset_on_the_last_page() {
+    let emu = Emulator::builder()
+        .group(G)
+        .paging(ban_emulator::Paging::Sample)
+        .start()
+        .await
+        .unwrap();
+    let c = raw_client(&emu, false);
+    call(&c, &emu, "ban_group_member", SEED).await;
+    // As the documentation's sample: Limit 20, 2 entries, NextOffset 2.
+    let v = call(
+        &c,
+        &emu,
+        "get_group_ban_member",
+        &json!({"GroupId": G, "Offset": 0, "Limit": 20}).to_string(),
+    )
+    .await;
+    assert_eq!(v["BannedAccountList"].as_array().unwrap().len(), 2);
+    assert_eq!(v["NextOffset"], 2);
+    let v = call(
+        &c,
+        &emu,
+        "get_group_ban_member",
+        &json!({"GroupId": G, "Offset": 2, "Limit": 20}).to_string(),
+    )
+    .await;
+    assert!(v["BannedAccountList"].as_array().unwrap().is_empty());
+    assert_eq!(v["NextOffset"], 2);
 }

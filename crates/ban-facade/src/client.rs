@@ -112,7 +112,9 @@ pub struct ClientBuilder {
     sdkappid: Option<u64>,
     secret_key: Option<SecretKey>,
     admin: String,
+    region: Option<Region>,
     endpoint: Option<String>,
+    failover: bool,
     ca_pems: Vec<String>,
     allow_plain_http: bool,
     connect_timeout: Duration,
@@ -129,7 +131,9 @@ impl Default for ClientBuilder {
             sdkappid: None,
             secret_key: None,
             admin: DEFAULT_ADMIN.to_owned(),
+            region: None,
             endpoint: None,
+            failover: false,
             ca_pems: Vec::new(),
             allow_plain_http: false,
             connect_timeout: Duration::from_secs(3),
@@ -192,12 +196,19 @@ impl ClientBuilder {
     }
     /// The region whose domain to call (default China).
     pub fn region(mut self, region: Region) -> Self {
-        self.endpoint = Some(region.base_url());
+        self.region = Some(region);
+        self.endpoint = None;
         self
     }
     /// A custom base URL (a proxy, the emulator).
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint = Some(url.into());
+        self
+    }
+    /// Fails over to the region's backup domain when its primary cannot be
+    /// resolved or connected (default off; no effect with a custom endpoint).
+    pub fn failover_to_backup(mut self, enabled: bool) -> Self {
+        self.failover = enabled;
         self
     }
     /// Trusts a CA certificate (PEM text), e.g. the emulator's.
@@ -292,8 +303,13 @@ impl ClientBuilder {
             clock,
         ));
         let creds: Arc<dyn Credentials> = Arc::new(SignerCredentials(signer.clone()));
-        let mut t = Transport::builder_shared(creds)
-            .endpoint(self.endpoint.unwrap_or_else(|| Region::China.base_url()))
+        let t = Transport::builder_shared(creds);
+        let t = match self.endpoint {
+            Some(e) => t.endpoint(e),
+            None => t.region(self.region.unwrap_or(Region::China)),
+        };
+        let mut t = t
+            .failover_to_backup(self.failover)
             .danger_allow_plain_http(self.allow_plain_http)
             .connect_timeout(self.connect_timeout)
             .attempt_timeout(self.attempt_timeout)
@@ -440,8 +456,11 @@ impl Client {
                     limit: PageLimit::MAX,
                 };
                 let page = st.client.transport.call(&req).await?.response;
-                // 0 means no more pages; an offset that does not advance would loop forever.
-                st.offset = (page.next_offset > offset).then_some(page.next_offset);
+                // 0 means no more pages, and so does an empty page (the
+                // documented sample answers a non-zero NextOffset on its last
+                // page); an offset that does not advance would loop forever.
+                st.offset = (page.next_offset > offset && !page.banned.is_empty())
+                    .then_some(page.next_offset);
                 st.page = page.banned.into_iter();
             }
         });

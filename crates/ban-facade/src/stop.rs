@@ -20,8 +20,12 @@ pub enum StopKind {
     /// 70020, 70052, 60006, 60012, 60016), or no UserSig could be made.
     Credentials,
     /// The caller may not do this: not the app admin, the feature switch is
-    /// off, or the group type does not allow it (10007, 60010, 60017, 60021).
+    /// off, the group type does not allow it, or the command is disabled for
+    /// the app (10007, 10026, 60010, 60017, 60021, 70403).
     Permission,
+    /// The description was refused for sensitive words (80001); every call
+    /// of the job carries it.
+    Description,
     /// The group does not exist, was dismissed, or its ID is invalid (10010, 10015).
     Group,
     /// The server's TLS certificate is not trusted, or TLS failed.
@@ -40,7 +44,8 @@ impl StopKind {
         Some(match code.code() {
             70001 | 70002 | 70003 | 70005 | 70009 | 70013 | 70014 | 70016 | 70020 | 70052
             | 60006 | 60012 | 60016 => StopKind::Credentials,
-            10007 | 60010 | 60017 | 60021 => StopKind::Permission,
+            10007 | 10026 | 60010 | 60017 | 60021 | 70403 => StopKind::Permission,
+            80001 => StopKind::Description,
             10010 | 10015 => StopKind::Group,
             _ => return None,
         })
@@ -55,6 +60,7 @@ impl StopKind {
             }
             StopKind::Permission => "the caller must be the app admin, the member-ban feature must be on in the console, and the group type must allow bans",
             StopKind::Group => "check the group ID",
+            StopKind::Description => "reword the description",
             StopKind::Tls => "trust the server's CA certificate, or check the endpoint",
             StopKind::Unreachable => "check the endpoint and the network",
             StopKind::NoAnswer => "the endpoint accepts connections but does not answer; check it",
@@ -70,6 +76,7 @@ impl fmt::Display for StopKind {
             StopKind::Credentials => "the credentials were refused",
             StopKind::Permission => "permission denied",
             StopKind::Group => "the group cannot be used",
+            StopKind::Description => "the description was refused",
             StopKind::Tls => "TLS failed",
             StopKind::Unreachable => "the endpoint is unreachable",
             StopKind::NoAnswer => "the endpoint does not answer",

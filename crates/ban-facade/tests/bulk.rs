@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ban_emulator::{Emulator, EmulatorBuilder, FaultKind};
+use ban_emulator::{Emulator, EmulatorBuilder, FaultKind, Paging};
 use ban_facade::{BanDuration, BulkOptions, Client, ErrorCode, InputError, RetryPolicy, StopKind};
 use futures_util::TryStreamExt;
 
@@ -313,4 +313,91 @@ async fn a_call_refused_for_one_member_is_split_to_find_it() {
         "{}",
         report.calls
     );
+}
+
+#[tokio::test]
+async fn the_paging_stream_ends_in_both_paging_modes() {
+    for paging in [Paging::Standard, Paging::Sample] {
+        let (emu, client) = setup(Emulator::builder().paging(paging)).await;
+        for n in [0usize, 2, 100, 250] {
+            emu.reset();
+            let members = names("p", n);
+            if n > 0 {
+                client
+                    .ban_members(G, &members, BanDuration::from_secs(60).unwrap(), None)
+                    .await
+                    .unwrap();
+            }
+            let before = emu.stats().accepted("get_group_ban_member");
+            let listed: Vec<_> = client
+                .banned_members(G)
+                .unwrap()
+                .try_collect()
+                .await
+                .unwrap();
+            assert_eq!(listed.len(), n, "{paging:?}");
+            let pages = emu.stats().accepted("get_group_ban_member") - before;
+            // Standard ends on NextOffset 0; the sample's mode needs one
+            // more request, answered with an empty page, when the last page
+            // is not full.
+            let full_pages = n.div_ceil(100).max(1) as u64;
+            let want = match paging {
+                Paging::Sample if n > 0 => full_pages + 1,
+                _ => full_pages,
+            };
+            assert_eq!(pages, want, "{paging:?} {n}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn retry_after_a_minute_is_never_retried_within_it() {
+    let (emu, client) = setup(
+        Emulator::builder()
+            .fault_rate(1.0)
+            .fault_kinds([FaultKind::ServiceError])
+            .fault_error(70050, 0),
+    )
+    .await;
+    let started = Instant::now();
+    let report = client
+        .ban_members(
+            G,
+            &names("v", 60),
+            BanDuration::from_secs(60).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(report.retries, 0, "no retry inside the minute");
+    assert_eq!(report.failed.len(), 60);
+    assert!(report
+        .failed
+        .iter()
+        .all(|f| f.code == Some(70050) && f.reason.contains("retry after one minute")));
+    assert_eq!(emu.stats().faults.service_error, 3);
+}
+
+#[tokio::test]
+async fn a_sensitive_description_stops_the_job() {
+    let (emu, client) = setup(Emulator::builder().sensitive_word("casino")).await;
+    let report = client
+        .ban_members(
+            G,
+            &names("s", 2000),
+            BanDuration::from_secs(60).unwrap(),
+            Some("spam for an online CASINO"),
+        )
+        .await
+        .unwrap();
+    let stop = report.stopped.expect("stopped");
+    assert_eq!(stop.kind, StopKind::Description);
+    assert_eq!(stop.code, Some(80001));
+    assert!(
+        emu.stats()
+            .count_of("ban_group_member", ErrorCode::SensitiveContent)
+            <= 64
+    );
+    assert_eq!(report.failed.len() + report.not_attempted.len(), 2000);
 }

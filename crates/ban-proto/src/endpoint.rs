@@ -102,9 +102,10 @@ pub enum Region {
     SiliconValley,
     /// Jakarta: `adminapiidn.im.qcloud.com`.
     Jakarta,
-    /// Tokyo: `adminapijpn.im.qcloud.com` (listed on some pages only).
+    /// Tokyo: `adminapijpn.im.qcloud.com` (on the current, 2025 pages).
     Tokyo,
-    /// Mumbai: `adminapiind.im.qcloud.com` (listed on some pages only).
+    /// Mumbai: `adminapiind.im.qcloud.com`. Listed only on 2024 pages, not
+    /// on the current ones: kept for apps created there.
     Mumbai,
 }
 
@@ -120,6 +121,26 @@ impl Region {
         Region::Tokyo,
         Region::Mumbai,
     ];
+
+    /// The documented backup domain, for when the primary cannot be
+    /// resolved or connected (REST API overview, 1047/34620).
+    pub const fn backup_domain(self) -> &'static str {
+        match self {
+            Region::China => "adminapi.my-imcloud.com",
+            Region::Singapore => "adminapisgp.my-imcloud.com",
+            Region::Seoul => "adminapikr.my-imcloud.com",
+            Region::Frankfurt => "adminapiger.my-imcloud.com",
+            Region::SiliconValley => "adminapiusa.my-imcloud.com",
+            Region::Jakarta => "adminapiidn.my-imcloud.com",
+            Region::Tokyo => "adminapijpn.my-imcloud.com",
+            Region::Mumbai => "adminapiind.my-imcloud.com",
+        }
+    }
+
+    /// `https://` and the backup domain.
+    pub fn backup_url(self) -> String {
+        format!("https://{}", self.backup_domain())
+    }
 
     /// The API domain.
     pub const fn domain(self) -> &'static str {

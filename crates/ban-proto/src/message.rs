@@ -170,7 +170,8 @@ pub struct BanListRequest<'a> {
     #[serde(rename = "GroupId")]
     pub group_id: GroupId<'a>,
     /// Where the page starts: 0, then the previous page's `NextOffset`.
-    #[serde(rename = "Offset", default)]
+    /// Required, as documented.
+    #[serde(rename = "Offset")]
     pub offset: PageOffset,
     /// Page size, 1 to 100. Always sent (the documentation disagrees on
     /// whether it is optional).

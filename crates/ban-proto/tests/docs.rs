@@ -1,5 +1,5 @@
 //! docs/error-codes.md lists every code ban-proto knows, with the same
-//! meaning and retry class.
+//! meaning, retry class and source.
 
 use ban_proto::ErrorCode;
 
@@ -10,7 +10,7 @@ fn error_code_doc_matches_the_crate() {
     let rows: Vec<Vec<String>> = doc
         .lines()
         .filter(|l| l.starts_with("| ") && l.chars().nth(2).is_some_and(|c| c.is_ascii_digit()))
-        .filter(|l| l.matches(" | ").count() == 3)
+        .filter(|l| l.matches(" | ").count() == 4)
         .map(|l| {
             l.trim_matches('|')
                 .split(" | ")
@@ -24,5 +24,6 @@ fn error_code_doc_matches_the_crate() {
         assert_eq!(row[1], format!("`{code:?}`"));
         assert_eq!(row[2], code.meaning());
         assert_eq!(row[3], code.retry_class().to_string());
+        assert_eq!(row[4], code.documented_in());
     }
 }

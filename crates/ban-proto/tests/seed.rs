@@ -92,11 +92,15 @@ fn other_requests_round_trip() {
     let req: BanListRequest = serde_json::from_value(list.clone()).unwrap();
     assert_eq!(serde_json::to_value(&req).unwrap(), list);
     // Limit is always sent, even when the caller left it to the default.
-    let req: BanListRequest = serde_json::from_value(json!({"GroupId": "g1"})).unwrap();
+    let req: BanListRequest =
+        serde_json::from_value(json!({"GroupId": "g1", "Offset": 0})).unwrap();
     assert_eq!(
         serde_json::to_value(&req).unwrap(),
         json!({"GroupId": "g1", "Offset": 0, "Limit": 100})
     );
+    // Offset is documented as required.
+    let err = serde_json::from_value::<BanListRequest>(json!({"GroupId": "g1"})).unwrap_err();
+    assert!(err.to_string().contains("Offset"), "{err}");
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -145,6 +146,9 @@ pub struct TransportBuilder {
     pool_max_idle_per_host: usize,
     retry: RetryPolicy,
     rate: Option<RateLimit>,
+    region: Option<Region>,
+    failover: bool,
+    backup: Option<String>,
 }
 
 impl std::fmt::Debug for TransportBuilder {
@@ -161,12 +165,31 @@ impl TransportBuilder {
     /// The region's domain (default: China, `console.tim.qq.com`).
     pub fn region(mut self, region: Region) -> Self {
         self.endpoint = region.base_url();
+        self.region = Some(region);
         self
     }
 
     /// A custom base URL: a proxy, or the emulator (`https://127.0.0.1:PORT`).
     pub fn endpoint(mut self, base_url: impl Into<String>) -> Self {
         self.endpoint = base_url.into();
+        self.region = None;
+        self
+    }
+
+    /// Fails over to the region's documented backup domain
+    /// ([`Region::backup_domain`], under `my-imcloud.com`) when the primary
+    /// cannot be resolved or connected (default off). The switch is logged
+    /// and lasts for the transport's life. No effect with a custom endpoint,
+    /// which has no documented backup; see [`TransportBuilder::backup_endpoint`].
+    pub fn failover_to_backup(mut self, enabled: bool) -> Self {
+        self.failover = enabled;
+        self
+    }
+
+    /// A backup base URL to fail over to when the endpoint cannot be
+    /// resolved or connected (a second proxy). Overrides the region's.
+    pub fn backup_endpoint(mut self, base_url: impl Into<String>) -> Self {
+        self.backup = Some(base_url.into());
         self
     }
 
@@ -243,6 +266,11 @@ impl TransportBuilder {
     /// only when calls are made; building itself does no I/O.
     pub fn build(self) -> Result<Transport, BuildError> {
         let base = parse_base(&self.endpoint, self.allow_plain_http)?;
+        let backup = match (&self.backup, self.failover, self.region) {
+            (Some(b), _, _) => Some(parse_base(b, self.allow_plain_http)?),
+            (None, true, Some(region)) => Some(region.backup_url()),
+            _ => None,
+        };
         if self.retry.max_attempts == 0 {
             return Err(BuildError::Setting(
                 "retry.max_attempts is 0; at least 1 attempt is needed".into(),
@@ -308,6 +336,8 @@ impl TransportBuilder {
             inner: Arc::new(Inner {
                 http,
                 base,
+                backup,
+                on_backup: AtomicBool::new(false),
                 credentials: self.credentials,
                 attempt_timeout: self.attempt_timeout,
                 retry: self.retry,
@@ -379,6 +409,10 @@ impl Pacer {
 struct Inner {
     http: HttpClient,
     base: String,
+    /// Where to go when `base` cannot be reached.
+    backup: Option<String>,
+    /// Whether calls go to `backup` now.
+    on_backup: AtomicBool,
     credentials: Arc<dyn Credentials>,
     attempt_timeout: Duration,
     retry: RetryPolicy,
@@ -429,12 +463,21 @@ impl Transport {
             pool_max_idle_per_host: 64,
             retry: RetryPolicy::default(),
             rate: Some(RateLimit::default()),
+            region: Some(Region::China),
+            failover: false,
+            backup: None,
         }
     }
 
-    /// The base URL calls go to.
+    /// The base URL calls go to (the primary, whether or not a failover
+    /// happened; see [`Transport::active_endpoint`]).
     pub fn endpoint(&self) -> &str {
         &self.inner.base
+    }
+
+    /// The base URL calls go to now: the backup after a failover.
+    pub fn active_endpoint(&self) -> &str {
+        self.current_base().0
     }
 
     /// The retry policy in force.
@@ -515,7 +558,8 @@ impl Transport {
                 .credentials
                 .usersig()
                 .map_err(|e| fail(attempt - 1, ErrorKind::Credentials(e.0)))?;
-            let url = self.url(endpoint, &sig, random);
+            let (base, on_backup) = self.current_base();
+            let url = self.url(base, endpoint, &sig, random);
             let span = tracing::Span::current();
             span.record("attempt", attempt);
             let sent = Instant::now();
@@ -531,7 +575,20 @@ impl Transport {
                     Err(_) => Attempt::Failed(ErrorKind::Timeout(budget)),
                 };
             span.record("latency_ms", sent.elapsed().as_millis() as u64);
-            if let Some(observer) = &options.observer {
+            // The primary could not be reached and there is a backup: switch
+            // (once, logged), and let the retry go there. The failure says
+            // nothing yet of the endpoint's health, so observers are not told.
+            let failing_over = matches!(&result, Attempt::Failed(ErrorKind::Connect(_)))
+                && !on_backup
+                && self.inner.backup.is_some();
+            if failing_over && !self.inner.on_backup.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    primary = %self.inner.base,
+                    backup = self.inner.backup.as_deref().unwrap_or(""),
+                    "the primary endpoint cannot be reached; failing over to the backup"
+                );
+            }
+            if let (Some(observer), false) = (&options.observer, failing_over) {
                 observer.attempt_done(match &result {
                     Attempt::Done(_) => None,
                     Attempt::Failed(kind) => Some(kind),
@@ -589,12 +646,19 @@ impl Transport {
         )
     }
 
-    fn url(&self, endpoint: &Endpoint, sig: &UserSig, random: u32) -> String {
+    /// The base calls go to now, and whether it is the backup.
+    fn current_base(&self) -> (&str, bool) {
+        match &self.inner.backup {
+            Some(b) if self.inner.on_backup.load(Ordering::Relaxed) => (b, true),
+            _ => (&self.inner.base, false),
+        }
+    }
+
+    fn url(&self, base: &str, endpoint: &Endpoint, sig: &UserSig, random: u32) -> String {
         let creds = &self.inner.credentials;
-        let mut url = String::with_capacity(
-            self.inner.base.len() + endpoint.path.len() + sig.expose().len() + 96,
-        );
-        url.push_str(&self.inner.base);
+        let mut url =
+            String::with_capacity(base.len() + endpoint.path.len() + sig.expose().len() + 96);
+        url.push_str(base);
         url.push('/');
         url.push_str(endpoint.path);
         url.push('?');

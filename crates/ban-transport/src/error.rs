@@ -105,7 +105,11 @@ impl fmt::Display for ErrorKind {
                     "service answered {} ({}): {info}",
                     code.code(),
                     code.meaning()
-                )
+                )?;
+                match code.retry_class().advice() {
+                    Some(advice) => write!(f, " [{advice}]"),
+                    None => Ok(()),
+                }
             }
         }
     }

@@ -9,9 +9,12 @@ use ban_proto::RetryClass;
 /// Transient failures (10002, 60008, 60014, 70169, 70500, HTTP 502/503/504,
 /// connection errors, timeouts) wait a full-jitter exponential backoff:
 /// a random time in `0..=min(max_backoff, base_backoff * 2^(attempt-1))`.
-/// Throttled answers (60007, 60011, 60018, 60019, 10006, 70050) wait
-/// `throttle_backoff` plus up to as much again of jitter. Caller errors are
-/// never retried. No wait runs past the `deadline` of the whole call.
+/// Throttled answers (60007, 60011, 60018, 60019, 10006) wait
+/// `throttle_backoff` plus up to as much again of jitter. 70050 (too many
+/// verification failures) waits the documented minute plus up to a second,
+/// never less: with the default 30 s deadline it is not retried at all, and
+/// the error carries the advice. 60020 (`later`) and caller errors are never
+/// retried. No wait runs past the `deadline` of the whole call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1 = no retries).
@@ -53,7 +56,10 @@ impl RetryPolicy {
     pub fn backoff(&self, class: RetryClass, attempt: u32, unit: f64) -> Option<Duration> {
         let unit = unit.clamp(0.0, 1.0);
         match class {
-            RetryClass::Never => None,
+            RetryClass::Cooldown => {
+                let min = Duration::from_secs(class.min_wait_secs().unwrap_or(60));
+                Some(min + Duration::from_secs(1).mul_f64(unit))
+            }
             RetryClass::Transient => {
                 let exp = self
                     .base_backoff
@@ -63,6 +69,7 @@ impl RetryPolicy {
             RetryClass::Throttled => {
                 Some(self.throttle_backoff + self.throttle_backoff.mul_f64(unit))
             }
+            _ => None,
         }
     }
 }
@@ -95,5 +102,10 @@ mod tests {
             Some(Duration::from_millis(750))
         );
         assert_eq!(p.backoff(RetryClass::Never, 1, 0.5), None);
+        assert_eq!(p.backoff(RetryClass::Later, 1, 0.5), None);
+        assert_eq!(
+            p.backoff(RetryClass::Cooldown, 1, 0.0),
+            Some(Duration::from_secs(60))
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use ban_emulator::{Emulator, FaultKind};
 use ban_proto::{
     BanDuration, BanListRequest, BanRequest, ErrorCode, GroupId, MemberList, PageLimit, PageOffset,
+    Region,
 };
 use ban_transport::{
     BuildError, CallOptions, ErrorKind, RateLimit, RetryPolicy, StaticCredentials, Transport,
@@ -235,4 +236,50 @@ async fn a_thousand_calls_from_50_tasks_get_no_60007() {
     let stats = emu.stats();
     assert_eq!(stats.rate_limited, 0);
     assert_eq!(stats.accepted("ban_group_member"), 1000);
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_fails_over_to_its_backup() {
+    let emu = emulator(Emulator::builder()).await;
+    // A loopback port nobody listens on: connections are refused.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("https://{}", l.local_addr().unwrap())
+    };
+    let t = builder(&emu)
+        .endpoint(&dead)
+        .backup_endpoint(emu.endpoint())
+        .build()
+        .unwrap();
+    assert_eq!(t.active_endpoint(), dead);
+    let out = t.call(&ban(G, &["a"])).await.unwrap();
+    assert_eq!(out.attempts, 2, "one refused attempt, then the backup");
+    assert_eq!(t.active_endpoint(), emu.endpoint());
+    assert_eq!(t.endpoint(), dead);
+    let out = t.call(&ban(G, &["b"])).await.unwrap();
+    assert_eq!(out.attempts, 1, "later calls go to the backup directly");
+
+    // The same endpoint without a backup fails: the backup is what saved it.
+    let t = builder(&emu)
+        .endpoint(&dead)
+        .retry(RetryPolicy {
+            max_attempts: 2,
+            ..RetryPolicy::none()
+        })
+        .build()
+        .unwrap();
+    let err = t.call(&ban(G, &["c"])).await.unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::Connect(_)), "{err}");
+    // A region fails over to its documented backup domain; a custom
+    // endpoint has none unless given one.
+    let t = Transport::builder(credentials(&emu))
+        .region(Region::Tokyo)
+        .failover_to_backup(true)
+        .build()
+        .unwrap();
+    assert_eq!(t.endpoint(), "https://adminapijpn.im.qcloud.com");
+    assert_eq!(
+        Region::Tokyo.backup_url(),
+        "https://adminapijpn.my-imcloud.com"
+    );
 }
