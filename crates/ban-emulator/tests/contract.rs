@@ -151,33 +151,6 @@ async fn request_problems() {
             json!({"GroupId": "@TGS#nope", "Members_Account": ["a"], "Duration": 60}).to_string(),
             10010,
         ),
-        // A positional array is not the documented body.
-        (
-            "ban_group_member",
-            json!([G, ["a"], 60, null]).to_string(),
-            10004,
-        ),
-        (
-            "ban_group_member",
-            json!({"GroupId": "", "Members_Account": ["a"], "Duration": 60}).to_string(),
-            10015,
-        ),
-        (
-            "ban_group_member",
-            json!({"GroupId": G, "Members_Account": ["a", 7], "Duration": 60}).to_string(),
-            60015,
-        ),
-        (
-            "unban_group_member",
-            json!({"GroupId": G, "Members_Account": [null]}).to_string(),
-            60015,
-        ),
-        // Offset is documented as required.
-        (
-            "get_group_ban_member",
-            json!({"GroupId": G, "Limit": 10}).to_string(),
-            10004,
-        ),
         (
             "ban_group_member",
             json!({"GroupId": G, "Members_Account": members, "Duration": 60}).to_string(),
@@ -720,4 +693,74 @@ async fn sample_paging_answers_a_next_offset_on_the_last_page() {
     .await;
     assert!(v["BannedAccountList"].as_array().unwrap().is_empty());
     assert_eq!(v["NextOffset"], 2);
+}
+
+/// Sends each body to its command; checks the code and that nothing was banned.
+async fn refused(emu: &Emulator, cases: &[(&str, serde_json::Value, i64)]) {
+    let c = raw_client(emu, false);
+    for (cmd, body, want) in cases {
+        let v = call(&c, emu, cmd, &body.to_string()).await;
+        assert_eq!(code(&v), *want, "{cmd} {body}: {v}");
+    }
+    assert!(emu.group(G).unwrap().banned.is_empty());
+}
+
+#[tokio::test]
+async fn a_body_of_the_wrong_shape_or_missing_a_required_field_is_10004() {
+    let emu = emulator().await;
+    refused(
+        &emu,
+        &[
+            ("ban_group_member", json!([G, ["a"], 60, null]), 10004),
+            ("unban_group_member", json!([G, ["a"]]), 10004),
+            ("get_group_ban_member", json!([G, 0, 10]), 10004),
+            (
+                "get_group_ban_member",
+                json!({"GroupId": G, "Limit": 10}),
+                10004,
+            ),
+            (
+                "ban_group_member",
+                json!({"Members_Account": ["a"], "Duration": 60}),
+                10004,
+            ),
+            (
+                "ban_group_member",
+                json!({"GroupId": G, "Duration": 60}),
+                10004,
+            ),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn documented_codes_for_non_string_accounts_and_malformed_group_ids() {
+    let emu = emulator().await;
+    refused(
+        &emu,
+        &[
+            (
+                "ban_group_member",
+                json!({"GroupId": G, "Members_Account": ["a", 7], "Duration": 60}),
+                60015,
+            ),
+            (
+                "unban_group_member",
+                json!({"GroupId": G, "Members_Account": [null]}),
+                60015,
+            ),
+            (
+                "ban_group_member",
+                json!({"GroupId": "", "Members_Account": ["a"], "Duration": 60}),
+                10015,
+            ),
+            (
+                "get_group_ban_member",
+                json!({"GroupId": "x".repeat(49), "Offset": 0}),
+                10015,
+            ),
+        ],
+    )
+    .await;
 }
