@@ -192,7 +192,10 @@ pub struct EmulatorArgs {
     /// A word a ban's Description may not hold (answers 80001); repeatable.
     #[arg(long = "sensitive-word", value_name = "WORD")]
     pub sensitive_words: Vec<String>,
-    /// Write endpoint, CA, credentials as JSON here once listening.
+    /// Serve the control surface (/emulator/v1/) without the token of the ready file.
+    #[arg(long)]
+    pub open_control: bool,
+    /// Write endpoint, CA, credentials and the control token as JSON here once listening.
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
 }

@@ -246,6 +246,7 @@ async fn emulator(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure> {
         .parse()
         .map_err(|e| usage(format!("--paging: {e}")))?;
     config.sensitive_words = a.sensitive_words;
+    config.open_control = a.open_control;
     let emu = Emulator::start(config).await.map_err(usage)?;
     let info = emu.ready_info();
     if let Some(path) = &a.ready_file {

@@ -183,6 +183,17 @@ pub struct EmulatorConfig {
     pub paging: Paging,
     /// Words a `Description` may not hold (80001), matched ignoring ASCII case.
     pub sensitive_words: Vec<String>,
+    /// Serve the control surface (`/emulator/v1/`) without a token. Off by
+    /// default: a request needs `Authorization: Bearer <token>`, with the
+    /// token made at start ([`crate::Emulator::control_token`], and in the
+    /// ready file), so another local process cannot reset state or expire
+    /// every ban.
+    pub open_control: bool,
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// How long a connection may take for its TLS handshake and for a
+    /// request's headers, and may stay idle between requests.
+    pub connection_timeout: Duration,
 }
 
 /// How the emulator pages `get_group_ban_member`.
@@ -229,6 +240,9 @@ impl Default for EmulatorConfig {
             avchatroom_only: false,
             paging: Paging::Standard,
             sensitive_words: Vec::new(),
+            open_control: false,
+            max_connections: 1024,
+            connection_timeout: Duration::from_secs(10),
         }
     }
 }

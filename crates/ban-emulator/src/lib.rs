@@ -46,7 +46,9 @@ pub use crate::config::{
     DEFAULT_SECRET_KEY,
 };
 use crate::core::Core;
-pub use crate::core::{CommandStats, FaultStats, GroupState, InboxMessage, JoinError, Stats};
+pub use crate::core::{
+    CommandStats, FaultStats, GroupState, InboxMessage, JoinError, Stats, UNKNOWN_COMMAND,
+};
 
 /// Why the emulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +84,10 @@ pub struct ReadyInfo {
     pub secret_key: String,
     /// The app admin identifier.
     pub admin: String,
+    /// The token the control surface needs (`Authorization: Bearer ...`);
+    /// `None` when it was started open.
+    #[serde(default)]
+    pub control_token: Option<String>,
 }
 
 impl std::fmt::Debug for ReadyInfo {
@@ -91,6 +97,10 @@ impl std::fmt::Debug for ReadyInfo {
             .field("sdkappid", &self.sdkappid)
             .field("secret_key", &"<redacted>")
             .field("admin", &self.admin)
+            .field(
+                "control_token",
+                &self.control_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -189,6 +199,23 @@ impl EmulatorBuilder {
         self.config.strict_accounts = strict;
         self
     }
+    /// Serve the control surface without a token (see
+    /// [`EmulatorConfig::open_control`]).
+    pub fn open_control(mut self, open: bool) -> Self {
+        self.config.open_control = open;
+        self
+    }
+    /// Connections served at once (default 1024).
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.config.max_connections = n;
+        self
+    }
+    /// The TLS handshake, a request's headers and body, and an idle
+    /// keep-alive connection are each bounded by this (default 10 s).
+    pub fn connection_timeout(mut self, d: Duration) -> Self {
+        self.config.connection_timeout = d;
+        self
+    }
     /// Serve plain HTTP instead of HTTPS.
     pub fn plain_http(mut self) -> Self {
         self.config.tls = false;
@@ -240,6 +267,18 @@ impl Emulator {
         for g in &config.groups {
             ban_proto::GroupId::new(g.as_str())
                 .map_err(|e| EmulatorError::Config(e.to_string()))?;
+        }
+        if config.max_connections == 0 || config.connection_timeout.is_zero() {
+            return Err(EmulatorError::Config(
+                "max_connections and connection_timeout must be above 0".into(),
+            ));
+        }
+        if !config.listen.ip().is_loopback() {
+            tracing::warn!(
+                listen = %config.listen,
+                "the emulator listens on a non-loopback address: other machines can reach it{}",
+                if config.open_control { ", and its control surface is open" } else { "" }
+            );
         }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -314,7 +353,13 @@ impl Emulator {
             sdkappid: self.sdkappid(),
             secret_key: self.secret_key().expose().to_owned(),
             admin: self.admin().to_owned(),
+            control_token: self.control_token().map(str::to_owned),
         }
+    }
+    /// The token the control surface (`/emulator/v1/`) needs as
+    /// `Authorization: Bearer <token>`; `None` when started open.
+    pub fn control_token(&self) -> Option<&str> {
+        self.core.control_token()
     }
     /// Counts of calls, rejections by code, and faults.
     pub fn stats(&self) -> Stats {
@@ -324,9 +369,10 @@ impl Emulator {
     pub fn now(&self) -> u64 {
         self.core.clock.now_unix()
     }
-    /// Moves the emulator clock forward; returns the new time.
-    pub fn advance_clock(&self, secs: u64) -> u64 {
-        self.core.clock.advance(secs)
+    /// Moves the emulator clock forward; returns the new time. Refuses a
+    /// step over 100 years, or one that would overflow the clock.
+    pub fn advance_clock(&self, secs: u64) -> Result<u64, EmulatorError> {
+        self.core.clock.advance(secs).map_err(EmulatorError::Config)
     }
     /// Creates a group; `None` generates an `@TGS#a...` ID. Returns the ID.
     pub fn create_group(&self, id: Option<&str>, kind: GroupType) -> Result<String, EmulatorError> {

@@ -1,15 +1,16 @@
 //! The HTTP(S) server: accepts connections and hands requests to the core.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -47,15 +48,26 @@ fn respond(status: u16, body: Vec<u8>) -> Response<Full<Bytes>> {
 
 async fn handle(core: Arc<Core>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Dropped> {
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return Err(Dropped),
+    // A body sent slowly or never is bounded like the headers are.
+    let read = tokio::time::timeout(
+        core.config.connection_timeout,
+        Limited::new(body, MAX_BODY).collect(),
+    );
+    let body = match read.await {
+        Ok(Ok(b)) => b.to_bytes(),
+        _ => return Err(Dropped),
     };
+    let bearer = parts
+        .headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
     let is_api = parts.uri.path().starts_with("/v4/");
     let mut reply = core.handle(
         parts.method.as_str(),
         parts.uri.path(),
         parts.uri.query(),
+        bearer,
         &body,
     );
     if is_api && !core.config.latency.is_zero() {
@@ -77,13 +89,30 @@ async fn serve_conn<S>(core: Arc<Core>, stream: S)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let timeout = core.config.connection_timeout;
     let service = hyper::service::service_fn(move |req| handle(core.clone(), req));
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // HTTP/1: the header timeout also runs while a kept-alive connection
+    // waits for its next request, so an idle or half-sent connection is
+    // closed. HTTP/2: pings find a peer that went away.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(timeout))
+        .keep_alive_timeout(timeout);
     // A dropped connection (fault) or a client hang-up ends here; both are normal.
     let _ = builder
         .serve_connection(TokioIo::new(stream), service)
         .await;
 }
+
+/// The first pause after a failed accept; it doubles up to [`MAX_BACKOFF`].
+const MIN_BACKOFF: Duration = Duration::from_millis(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 pub(crate) async fn run(
     listener: TcpListener,
@@ -92,27 +121,56 @@ pub(crate) async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut conns = JoinSet::new();
+    // At most `max_connections` served at once: past it, accepting waits
+    // and new connections queue in the kernel's backlog.
+    let slots = Arc::new(Semaphore::new(core.config.max_connections));
+    let mut backoff = MIN_BACKOFF;
     loop {
-        tokio::select! {
+        let slot = tokio::select! {
             _ = shutdown.changed() => break,
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            accepted = listener.accept() => {
-                let Ok((tcp, _)) = accepted else { continue };
-                let _ = tcp.set_nodelay(true);
-                let core = core.clone();
-                match &tls {
-                    Some(acceptor) => {
-                        let acceptor = acceptor.clone();
-                        conns.spawn(async move {
-                            if let Ok(stream) = acceptor.accept(tcp).await {
-                                serve_conn(core, stream).await;
-                            }
-                        });
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+        };
+        let accepted = tokio::select! {
+            _ = shutdown.changed() => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+            accepted = listener.accept() => accepted,
+        };
+        let tcp = match accepted {
+            Ok((tcp, _)) => {
+                backoff = MIN_BACKOFF;
+                tcp
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: pause rather than spin.
+                tracing::warn!(error = %e, pause_ms = backoff.as_millis() as u64, "accept failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let core = core.clone();
+        let timeout = core.config.connection_timeout;
+        match &tls {
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                conns.spawn(async move {
+                    let _slot = slot;
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(timeout, acceptor.accept(tcp)).await
+                    {
+                        serve_conn(core, stream).await;
                     }
-                    None => {
-                        conns.spawn(serve_conn(core, tcp));
-                    }
-                }
+                });
+            }
+            None => {
+                conns.spawn(async move {
+                    let _slot = slot;
+                    serve_conn(core, tcp).await;
+                });
             }
         }
     }

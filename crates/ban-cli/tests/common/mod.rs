@@ -102,6 +102,7 @@ impl Emu {
     /// GET on the control surface with a raw hyper client.
     pub fn control(&self, path: &str) -> Value {
         let pem = self.info["ca_cert_pem"].as_str().unwrap().to_owned();
+        let token = self.info["control_token"].as_str().map(str::to_owned);
         let url = format!(
             "{}/emulator/v1/{path}",
             self.info["endpoint"].as_str().unwrap()
@@ -130,7 +131,14 @@ impl Emu {
             let client =
                 hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                     .build::<_, Empty<Bytes>>(conn);
-            let resp = client.get(url.parse().unwrap()).await.unwrap();
+            let mut req = hyper::Request::get(url);
+            if let Some(token) = token {
+                req = req.header("authorization", format!("Bearer {token}"));
+            }
+            let resp = client
+                .request(req.body(Empty::new()).unwrap())
+                .await
+                .unwrap();
             let body = resp.into_body().collect().await.unwrap().to_bytes();
             serde_json::from_slice(&body).unwrap()
         })

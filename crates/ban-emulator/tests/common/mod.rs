@@ -71,12 +71,14 @@ pub async fn send(
     path_and_query: &str,
     body: &str,
 ) -> (u16, Value) {
-    let req = hyper::Request::builder()
+    let mut req = hyper::Request::builder()
         .method(method)
         .uri(format!("{}{}", emu.endpoint(), path_and_query))
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .unwrap();
+        .header("content-type", "application/json");
+    if let Some(token) = emu.control_token() {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    let req = req.body(Full::new(Bytes::from(body.to_owned()))).unwrap();
     let resp = client.request(req).await.expect("request failed");
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();

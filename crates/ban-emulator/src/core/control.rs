@@ -1,0 +1,104 @@
+//! The control surface, `/emulator/v1/`: what the service learns from
+//! client SDKs (joins, messages read) and what tests need (clock, stats,
+//! reset).
+
+use ban_sign::Clock;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::state::JoinError;
+use super::{to_json, Core, Reply};
+
+pub(super) fn control(status: u16, v: Value) -> Reply {
+    Reply::Json(status, to_json(&v))
+}
+
+#[derive(Deserialize)]
+struct MemberBody {
+    #[serde(rename = "GroupId")]
+    group_id: String,
+    #[serde(rename = "Member_Account")]
+    member: String,
+}
+
+#[derive(Deserialize)]
+struct GroupBody {
+    #[serde(rename = "GroupId")]
+    group_id: String,
+}
+
+#[derive(Deserialize)]
+struct AdvanceBody {
+    seconds: u64,
+}
+
+impl Core {
+    // ---- control surface
+
+    pub(super) fn handle_control(&self, method: &str, rest: &str, body: &[u8]) -> Reply {
+        let parse = |body: &[u8]| {
+            serde_json::from_slice::<Value>(if body.is_empty() { b"{}" } else { body })
+        };
+        let Ok(value) = parse(body) else {
+            return control(400, json!({"error": "body is not valid JSON"}));
+        };
+        let bad = |e: serde_json::Error| control(400, json!({"error": e.to_string()}));
+        let join_err = |e: JoinError| match e {
+            JoinError::Banned { until, .. } => control(
+                403,
+                json!({"error": "banned", "banned_until": until, "message": e.to_string()}),
+            ),
+            JoinError::NoSuchGroup(_) => control(
+                404,
+                json!({"error": "no_such_group", "message": e.to_string()}),
+            ),
+        };
+        match (method, rest) {
+            ("GET", "stats") => Reply::Json(200, to_json(&self.stats())),
+            ("POST", "reset") => {
+                self.reset();
+                control(200, json!({"reset": true}))
+            }
+            ("GET", "clock") => control(200, json!({"now": self.clock.now_unix()})),
+            ("POST", "clock/advance") => match serde_json::from_value::<AdvanceBody>(value) {
+                Ok(b) => match self.clock.advance(b.seconds) {
+                    Ok(now) => control(200, json!({"now": now})),
+                    Err(e) => control(400, json!({"error": e})),
+                },
+                Err(e) => bad(e),
+            },
+            ("POST", "join") => match serde_json::from_value::<MemberBody>(value) {
+                Ok(b) => match self.join(&b.group_id, &b.member) {
+                    Ok(()) => control(200, json!({"joined": true})),
+                    Err(e) => join_err(e),
+                },
+                Err(e) => bad(e),
+            },
+            ("POST", "leave") => match serde_json::from_value::<MemberBody>(value) {
+                Ok(b) => match self.leave(&b.group_id, &b.member) {
+                    Ok(was) => control(200, json!({"left": was})),
+                    Err(e) => join_err(e),
+                },
+                Err(e) => bad(e),
+            },
+            ("POST", "inbox") => match serde_json::from_value::<MemberBody>(value) {
+                Ok(b) => match self.inbox(&b.group_id, &b.member) {
+                    Ok(msgs) => control(200, json!({"messages": msgs})),
+                    Err(e) => join_err(e),
+                },
+                Err(e) => bad(e),
+            },
+            ("POST", "group") => match serde_json::from_value::<GroupBody>(value) {
+                Ok(b) => match self.group_state(&b.group_id) {
+                    Some(s) => Reply::Json(200, to_json(&s)),
+                    None => join_err(JoinError::NoSuchGroup(b.group_id)),
+                },
+                Err(e) => bad(e),
+            },
+            _ => control(
+                404,
+                json!({"error": format!("no control endpoint {method} /emulator/v1/{rest}")}),
+            ),
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The service's logic, without I/O. Each concern has its module, the way
+//! axum keeps routing apart from handlers: `api` answers the REST commands,
+//! `auth` checks the URL and the UserSig, `rate` judges the per-command
+//! limit, `faults` injects faults, `state` holds groups and bans, `stats`
+//! counts, `clock` is the emulator's time, `control` serves `/emulator/v1/`.
+
+mod api;
+mod auth;
+mod clock;
+mod control;
+mod faults;
+mod rate;
+mod state;
+mod stats;
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use ban_proto::{Endpoint, Envelope, ErrorCode};
+use ban_sign::Signer;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::config::{EmulatorConfig, GroupType};
+use auth::SigCache;
+use rate::RateJudge;
+use state::{Group, State};
+
+pub(crate) use clock::EmuClock;
+pub use state::{GroupState, InboxMessage, JoinError};
+pub use stats::{CommandStats, FaultStats, Stats, UNKNOWN_COMMAND};
+
+/// What the server layer should do with a request.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// Answer with this status and JSON body.
+    Json(u16, Vec<u8>),
+    /// Close the connection without answering.
+    Drop,
+    /// Wait, then answer.
+    Delayed(Duration, Box<Reply>),
+}
+
+/// The emulator's state and judges, shared by every connection.
+pub(crate) struct Core {
+    pub(crate) config: EmulatorConfig,
+    signer: Signer,
+    pub(crate) clock: EmuClock,
+    state: Mutex<State>,
+    stats: Mutex<Stats>,
+    rate: Option<RateJudge>,
+    fault_rng: Mutex<fastrand::Rng>,
+    sig_cache: SigCache,
+    /// The body a `ServiceError` fault answers, made once.
+    service_error: Vec<u8>,
+    /// What a control request must carry; `None` when the surface is open.
+    control_token: Option<String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn envelope(code: ErrorCode, info: impl Into<String>) -> Envelope {
+    if code.is_success() {
+        Envelope::ok()
+    } else {
+        Envelope::fail(code, info)
+    }
+}
+
+/// The outcome of one API call, before it is counted and encoded.
+struct Answer {
+    code: ErrorCode,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn err(code: ErrorCode, info: impl Into<String>) -> Self {
+        Answer {
+            code,
+            body: to_json(&envelope(code, info)),
+        }
+    }
+    fn ok<T: Serialize>(body: &T) -> Self {
+        Answer {
+            code: ErrorCode::Success,
+            body: to_json(body),
+        }
+    }
+}
+
+fn to_json<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("emulator answers always serialize")
+}
+
+impl Core {
+    pub(crate) fn new(config: EmulatorConfig) -> Self {
+        let signer = Signer::new(config.sdkappid, config.secret_key.clone());
+        let fault_rng = Mutex::new(fastrand::Rng::with_seed(config.faults.seed));
+        let core = Core {
+            signer,
+            clock: EmuClock::default(),
+            state: Mutex::new(State::default()),
+            stats: Mutex::new(Stats::default()),
+            rate: config.rate_limit.filter(|&r| r > 0).map(RateJudge::new),
+            fault_rng,
+            sig_cache: SigCache::default(),
+            service_error: faults::service_error_body(&config.faults),
+            control_token: (!config.open_control)
+                .then(|| format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))),
+            config,
+        };
+        core.create_initial_groups();
+        core
+    }
+
+    fn create_initial_groups(&self) {
+        let mut st = lock(&self.state);
+        for g in &self.config.groups {
+            st.groups
+                .insert(g.clone(), Group::new(GroupType::AVChatRoom, g.clone()));
+        }
+    }
+
+    pub(crate) fn reset(&self) {
+        lock(&self.state).groups.clear();
+        self.create_initial_groups();
+        *lock(&self.stats) = Stats::default();
+        self.sig_cache.clear();
+        if let Some(rate) = &self.rate {
+            rate.reset();
+        }
+        *lock(&self.fault_rng) = fastrand::Rng::with_seed(self.config.faults.seed);
+        self.clock.reset();
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let mut stats = lock(&self.stats).clone();
+        if let Some(rate) = &self.rate {
+            for (command, busiest) in rate.busiest() {
+                if busiest > 0 {
+                    stats
+                        .commands
+                        .entry(command.to_owned())
+                        .or_default()
+                        .busiest_second = busiest;
+                }
+            }
+        }
+        stats
+    }
+
+    /// The control surface's token, when it needs one.
+    pub(crate) fn control_token(&self) -> Option<&str> {
+        self.control_token.as_deref()
+    }
+
+    /// Answers one request. `bearer` is the token of its `Authorization`
+    /// header, if any.
+    pub(crate) fn handle(
+        &self,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        bearer: Option<&str>,
+        body: &[u8],
+    ) -> Reply {
+        if let Some(rest) = path.strip_prefix("/emulator/v1/") {
+            if let Some(token) = &self.control_token {
+                let given = bearer.unwrap_or("").as_bytes();
+                if !bool::from(subtle::ConstantTimeEq::ct_eq(given, token.as_bytes())) {
+                    return control::control(
+                        401,
+                        json!({"error": "the control surface needs Authorization: Bearer <control_token> (see the ready file), or an emulator started with --open-control"}),
+                    );
+                }
+            }
+            return self.handle_control(method, rest, body);
+        }
+        let Some(rest) = path.strip_prefix("/v4/") else {
+            return control::control(
+                404,
+                json!({"error": format!("no such path {path}; the API is under /v4/ and the control surface under /emulator/v1/")}),
+            );
+        };
+        let endpoint = Endpoint::by_path(path);
+        let command = endpoint.map_or(stats::UNKNOWN_COMMAND, |e| e.command);
+        lock(&self.stats).total_calls += 1;
+
+        if let Some(fault) = self.draw_fault() {
+            return self.inject(fault, command);
+        }
+        let answer = self.answer(method, rest, endpoint, query, body);
+        self.count(command, answer.code);
+        Reply::Json(200, answer.body)
+    }
+}

@@ -1,0 +1,243 @@
+//! Groups, members, bans and inboxes, and the operations the library API
+//! and the control surface share.
+
+use std::collections::{HashMap, HashSet};
+
+use ban_proto::{BannedAccount, ErrorCode};
+use ban_sign::Clock;
+use serde::{Deserialize, Serialize};
+
+use super::{lock, Core};
+use crate::config::GroupType;
+
+/// One message delivered to a member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxMessage {
+    /// The group's message sequence number.
+    #[serde(rename = "MsgSeq")]
+    pub seq: u64,
+    /// The sender.
+    #[serde(rename = "From_Account")]
+    pub from: String,
+    /// The text.
+    #[serde(rename = "Text")]
+    pub text: String,
+    /// When it was sent (emulator clock).
+    #[serde(rename = "MsgTime")]
+    pub time: u64,
+}
+
+/// The most messages an inbox keeps (oldest dropped), so memory stays flat.
+const INBOX_CAP: usize = 1000;
+
+#[derive(Debug)]
+pub(super) struct Group {
+    pub(super) kind: GroupType,
+    pub(super) name: String,
+    pub(super) members: HashSet<String>,
+    pub(super) bans: HashMap<String, u64>,
+    pub(super) inbox: HashMap<String, Vec<InboxMessage>>,
+    pub(super) next_seq: u64,
+}
+
+impl Group {
+    pub(super) fn new(kind: GroupType, name: String) -> Self {
+        Group {
+            kind,
+            name,
+            members: HashSet::new(),
+            bans: HashMap::new(),
+            inbox: HashMap::new(),
+            next_seq: 1,
+        }
+    }
+
+    pub(super) fn banned_until(&self, member: &str, now: u64) -> Option<u64> {
+        self.bans.get(member).copied().filter(|&until| until > now)
+    }
+
+    pub(super) fn active_bans(&self, now: u64) -> Vec<BannedAccount> {
+        let mut list: Vec<BannedAccount> = self
+            .bans
+            .iter()
+            .filter(|(_, &until)| until > now)
+            .map(|(m, &until)| BannedAccount {
+                member_account: m.clone(),
+                banned_until: until,
+            })
+            .collect();
+        list.sort_by(|a, b| {
+            (a.banned_until, &a.member_account).cmp(&(b.banned_until, &b.member_account))
+        });
+        list
+    }
+}
+
+/// A snapshot of one group, for tests and the control surface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupState {
+    /// The group ID.
+    #[serde(rename = "GroupId")]
+    pub group_id: String,
+    /// Its type.
+    #[serde(rename = "Type")]
+    pub kind: GroupType,
+    /// Its name.
+    #[serde(rename = "Name")]
+    pub name: String,
+    /// Current members, sorted.
+    #[serde(rename = "Members")]
+    pub members: Vec<String>,
+    /// Bans in force, ordered by end time.
+    #[serde(rename = "Banned")]
+    pub banned: Vec<BannedAccount>,
+}
+
+/// Why a member could not join.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    /// The member is banned until the given time.
+    #[error("{member} is banned from {group} until {until}")]
+    Banned {
+        /// The group.
+        group: String,
+        /// The member.
+        member: String,
+        /// When the ban ends (Unix seconds, emulator clock).
+        until: u64,
+    },
+    /// No such group.
+    #[error("group {0} does not exist")]
+    NoSuchGroup(String),
+}
+
+/// Every group, and the number of the next generated group ID.
+#[derive(Debug)]
+pub(super) struct State {
+    pub(super) groups: HashMap<String, Group>,
+    next_group: u64,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            groups: HashMap::new(),
+            next_group: 1,
+        }
+    }
+}
+
+impl Core {
+    pub(crate) fn create_group(
+        &self,
+        id: Option<&str>,
+        kind: GroupType,
+        name: &str,
+    ) -> Result<String, (ErrorCode, String)> {
+        let mut st = lock(&self.state);
+        let id = match id {
+            Some(id) => id.to_owned(),
+            None => {
+                let n = st.next_group;
+                st.next_group += 1;
+                format!("@TGS#a{n:09}")
+            }
+        };
+        if st.groups.contains_key(&id) {
+            return Err((
+                ErrorCode::Other(10021),
+                format!("GroupId {id} is already used"),
+            ));
+        }
+        st.groups
+            .insert(id.clone(), Group::new(kind, name.to_owned()));
+        Ok(id)
+    }
+
+    /// Runs `f` on a group under the state lock.
+    fn in_group<T>(
+        &self,
+        group: &str,
+        f: impl FnOnce(&mut Group) -> Result<T, JoinError>,
+    ) -> Result<T, JoinError> {
+        let mut st = lock(&self.state);
+        let g = st
+            .groups
+            .get_mut(group)
+            .ok_or_else(|| JoinError::NoSuchGroup(group.to_owned()))?;
+        f(g)
+    }
+
+    pub(crate) fn join(&self, group: &str, member: &str) -> Result<(), JoinError> {
+        let now = self.clock.now_unix();
+        self.in_group(group, |g| {
+            if let Some(until) = g.banned_until(member, now) {
+                return Err(JoinError::Banned {
+                    group: group.to_owned(),
+                    member: member.to_owned(),
+                    until,
+                });
+            }
+            g.members.insert(member.to_owned());
+            Ok(())
+        })
+    }
+
+    pub(crate) fn leave(&self, group: &str, member: &str) -> Result<bool, JoinError> {
+        self.in_group(group, |g| Ok(g.members.remove(member)))
+    }
+
+    pub(crate) fn inbox(&self, group: &str, member: &str) -> Result<Vec<InboxMessage>, JoinError> {
+        self.in_group(group, |g| {
+            Ok(g.inbox.get(member).cloned().unwrap_or_default())
+        })
+    }
+
+    pub(crate) fn send_group_msg(
+        &self,
+        group: &str,
+        from: &str,
+        text: &str,
+    ) -> Result<(u64, usize), JoinError> {
+        let now = self.clock.now_unix();
+        self.in_group(group, |g| {
+            let seq = g.next_seq;
+            g.next_seq += 1;
+            let msg = InboxMessage {
+                seq,
+                from: from.to_owned(),
+                text: text.to_owned(),
+                time: now,
+            };
+            let recipients: Vec<String> = g
+                .members
+                .iter()
+                .filter(|m| g.bans.get(*m).is_none_or(|&until| until <= now))
+                .cloned()
+                .collect();
+            for m in &recipients {
+                let inbox = g.inbox.entry(m.clone()).or_default();
+                if inbox.len() >= INBOX_CAP {
+                    inbox.remove(0);
+                }
+                inbox.push(msg.clone());
+            }
+            Ok((seq, recipients.len()))
+        })
+    }
+
+    pub(crate) fn group_state(&self, group: &str) -> Option<GroupState> {
+        let now = self.clock.now_unix();
+        let st = lock(&self.state);
+        let g = st.groups.get(group)?;
+        let mut members: Vec<String> = g.members.iter().cloned().collect();
+        members.sort();
+        Some(GroupState {
+            group_id: group.to_owned(),
+            kind: g.kind,
+            name: g.name.clone(),
+            members,
+            banned: g.active_bans(now),
+        })
+    }
+}

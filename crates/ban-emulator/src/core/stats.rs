@@ -1,0 +1,94 @@
+//! What the emulator has seen.
+
+use std::collections::BTreeMap;
+
+use ban_proto::ErrorCode;
+use serde::{Deserialize, Serialize};
+
+use super::{lock, Core};
+
+/// Per-command counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandStats {
+    /// Calls answered with `ErrorCode` 0.
+    pub accepted: u64,
+    /// Calls answered with any other code.
+    pub rejected: u64,
+    /// Rejections by error code.
+    pub by_code: BTreeMap<i64, u64>,
+    /// Calls refused with 60007 by the rate limit.
+    #[serde(default)]
+    pub rate_limited: u64,
+    /// The most calls accepted within one sliding second.
+    #[serde(default)]
+    pub busiest_second: u64,
+}
+
+/// The one bucket every command the catalogue does not know is counted in,
+/// so made-up names cannot grow the statistics without bound.
+pub const UNKNOWN_COMMAND: &str = "(unknown)";
+
+/// Faults injected, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultStats {
+    /// Answered 10002.
+    pub internal_error: u64,
+    /// Answered HTTP 502.
+    pub bad_gateway: u64,
+    /// Connection closed without an answer.
+    pub dropped: u64,
+    /// Answer held past the client's timeout.
+    pub delayed: u64,
+    /// Answered with the configured service error.
+    #[serde(default)]
+    pub service_error: u64,
+}
+
+/// What the emulator has seen: `GET /emulator/v1/stats` returns this as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Every request to a `/v4/` path.
+    pub total_calls: u64,
+    /// Counts per command; every unknown command in [`UNKNOWN_COMMAND`].
+    pub commands: BTreeMap<String, CommandStats>,
+    /// Calls refused with 60007 by the rate limit, over all commands.
+    pub rate_limited: u64,
+    /// Faults injected.
+    pub faults: FaultStats,
+}
+
+impl Stats {
+    /// Accepted calls of one command.
+    pub fn accepted(&self, command: &str) -> u64 {
+        self.commands.get(command).map_or(0, |c| c.accepted)
+    }
+
+    /// Calls of one command answered with `code`.
+    pub fn count_of(&self, command: &str, code: ErrorCode) -> u64 {
+        self.commands
+            .get(command)
+            .and_then(|c| c.by_code.get(&code.code()))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+impl Core {
+    /// Counts one answer of `command` (a catalogue name or [`UNKNOWN_COMMAND`]).
+    pub(super) fn count(&self, command: &'static str, code: ErrorCode) {
+        let mut stats = lock(&self.stats);
+        let entry = stats.commands.entry(command.to_owned()).or_default();
+        if code == ErrorCode::RestRateLimited {
+            entry.rate_limited += 1;
+        }
+        if code.is_success() {
+            entry.accepted += 1;
+        } else {
+            entry.rejected += 1;
+            *entry.by_code.entry(code.code()).or_default() += 1;
+        }
+        if code == ErrorCode::RestRateLimited {
+            stats.rate_limited += 1;
+        }
+    }
+}
