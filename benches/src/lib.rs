@@ -60,10 +60,7 @@ pub fn transport(emu: &Emulator) -> Transport {
         .add_root_certificate_pem(emu.ca_cert_pem().expect("TLS emulator"))
         .expect("CA parses")
         .rate_limit(None)
-        .retry(RetryPolicy {
-            deadline: Duration::from_secs(30),
-            ..RetryPolicy::default()
-        })
+        .retry(RetryPolicy::default().deadline(Duration::from_secs(30)))
         .build()
         .expect("transport builds")
 }

@@ -1,6 +1,5 @@
 //! The command line, as clap derives it.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -16,29 +15,30 @@ pub struct Cli {
     pub command: Cmd,
 }
 
-/// Options every subcommand takes.
+/// Options every subcommand takes. Each credentials flag falls back to its
+/// `TIM_*` variable, read by ban-facade's one reader (`TimEnv`).
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The app's SDKAppID.
-    #[arg(long, env = "TIM_SDKAPPID", global = true)]
-    pub sdkappid: Option<u64>,
-    /// The app's secret key (visible in `ps`: prefer --secret-key-file or the variable).
-    #[arg(long, env = "TIM_SECRET_KEY", global = true, hide_env_values = true)]
+    /// The app's SDKAppID [or TIM_SDKAPPID].
+    #[arg(long, global = true)]
+    pub sdkappid: Option<String>,
+    /// The app's secret key [or TIM_SECRET_KEY]; visible in `ps`: prefer --secret-key-file.
+    #[arg(long, global = true)]
     pub secret_key: Option<String>,
-    /// A file holding the app's secret key (one line).
-    #[arg(long, env = "TIM_SECRET_KEY_FILE", global = true)]
+    /// A file holding the app's secret key, one line [or TIM_SECRET_KEY_FILE].
+    #[arg(long, global = true)]
     pub secret_key_file: Option<PathBuf>,
-    /// The app admin identifier [default: administrator].
-    #[arg(long, env = "TIM_ADMIN", global = true)]
+    /// The app admin identifier [or TIM_ADMIN; default: administrator].
+    #[arg(long, global = true)]
     pub admin: Option<String>,
-    /// Region: china, singapore, seoul, frankfurt, silicon-valley, jakarta, tokyo, mumbai.
-    #[arg(long, env = "TIM_REGION", global = true)]
+    /// Region: china, singapore, seoul, frankfurt, silicon-valley, jakarta, tokyo, mumbai [or TIM_REGION].
+    #[arg(long, global = true)]
     pub region: Option<String>,
-    /// A custom base URL (a proxy, or the emulator's endpoint).
-    #[arg(long, env = "TIM_ENDPOINT", global = true)]
+    /// A custom base URL: a proxy, or the emulator's endpoint [or TIM_ENDPOINT].
+    #[arg(long, global = true)]
     pub endpoint: Option<String>,
-    /// A PEM file of CA certificates to trust (the emulator's).
-    #[arg(long, env = "TIM_CA_CERT", global = true)]
+    /// A PEM file of CA certificates to trust, e.g. the emulator's [or TIM_CA_CERT].
+    #[arg(long, global = true)]
     pub ca_cert: Option<PathBuf>,
     /// Allow a plain-HTTP endpoint (an emulator started with --plain). Sends
     /// the UserSig in clear text.
@@ -82,8 +82,10 @@ pub enum Cmd {
     #[command(subcommand)]
     Sig(SigCmd),
     /// Run the local emulator of the ban service until interrupted.
+    #[cfg(feature = "emulator")]
     Emulator(EmulatorArgs),
     /// Show the whole SDK against an in-process emulator; needs no account.
+    #[cfg(feature = "emulator")]
     Demo,
 }
 
@@ -140,11 +142,12 @@ pub enum SigCmd {
 }
 
 /// Emulator options (credentials come from --sdkappid, --secret-key, --admin).
+#[cfg(feature = "emulator")]
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
     /// Where to listen; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0")]
-    pub listen: SocketAddr,
+    pub listen: std::net::SocketAddr,
     /// A group created as AVChatRoom at start (repeatable).
     #[arg(long = "group")]
     pub groups: Vec<String>,

@@ -6,11 +6,16 @@
 //! call failed), 2 bad input or configuration (nothing was sent).
 
 mod args;
-mod bulk;
+mod ban;
+#[cfg(feature = "emulator")]
 mod demo;
+#[cfg(feature = "emulator")]
+mod emulator;
+mod list;
 mod members;
 mod output;
-mod run;
+mod settings;
+mod sig;
 
 use std::process::ExitCode;
 
@@ -52,8 +57,32 @@ fn main() -> ExitCode {
             return ExitCode::from(output::report_failure(json, &failure));
         }
     };
-    match runtime.block_on(run::run(cli)) {
+    match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(e) => ExitCode::from(output::report_failure(json, &e)),
+    }
+}
+
+/// Runs the subcommand.
+async fn dispatch(cli: args::Cli) -> Result<ExitCode, output::Failure> {
+    use args::Cmd;
+    let g = &cli.global;
+    match cli.command {
+        Cmd::Ban {
+            target,
+            duration,
+            description,
+        } => ban::run(g, &target, Some((duration, description.as_deref()))).await,
+        Cmd::Unban { target } => ban::run(g, &target, None).await,
+        Cmd::List { group, rate } => list::run(g, &group, rate.rate).await,
+        Cmd::Sig(cmd) => sig::run(g, cmd),
+        #[cfg(feature = "emulator")]
+        Cmd::Emulator(args) => emulator::run(g, args).await,
+        #[cfg(feature = "emulator")]
+        Cmd::Demo if g.json => Err(output::usage(
+            "demo is a walk-through for people and has no --json output; run it without --json",
+        )),
+        #[cfg(feature = "emulator")]
+        Cmd::Demo => demo::run().await,
     }
 }

@@ -15,7 +15,8 @@ use ban_transport::{AbortSignal, CallError, CallOptions, ErrorKind, Outcome};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::client::{Client, InputError};
+use crate::client::Client;
+use crate::input::{InputError, InvalidMember};
 use crate::journal::{Header, Journal};
 use crate::stop::{reason_of, Health, StopKind, StopReason};
 
@@ -260,7 +261,7 @@ fn prepare<S: AsRef<str>>(members: &[S]) -> Result<(Chunk, usize), InputError> {
         }
         match MemberAccount::new(m.to_owned()) {
             Ok(a) => out.push(a),
-            Err(e) => bad.push(crate::client::InvalidMember {
+            Err(e) => bad.push(InvalidMember {
                 index: i,
                 member: m.to_owned(),
                 error: e,
@@ -272,6 +273,33 @@ fn prepare<S: AsRef<str>>(members: &[S]) -> Result<(Chunk, usize), InputError> {
     }
     let duplicates = members.len() - out.len();
     Ok((out, duplicates))
+}
+
+/// What a bulk job does, with what that needs: a ban carries its duration
+/// and description, an unban nothing, so no code path can turn one into
+/// the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BulkAction<'a> {
+    /// `ban_group_member` until `duration` from the job's start.
+    Ban {
+        /// How long.
+        duration: BanDuration,
+        /// Why, shown to the member (at most 1000 bytes).
+        description: Option<&'a str>,
+    },
+    /// `unban_group_member`.
+    Unban,
+}
+
+impl BulkAction<'_> {
+    /// The report's action.
+    pub fn action(&self) -> Action {
+        match self {
+            BulkAction::Ban { .. } => Action::Ban,
+            BulkAction::Unban => Action::Unban,
+        }
+    }
 }
 
 impl Client {
@@ -290,47 +318,11 @@ impl Client {
         duration: BanDuration,
         description: Option<&str>,
     ) -> Result<BulkReport, InputError> {
-        self.ban_members_with(group, members, duration, description, BulkOptions::new())
-            .await
-    }
-
-    /// [`Client::ban_members`] with a journal, an abort signal or progress.
-    pub async fn ban_members_with<S: AsRef<str>>(
-        &self,
-        group: &str,
-        members: &[S],
-        duration: BanDuration,
-        description: Option<&str>,
-        options: BulkOptions,
-    ) -> Result<BulkReport, InputError> {
-        let group = GroupId::new(group.to_owned())?;
-        let description = Self::validate_description(description)?;
-        let (members, duplicates) = prepare(members)?;
-        let secs = duration.as_secs();
-        let mut ends_at = now_unix() + u64::from(secs);
-        let journal = match &options.journal {
-            None => None,
-            Some(path) => {
-                let header = Header::new(
-                    Action::Ban.name(),
-                    group.as_str(),
-                    &members,
-                    Some((secs, ends_at, description.as_ref().map(Description::as_str))),
-                );
-                let journal = Journal::open(path, header)?;
-                ends_at = journal.header.ends_at.unwrap_or(ends_at);
-                Some(journal)
-            }
+        let action = BulkAction::Ban {
+            duration,
+            description,
         };
-        let job = Job {
-            action: Action::Ban,
-            group,
-            kind: Kind::Ban {
-                ends_at,
-                description,
-            },
-        };
-        Ok(self.run(job, members, duplicates, journal, options).await)
+        self.bulk(action, group, members, BulkOptions::new()).await
     }
 
     /// Lifts the ban of any number of members.
@@ -339,30 +331,67 @@ impl Client {
         group: &str,
         members: &[S],
     ) -> Result<BulkReport, InputError> {
-        self.unban_members_with(group, members, BulkOptions::new())
+        self.bulk(BulkAction::Unban, group, members, BulkOptions::new())
             .await
     }
 
-    /// [`Client::unban_members`] with a journal, an abort signal or progress.
-    pub async fn unban_members_with<S: AsRef<str>>(
+    /// Any bulk job, with a journal, an abort signal or progress.
+    pub async fn bulk<S: AsRef<str>>(
         &self,
+        action: BulkAction<'_>,
         group: &str,
         members: &[S],
         options: BulkOptions,
     ) -> Result<BulkReport, InputError> {
         let group = GroupId::new(group.to_owned())?;
         let (members, duplicates) = prepare(members)?;
+        let (kind, header_ban) = match action {
+            BulkAction::Ban {
+                duration,
+                description,
+            } => {
+                let description = Self::validate_description(description)?;
+                let ends_at = now_unix() + u64::from(duration.as_secs());
+                let header = (
+                    duration.as_secs(),
+                    ends_at,
+                    description.as_ref().map(|d| d.as_str().to_owned()),
+                );
+                (
+                    Kind::Ban {
+                        ends_at,
+                        description,
+                    },
+                    Some(header),
+                )
+            }
+            BulkAction::Unban => (Kind::Unban, None),
+        };
+        let mut kind = kind;
         let journal = match &options.journal {
             None => None,
-            Some(path) => Some(Journal::open(
-                path,
-                Header::new(Action::Unban.name(), group.as_str(), &members, None),
-            )?),
+            Some(path) => {
+                let header = Header::new(
+                    action.action().name(),
+                    group.as_str(),
+                    &members,
+                    header_ban
+                        .as_ref()
+                        .map(|(secs, ends, d)| (*secs, *ends, d.as_deref())),
+                );
+                let journal = Journal::open(path, header)?;
+                // A resumed ban keeps the first run's end.
+                if let (Kind::Ban { ends_at, .. }, Some(end)) = (&mut kind, journal.header.ends_at)
+                {
+                    *ends_at = end;
+                }
+                Some(journal)
+            }
         };
         let job = Job {
-            action: Action::Unban,
+            action: action.action(),
             group,
-            kind: Kind::Unban,
+            kind,
         };
         Ok(self.run(job, members, duplicates, journal, options).await)
     }
@@ -370,10 +399,10 @@ impl Client {
     async fn send(
         &self,
         job: &Job,
-        chunk: &[MemberAccount<'static>],
+        chunk: &MemberList<'static>,
         options: CallOptions,
     ) -> Result<Outcome<Envelope>, CallError> {
-        let members = MemberList::borrowed(chunk).expect("chunks hold 1 to 20 members");
+        let members = chunk.reborrow();
         match &job.kind {
             Kind::Ban {
                 ends_at,
@@ -440,8 +469,10 @@ impl Client {
             }
             _ => members,
         };
-        let mut queue: VecDeque<Chunk> =
-            pending.chunks(MemberList::MAX).map(<[_]>::to_vec).collect();
+        let mut queue: VecDeque<MemberList<'static>> = pending
+            .chunks(MemberList::MAX)
+            .filter_map(|c| MemberList::new(c.to_vec()).ok())
+            .collect();
         drop(pending);
 
         let abort = AbortSignal::new();
@@ -481,10 +512,8 @@ impl Client {
                 Ok(out) => {
                     report.calls += 1;
                     report.retries += u64::from(out.attempts.saturating_sub(1));
-                    record(&mut journal, &health, true, &chunk, None);
-                    report
-                        .succeeded
-                        .extend(chunk.into_iter().map(|m| m.to_string()));
+                    record(&mut journal, &health, true, chunk.as_slice(), None);
+                    report.succeeded.extend(chunk.iter().map(String::from));
                 }
                 Err(err) if err.attempts == 0 && matches!(err.kind, ErrorKind::Aborted) => {
                     queue.push_front(chunk);
@@ -497,26 +526,36 @@ impl Client {
                     if let Some(stop) = Health::systemic(&err.kind) {
                         health.stop(reason_of(stop, &err.kind));
                     }
-                    let split =
-                        chunk.len() > 1 && err.error_code().is_some_and(|c| SPLIT_ON.contains(&c));
-                    if split {
-                        tracing::info!(code = ?err.error_code(), members = chunk.len(), "splitting a refused call to find the member");
-                        let mut chunk = chunk;
-                        let back = chunk.split_off(chunk.len() / 2);
-                        queue.push_front(back);
-                        queue.push_front(chunk);
+                    let split = err.error_code().is_some_and(|c| SPLIT_ON.contains(&c));
+                    let chunk = if split {
+                        match chunk.split_in_two() {
+                            Ok((front, back)) => {
+                                tracing::info!(code = ?err.error_code(), members = front.len() + back.len(), "splitting a refused call to find the member");
+                                queue.push_front(back);
+                                queue.push_front(front);
+                                None
+                            }
+                            Err(one) => Some(one),
+                        }
                     } else {
+                        Some(chunk)
+                    };
+                    if let Some(chunk) = chunk {
                         let code = err.error_code().map(ErrorCode::code);
                         let reason: Arc<str> = err.kind.to_string().into();
-                        record(&mut journal, &health, false, &chunk, Some((code, &reason)));
-                        report
-                            .failed
-                            .extend(chunk.into_iter().map(|m| FailedMember {
-                                member: m.to_string(),
-                                code,
-                                reason: reason.clone(),
-                                random: err.random,
-                            }));
+                        record(
+                            &mut journal,
+                            &health,
+                            false,
+                            chunk.as_slice(),
+                            Some((code, &reason)),
+                        );
+                        report.failed.extend(chunk.iter().map(|m| FailedMember {
+                            member: String::from(m),
+                            code,
+                            reason: reason.clone(),
+                            random: err.random,
+                        }));
                     }
                 }
             }
@@ -529,7 +568,11 @@ impl Client {
                 });
             }
         }
-        report.not_attempted = queue.into_iter().flatten().map(|m| m.to_string()).collect();
+        report.not_attempted = queue
+            .iter()
+            .flat_map(MemberList::iter)
+            .map(String::from)
+            .collect();
         report.stopped = health.reason();
         if let Some(j) = &journal {
             if let Err(e) = j.sync() {

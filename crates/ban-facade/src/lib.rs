@@ -4,9 +4,9 @@
 //! It wires `ban-sign`'s cached signer into `ban-transport` and adds bulk
 //! jobs: [`Client::ban_members`] takes any number of members, removes
 //! duplicates, splits them into calls of at most 20, keeps enough calls in
-//! flight to use the whole rate budget (200 calls/s by default), and returns
-//! a [`BulkReport`] in which every member is either done or failed with its
-//! code and reason. A call that fails for a reason that may belong to one
+//! flight to use the whole rate budget (190 calls/s by default), and returns
+//! a [`BulkReport`] in which every member is done, failed with its code and
+//! reason, or not attempted because the job stopped early (and why). A call that fails for a reason that may belong to one
 //! member (10004, 10019) is split to find which.
 //!
 //! ```no_run
@@ -22,22 +22,32 @@
 //! let report = client
 //!     .ban_members("@TGS#aJRGC4MH6", &raiders, BanDuration::from_secs(3600)?, Some("raid"))
 //!     .await?;
-//! assert_eq!(report.succeeded.len() + report.failed.len(), 5);
+//! assert_eq!(report.succeeded.len() + report.failed.len() + report.not_attempted.len(), 5);
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
 
 mod bulk;
 mod client;
+mod config;
+mod input;
 mod journal;
 mod stop;
 
-pub use ban_proto::{BanDuration, BannedAccount, ErrorCode, Region};
-pub use ban_transport::{AbortSignal, BuildError, CallError, ErrorKind, RateLimit, RetryPolicy};
-pub use bulk::{Action, BulkOptions, BulkReport, FailedMember, Progress};
-pub use client::{
-    BannedStream, Client, ClientBuilder, ConfigError, InputError, InvalidMember, SignerCredentials,
-    INVALID_SHOWN,
+// Every type the client's methods take or return, so a dependent needs
+// this crate alone.
+pub use ban_proto::{BanDuration, BannedAccount, Command, ErrorCode, Region, RetryClass, UserSig};
+pub use ban_sign::{Clock, RenewPolicy, SecretKey};
+pub use ban_transport::{
+    AbortSignal, BuildError, CallError, Cause, Credentials, CredentialsError, ErrorKind, Limiter,
+    Outcome, RateLimit, RetryPolicy, Transport, TransportBuilder,
 };
+pub use bulk::{Action, BulkAction, BulkOptions, BulkReport, FailedMember, Progress};
+pub use client::{BannedStream, Client, SignerCredentials};
+pub use config::{
+    parse_region, parse_sdkappid, read_secret_key_file, ClientBuilder, ConfigError, TimEnv,
+    DEFAULT_ADMIN, DEFAULT_MAX_IN_FLIGHT,
+};
+pub use input::{InputError, InvalidMember, INVALID_SHOWN};
 pub use journal::JournalError;
 pub use stop::{StopKind, StopReason};

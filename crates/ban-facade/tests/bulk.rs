@@ -5,26 +5,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ban_emulator::{Emulator, EmulatorBuilder, FaultKind, Paging};
-use ban_facade::{BanDuration, BulkOptions, Client, ErrorCode, InputError, RetryPolicy, StopKind};
+use ban_facade::{
+    BanDuration, BulkAction, BulkOptions, Client, ClientBuilder, ErrorCode, InputError,
+    RetryPolicy, StopKind,
+};
 use futures_util::TryStreamExt;
 
 const G: &str = "@TGS#aFACADE";
 
 async fn setup(b: EmulatorBuilder) -> (Emulator, Client) {
     let emu = b.group(G).start().await.unwrap();
-    let client = Client::builder()
-        .sdkappid(emu.sdkappid())
-        .secret_key(emu.secret_key().expose())
-        .admin(emu.admin())
-        .endpoint(emu.endpoint())
-        .ca_cert_pem(emu.ca_cert_pem().unwrap())
+    let client = ClientBuilder::for_emulator(&emu)
         .attempt_timeout(Duration::from_secs(2))
-        .retry(RetryPolicy {
-            max_attempts: 10,
-            base_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(200),
-            ..RetryPolicy::default()
-        })
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(10)
+                .base_backoff(Duration::from_millis(10))
+                .max_backoff(Duration::from_millis(200)),
+        )
         .build()
         .unwrap();
     (emu, client)
@@ -65,11 +63,13 @@ async fn duplicates_are_removed_and_calls_hold_at_most_20() {
     members.extend(names("m", 10));
     let seen = Arc::new(AtomicUsize::new(0));
     let report = client
-        .ban_members_with(
+        .bulk(
+            BulkAction::Ban {
+                duration: BanDuration::from_secs(60).unwrap(),
+                description: None,
+            },
             G,
             &members,
-            BanDuration::from_secs(60).unwrap(),
-            None,
             BulkOptions::new().progress({
                 let seen = seen.clone();
                 move |p| {

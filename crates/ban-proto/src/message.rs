@@ -210,9 +210,11 @@ pub struct BanListResponse {
     /// This page, ordered by ban end time.
     #[serde(rename = "BannedAccountList", default)]
     pub banned: Vec<BannedAccount>,
-    /// Where the next page starts; 0 when there are no more pages.
+    /// Where the next page starts; 0 when there are no more pages (the
+    /// documented sample also answers a non-zero offset with an empty next
+    /// page: stop on either). The same type as the request's `Offset`.
     #[serde(rename = "NextOffset", default)]
-    pub next_offset: u64,
+    pub next_offset: PageOffset,
 }
 
 impl ServiceResponse for BanListResponse {

@@ -369,6 +369,27 @@ impl<'a> MemberList<'a> {
         self.0.iter().map(MemberAccount::as_str)
     }
 
+    /// The same list, borrowed.
+    pub fn reborrow(&self) -> MemberList<'_> {
+        MemberList(Cow::Borrowed(&self.0))
+    }
+
+    /// Splits a list of two or more accounts into two non-empty halves;
+    /// gives a one-account list back as it is.
+    pub fn split_in_two(self) -> Result<(MemberList<'a>, MemberList<'a>), MemberList<'a>> {
+        if self.0.len() < 2 {
+            return Err(self);
+        }
+        let mut front = self.0.into_owned();
+        let back = front.split_off(front.len() / 2);
+        Ok((MemberList(Cow::Owned(front)), MemberList(Cow::Owned(back))))
+    }
+
+    /// The accounts.
+    pub fn into_vec(self) -> Vec<MemberAccount<'a>> {
+        self.0.into_owned()
+    }
+
     /// The same list with its own storage.
     pub fn into_owned(self) -> MemberList<'static> {
         MemberList(Cow::Owned(

@@ -79,7 +79,7 @@ fn ban_list_response_decodes_and_round_trips() {
     let resp: BanListResponse = serde_json::from_value(body.clone()).unwrap();
     assert_eq!(resp.banned.len(), 2);
     assert_eq!(resp.banned[1].banned_until, 1_700_007_200);
-    assert_eq!(resp.next_offset, 2);
+    assert_eq!(resp.next_offset, ban_proto::PageOffset(2));
     assert_eq!(serde_json::to_value(&resp).unwrap(), body);
 }
 

@@ -1,12 +1,81 @@
-//! Where a call failed, and whether it may be retried.
+//! Where a call failed, whether it may be retried, and the error underneath.
 
+use std::error::Error as StdError;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ban_proto::{ErrorCode, RetryClass};
 
+/// The error underneath a failure, shared so that errors stay `Clone`.
+pub type SharedError = Arc<dyn StdError + Send + Sync + 'static>;
+
+/// A failure in words, with the error that caused it when there is one
+/// (`source()` of the error that holds it returns that error).
+#[derive(Clone)]
+pub struct Cause {
+    message: String,
+    source: Option<SharedError>,
+}
+
+impl Cause {
+    /// A failure with no underlying error.
+    pub fn new(message: impl Into<String>) -> Self {
+        Cause {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure caused by `source`.
+    pub fn with_source(message: impl Into<String>, source: SharedError) -> Self {
+        Cause {
+            message: message.into(),
+            source: Some(source),
+        }
+    }
+
+    /// The failure in words (never holds a UserSig or a key).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The underlying error.
+    pub fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Cause");
+        d.field("message", &self.message);
+        if let Some(s) = &self.source {
+            d.field("source", s);
+        }
+        d.finish()
+    }
+}
+
+/// Two causes are equal when they say the same (their sources are not compared).
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message
+    }
+}
+
+impl Eq for Cause {}
+
 /// Why a [`crate::Transport`] could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
     /// The endpoint is not a usable base URL.
@@ -23,12 +92,41 @@ pub enum BuildError {
         /// What was given.
         given: String,
     },
-    /// A root certificate could not be read.
-    #[error("root certificate rejected: {0}")]
-    Certificate(String),
-    /// A setting is out of range.
+    /// A root certificate could not be read or used.
+    #[error("root certificate: {0}")]
+    Certificate(#[source] CauseError),
+    /// A setting is out of range or missing; the text names it.
     #[error("{0}")]
     Setting(String),
+}
+
+impl BuildError {
+    pub(crate) fn certificate(message: &str, e: impl StdError + Send + Sync + 'static) -> Self {
+        BuildError::Certificate(CauseError(Cause::with_source(
+            format!("{message}: {e}"),
+            Arc::new(e),
+        )))
+    }
+
+    pub(crate) fn certificate_msg(message: &str) -> Self {
+        BuildError::Certificate(CauseError(Cause::new(message)))
+    }
+}
+
+/// A [`Cause`] as an error of its own: its `source()` is the cause's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CauseError(pub Cause);
+
+impl fmt::Display for CauseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl StdError for CauseError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
 }
 
 /// What went wrong, by where it happened.
@@ -38,21 +136,24 @@ pub enum ErrorKind {
     /// The request could not be encoded; nothing was sent.
     InvalidRequest(String),
     /// The credentials provider had no UserSig; nothing was sent.
-    Credentials(String),
+    Credentials(Cause),
     /// No connection: refused, unreachable, DNS, connect timeout.
-    Connect(String),
+    Connect(Cause),
     /// TLS failed: the server's certificate is not trusted, or the handshake broke.
-    Tls(String),
+    Tls(Cause),
     /// The connection broke before an answer (reset, closed).
-    Network(String),
+    Network(Cause),
     /// No answer within the per-attempt timeout.
     Timeout(Duration),
+    /// The rate limiter gave no permit before the call's deadline; nothing
+    /// more was sent.
+    RateLimitWait(Duration),
     /// An answer that is not the service's: a non-200 status, or a body
     /// that is not a service answer.
     Response {
         /// The HTTP status.
         status: u16,
-        /// The start of the body.
+        /// The start of the body, escaped.
         excerpt: String,
     },
     /// The service answered with a non-zero `ErrorCode`.
@@ -76,12 +177,24 @@ impl ErrorKind {
             ErrorKind::InvalidRequest(_)
             | ErrorKind::Credentials(_)
             | ErrorKind::Tls(_)
+            | ErrorKind::RateLimitWait(_)
             | ErrorKind::Aborted => RetryClass::Never,
             ErrorKind::Connect(_) | ErrorKind::Network(_) | ErrorKind::Timeout(_) => {
                 RetryClass::Transient
             }
             ErrorKind::Response { status, .. } => RetryClass::for_http_status(*status),
             ErrorKind::Service { code, .. } => code.retry_class(),
+        }
+    }
+
+    /// The cause, for the kinds that have one.
+    pub fn cause(&self) -> Option<&Cause> {
+        match self {
+            ErrorKind::Credentials(c)
+            | ErrorKind::Connect(c)
+            | ErrorKind::Tls(c)
+            | ErrorKind::Network(c) => Some(c),
+            _ => None,
         }
     }
 }
@@ -95,6 +208,11 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Tls(e) => write!(f, "TLS failed: {e}"),
             ErrorKind::Network(e) => write!(f, "connection broke before an answer: {e}"),
             ErrorKind::Timeout(d) => write!(f, "no answer within {} ms", d.as_millis()),
+            ErrorKind::RateLimitWait(d) => write!(
+                f,
+                "no rate-limit permit within the call's deadline ({} ms); not sent",
+                d.as_millis()
+            ),
             ErrorKind::Response { status, excerpt } => {
                 write!(f, "unreadable answer (HTTP {status}): \"{excerpt}\"")
             }
@@ -116,8 +234,10 @@ impl fmt::Display for ErrorKind {
 }
 
 /// A failed call: what went wrong last, with what identifies the call.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{command} failed (random {random}, {attempts} attempt(s), {} ms): {kind}", elapsed.as_millis())]
+/// `source()` returns the underlying error (connect, TLS, network,
+/// credentials), when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CallError {
     /// The command, e.g. `ban_group_member`.
     pub command: &'static str,
@@ -129,6 +249,26 @@ pub struct CallError {
     pub elapsed: Duration,
     /// The last failure.
     pub kind: ErrorKind,
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} failed (random {}, {} attempt(s), {} ms): {}",
+            self.command,
+            self.random,
+            self.attempts,
+            self.elapsed.as_millis(),
+            self.kind
+        )
+    }
+}
+
+impl StdError for CallError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.kind.cause().and_then(Cause::source)
+    }
 }
 
 impl CallError {

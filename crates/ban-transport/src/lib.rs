@@ -36,15 +36,23 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod answer;
+mod builder;
 mod client;
 mod control;
+mod credentials;
 mod error;
+mod limit;
 mod retry;
+pub mod tls;
 
-pub use client::{
-    Credentials, CredentialsError, Outcome, RateLimit, StaticCredentials, Transport,
-    TransportBuilder,
+pub use builder::{
+    TransportBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT,
+    DEFAULT_POOL_MAX_IDLE_PER_HOST,
 };
+pub use client::{Outcome, Transport};
 pub use control::{AbortSignal, AttemptObserver, CallOptions};
-pub use error::{BuildError, CallError, ErrorKind};
+pub use credentials::{Credentials, CredentialsError, StaticCredentials};
+pub use error::{BuildError, CallError, Cause, CauseError, ErrorKind, SharedError};
+pub use limit::{BoxFuture, Limiter, LocalLimiter, RateLimit};
 pub use retry::RetryPolicy;

@@ -16,6 +16,7 @@ use ban_proto::RetryClass;
 /// the error carries the advice. 60020 (`later`) and caller errors are never
 /// retried. No wait runs past the `deadline` of the whole call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1 = no retries).
     pub max_attempts: u32,
@@ -42,6 +43,48 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Refuses settings that make no sense (no attempt, a zero deadline),
+    /// with a message naming the field.
+    pub fn check(&self) -> Result<(), String> {
+        if self.max_attempts == 0 {
+            return Err("retry.max_attempts is 0; at least 1 attempt is needed".into());
+        }
+        if self.deadline.is_zero() {
+            return Err("retry.deadline is 0; it must be above 0".into());
+        }
+        Ok(())
+    }
+
+    /// Attempts in all, the first included.
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n;
+        self
+    }
+
+    /// The first backoff's ceiling.
+    pub fn base_backoff(mut self, d: Duration) -> Self {
+        self.base_backoff = d;
+        self
+    }
+
+    /// The largest backoff.
+    pub fn max_backoff(mut self, d: Duration) -> Self {
+        self.max_backoff = d;
+        self
+    }
+
+    /// The pause after a throttled answer.
+    pub fn throttle_backoff(mut self, d: Duration) -> Self {
+        self.throttle_backoff = d;
+        self
+    }
+
+    /// The whole call's deadline, retries and waits included.
+    pub fn deadline(mut self, d: Duration) -> Self {
+        self.deadline = d;
+        self
+    }
+
     /// No retries: one attempt.
     pub fn none() -> Self {
         RetryPolicy {

@@ -42,7 +42,7 @@ async fn a_ban_succeeds_and_random_is_kept() {
     };
     let page = t.call(&list).await.unwrap().response;
     assert_eq!(page.banned.len(), 2);
-    assert_eq!(page.next_offset, 0);
+    assert_eq!(page.next_offset, PageOffset(0));
 }
 
 #[tokio::test]
@@ -123,11 +123,11 @@ async fn the_deadline_holds_against_a_listener_that_never_answers() {
     let t = Transport::builder(creds)
         .endpoint(format!("https://{addr}"))
         .attempt_timeout(Duration::from_millis(200))
-        .retry(RetryPolicy {
-            deadline: Duration::from_secs(1),
-            max_attempts: 100,
-            ..RetryPolicy::default()
-        })
+        .retry(
+            RetryPolicy::default()
+                .deadline(Duration::from_secs(1))
+                .max_attempts(100),
+        )
         .build()
         .unwrap();
     let started = Instant::now();
@@ -152,19 +152,38 @@ async fn a_refused_port_is_a_connect_error() {
     let creds = StaticCredentials::new(1, "administrator", ban_proto::UserSig::new("sig"));
     let t = Transport::builder(creds)
         .endpoint(format!("https://127.0.0.1:{port}"))
-        .retry(RetryPolicy {
-            max_attempts: 2,
-            base_backoff: Duration::from_millis(1),
-            ..RetryPolicy::default()
-        })
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(2)
+                .base_backoff(Duration::from_millis(1)),
+        )
         .build()
         .unwrap();
     let err = t.call(&ban(G, &["a"])).await.unwrap_err();
     assert!(
-        matches!(&err.kind, ErrorKind::Connect(m) if m.contains("refused")),
+        matches!(&err.kind, ErrorKind::Connect(m) if m.message().contains("refused")),
         "{err}"
     );
     assert_eq!(err.attempts, 2, "connect errors are transient and retried");
+    // The underlying error is kept: hyper-util's, down to the io::Error.
+    let source = std::error::Error::source(&err).expect("a source");
+    assert!(source
+        .downcast_ref::<hyper_util::client::legacy::Error>()
+        .is_some());
+    let mut io = None;
+    let mut cur = Some(source);
+    while let Some(e) = cur {
+        if let Some(i) = e.downcast_ref::<std::io::Error>() {
+            io = Some(i.kind());
+        }
+        cur = e.source();
+    }
+    assert_eq!(io, Some(std::io::ErrorKind::ConnectionRefused));
+    let cloned = err.clone();
+    assert!(
+        std::error::Error::source(&cloned).is_some(),
+        "Clone keeps it"
+    );
 }
 
 #[tokio::test]
@@ -177,11 +196,70 @@ async fn an_untrusted_certificate_is_refused_and_says_so() {
         .unwrap();
     let err = t.call(&ban(G, &["a"])).await.unwrap_err();
     match &err.kind {
-        ErrorKind::Tls(m) => assert!(m.contains("not trusted"), "{m}"),
+        ErrorKind::Tls(m) => assert!(m.message().contains("not trusted"), "{m}"),
         other => panic!("{other:?}"),
     }
     assert_eq!(err.attempts, 1, "trust errors are not retried");
     assert_eq!(emu.stats().total_calls, 0);
+    let source = std::error::Error::source(&err).expect("a source");
+    assert!(matches!(
+        source.downcast_ref::<rustls::Error>(),
+        Some(rustls::Error::InvalidCertificate(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_limiter_wait_past_the_deadline_is_its_own_error() {
+    let emu = emulator(Emulator::builder().rate_limit(0)).await;
+    let t = builder(&emu)
+        .rate_limit(Some(RateLimit::per_second(1)))
+        .retry(RetryPolicy::none().deadline(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    t.call(&ban(G, &["a"])).await.unwrap();
+    let err = t.call(&ban(G, &["b"])).await.unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::RateLimitWait(_)), "{err}");
+    assert_eq!(err.attempts, 0, "nothing was sent");
+    assert_eq!(emu.stats().total_calls, 1);
+}
+
+#[test]
+fn settings_that_make_no_sense_are_refused_at_build_time() {
+    let creds = || StaticCredentials::new(1, "administrator", ban_proto::UserSig::new("sig"));
+    let cases = [
+        (
+            Transport::builder(creds()).attempt_timeout(Duration::ZERO),
+            "attempt_timeout is 0",
+        ),
+        (
+            Transport::builder(creds()).connect_timeout(Duration::ZERO),
+            "connect_timeout is 0",
+        ),
+        (
+            Transport::builder(creds()).retry(RetryPolicy::default().max_attempts(0)),
+            "max_attempts is 0",
+        ),
+        (
+            Transport::builder(creds()).retry(RetryPolicy::default().deadline(Duration::ZERO)),
+            "deadline is 0",
+        ),
+        (
+            Transport::builder(creds()).rate_limit(Some(RateLimit::per_second(0))),
+            "per_sec is 0",
+        ),
+        (
+            Transport::builder(creds()).rate_limit(Some(RateLimit::per_second(5).with_burst(0))),
+            "burst is 0",
+        ),
+        (
+            ban_transport::TransportBuilder::new(),
+            "credentials are missing",
+        ),
+    ];
+    for (b, want) in cases {
+        let err = b.build().unwrap_err().to_string();
+        assert!(err.contains(want), "{err}");
+    }
 }
 
 #[tokio::test]
@@ -262,10 +340,7 @@ async fn an_unreachable_endpoint_fails_over_to_its_backup() {
     // The same endpoint without a backup fails: the backup is what saved it.
     let t = builder(&emu)
         .endpoint(&dead)
-        .retry(RetryPolicy {
-            max_attempts: 2,
-            ..RetryPolicy::none()
-        })
+        .retry(RetryPolicy::none().max_attempts(2))
         .build()
         .unwrap();
     let err = t.call(&ban(G, &["c"])).await.unwrap_err();

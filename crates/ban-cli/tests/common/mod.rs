@@ -5,12 +5,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use rustls::pki_types::pem::PemObject;
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_banctl");
@@ -112,17 +110,8 @@ impl Emu {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let mut roots = rustls::RootCertStore::empty();
-            for c in rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
-                roots.add(c.unwrap()).unwrap();
-            }
-            let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+            let certs = ban_transport::tls::certificates_from_pem(&pem).unwrap();
+            let tls = ban_transport::tls::client_config(false, certs).unwrap();
             let conn = hyper_rustls::HttpsConnectorBuilder::new()
                 .with_tls_config(tls)
                 .https_only()

@@ -292,17 +292,18 @@ impl Core {
             let all = g.active_bans(now);
             let start = (req.offset.0 as usize).min(all.len());
             let end = (start + req.limit.get() as usize).min(all.len());
+            let end_offset = u32::try_from(end).unwrap_or(u32::MAX);
             let next = match paging {
-                _ if end < all.len() => end as u64,
+                _ if end < all.len() => end_offset,
                 Paging::Standard => 0,
-                Paging::Sample => end as u64,
+                Paging::Sample => end_offset,
             };
             Ok(BanListResponse {
                 action_status: ActionStatus::Ok,
                 error_code: ErrorCode::Success,
                 error_info: String::new(),
                 banned: all[start..end].to_vec(),
-                next_offset: next,
+                next_offset: ban_proto::PageOffset(next),
             })
         });
         res.map_or_else(|a| a, |r| Answer::ok(&r))

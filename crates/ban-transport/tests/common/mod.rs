@@ -24,13 +24,14 @@ pub fn builder(emu: &Emulator) -> TransportBuilder {
     let b = Transport::builder(credentials(emu))
         .endpoint(emu.endpoint())
         .webpki_roots(false)
-        .retry(RetryPolicy {
-            base_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(50),
-            throttle_backoff: Duration::from_millis(100),
-            deadline: Duration::from_secs(10),
-            max_attempts: 8,
-        });
+        .retry(
+            RetryPolicy::default()
+                .base_backoff(Duration::from_millis(5))
+                .max_backoff(Duration::from_millis(50))
+                .throttle_backoff(Duration::from_millis(100))
+                .deadline(Duration::from_secs(10))
+                .max_attempts(8),
+        );
     match emu.ca_cert_pem() {
         Some(pem) => b.add_root_certificate_pem(pem).unwrap(),
         None => b.danger_allow_plain_http(true),

@@ -5,12 +5,15 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use ban_facade::{AbortSignal, Action, BanDuration, BulkOptions, BulkReport, Progress, StopKind};
+use ban_facade::{
+    AbortSignal, Action, BanDuration, BulkAction, BulkOptions, BulkReport, Progress, StopKind,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{Global, Target};
-use crate::members::{self, Members};
+use crate::members;
 use crate::output::{self, escape, usage, Failure};
+use crate::settings::Settings;
 
 /// Exit code of a job interrupted by a signal.
 const INTERRUPTED: u8 = 130;
@@ -21,12 +24,12 @@ pub async fn run(
     target: &Target,
     ban: Option<(u64, Option<&str>)>,
 ) -> Result<ExitCode, Failure> {
-    let ban = match ban {
-        Some((secs, description)) => Some((
-            BanDuration::try_from(secs).map_err(|e| usage(format!("--duration: {e}")))?,
+    let action = match ban {
+        Some((secs, description)) => BulkAction::Ban {
+            duration: BanDuration::try_from(secs).map_err(|e| usage(format!("--duration: {e}")))?,
             description,
-        )),
-        None => None,
+        },
+        None => BulkAction::Unban,
     };
     let members = members::read(&target.members, target.members_file.as_deref(), target.trim)?;
     if members.trimmed > 0 {
@@ -35,7 +38,7 @@ pub async fn run(
             members.trimmed
         );
     }
-    let client = crate::run::client(g, target.rate.rate)?;
+    let client = Settings::new(g).client(target.rate.rate)?;
     let bar = progress_bar(g.json, members.accounts.len());
     let abort = AbortSignal::new();
     let signals = tokio::spawn(watch_signals(abort.clone(), bar.clone()));
@@ -46,32 +49,13 @@ pub async fn run(
     if let Some(path) = &target.journal {
         options = options.journal(path);
     }
-    let result = match ban {
-        Some((duration, description)) => {
-            client
-                .ban_members_with(
-                    &target.group,
-                    &members.accounts,
-                    duration,
-                    description,
-                    options,
-                )
-                .await
-        }
-        None => {
-            client
-                .unban_members_with(&target.group, &members.accounts, options)
-                .await
-        }
-    };
+    let result = client
+        .bulk(action, &target.group, &members.accounts, options)
+        .await;
     signals.abort();
     bar.finish_and_clear();
-    let report = result.map_err(|e| explain_input(&members, e))?;
+    let report = result.map_err(|e| members.explain(e))?;
     print_report(g, &report, target)
-}
-
-fn explain_input(members: &Members, e: ban_facade::InputError) -> Failure {
-    members.explain(e)
 }
 
 /// First Ctrl-C or SIGTERM: stop dispatching, let calls on the wire finish,

@@ -1,0 +1,74 @@
+//! `banctl emulator`: the local emulator of the ban service, until Ctrl-C.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ban_emulator::{Emulator, EmulatorConfig, FaultKind};
+
+use crate::args::{EmulatorArgs, Global};
+use crate::output::{failed, usage, Failure};
+use crate::settings::Settings;
+
+pub async fn run(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure> {
+    let settings = Settings::new(g);
+    let mut config = EmulatorConfig::default();
+    if let Some(id) = settings.sdkappid()? {
+        config.sdkappid = id;
+    }
+    if let Some(key) = settings.secret_key()? {
+        config.secret_key = key;
+    }
+    if let Some(admin) = settings.admin() {
+        config.admin = admin;
+    }
+    config.listen = a.listen;
+    config.groups = a.groups;
+    config.rate_limit = (a.rate_limit > 0).then_some(a.rate_limit);
+    config.latency = Duration::from_millis(a.latency_ms);
+    config.faults.rate = a.fault_rate;
+    config.faults.seed = a.seed;
+    config.faults.delay = Duration::from_millis(a.fault_delay_ms);
+    config.faults.code = a.fault_code;
+    config.faults.info_bytes = a.fault_info_bytes as usize;
+    if !a.fault_kinds.is_empty() {
+        config.faults.kinds = a
+            .fault_kinds
+            .iter()
+            .map(|k| k.parse::<FaultKind>())
+            .collect::<Result<_, _>>()
+            .map_err(usage)?;
+    }
+    config.tls = !a.plain;
+    config.ban_feature_enabled = !a.ban_feature_off;
+    config.strict_accounts = a.strict_accounts;
+    config.avchatroom_only = a.avchatroom_only;
+    config.paging = a
+        .paging
+        .parse()
+        .map_err(|e| usage(format!("--paging: {e}")))?;
+    config.sensitive_words = a.sensitive_words;
+    config.open_control = a.open_control;
+    let emu = Emulator::start(config).await.map_err(usage)?;
+    let info = emu.ready_info();
+    if let Some(path) = &a.ready_file {
+        let text = serde_json::to_string_pretty(&info)
+            .map_err(|e| failed(format!("cannot encode the ready file: {e}")))?;
+        // Write then rename, so a watcher never reads half a file.
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| usage(format!("cannot write --ready-file {}: {e}", path.display())))?;
+    }
+    eprintln!(
+        "ban emulator listening on {} (SDKAppID {}, admin {}); Ctrl-C stops it",
+        info.endpoint, info.sdkappid, info.admin
+    );
+    if a.ready_file.is_none() && info.ca_cert_pem.is_some() {
+        eprintln!("pass --ready-file PATH to get its CA certificate and credentials as JSON");
+    }
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| failed(format!("cannot wait for Ctrl-C: {e}")))?;
+    emu.stop().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,37 @@
+//! `banctl list`: a group's banned members, printed as pages arrive.
+
+use std::process::ExitCode;
+
+use futures_util::StreamExt;
+
+use crate::args::Global;
+use crate::output::{self, escape, failed, rfc3339, usage, Failure};
+use crate::settings::Settings;
+
+/// Lists banned members as pages arrive, so `| head` ends it early.
+pub async fn run(g: &Global, group: &str, rate: Option<u32>) -> Result<ExitCode, Failure> {
+    let client = Settings::new(g).client(rate)?;
+    let mut stream = client.banned_members(group).map_err(usage)?;
+    let mut all = Vec::new();
+    let mut n = 0usize;
+    while let Some(item) = stream.next().await {
+        let b = item.map_err(failed)?;
+        n += 1;
+        if g.json {
+            all.push(b);
+        } else {
+            output::line(format_args!(
+                "{}\tuntil {}",
+                escape(&b.member_account),
+                rfc3339(b.banned_until)
+            ))?;
+        }
+    }
+    if g.json {
+        output::json_value(&all)?;
+    } else {
+        eprintln!("{n} banned member(s) in {}", escape(group));
+    }
+    output::flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,137 @@
+//! Credentials and endpoint from flags, falling back to the `TIM_*`
+//! variables (read by ban-facade's `TimEnv`, the one reader); every message
+//! speaks of flags and variables.
+
+use ban_facade::{
+    parse_region, parse_sdkappid, read_secret_key_file, BuildError, Client, ClientBuilder,
+    ConfigError, RateLimit, SecretKey, TimEnv,
+};
+
+use crate::args::Global;
+use crate::output::{usage, Failure};
+
+/// What the flags and the environment say, flags first.
+pub struct Settings<'a> {
+    flags: &'a Global,
+    env: TimEnv,
+}
+
+fn config(e: ConfigError) -> Failure {
+    usage(e)
+}
+
+impl<'a> Settings<'a> {
+    /// The flags, over the process environment.
+    pub fn new(flags: &'a Global) -> Self {
+        Settings {
+            flags,
+            env: TimEnv::from_env(),
+        }
+    }
+
+    /// The SDKAppID, when given.
+    pub fn sdkappid(&self) -> Result<Option<u64>, Failure> {
+        match (&self.flags.sdkappid, &self.env.sdkappid) {
+            (Some(v), _) => parse_sdkappid("--sdkappid", v).map(Some).map_err(config),
+            (None, Some(v)) => parse_sdkappid("TIM_SDKAPPID", v).map(Some).map_err(config),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The SDKAppID, or what to pass.
+    pub fn require_sdkappid(&self) -> Result<u64, Failure> {
+        self.sdkappid()?
+            .ok_or_else(|| usage("SDKAppID is missing; pass --sdkappid or set TIM_SDKAPPID"))
+    }
+
+    /// The secret key from exactly one of --secret-key, --secret-key-file,
+    /// TIM_SECRET_KEY, TIM_SECRET_KEY_FILE (flags before variables).
+    pub fn secret_key(&self) -> Result<Option<SecretKey>, Failure> {
+        let f = self.flags;
+        match (&f.secret_key, &f.secret_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(usage(
+                    "both --secret-key and --secret-key-file are given; give one",
+                ))
+            }
+            (Some(k), None) => return Ok(Some(SecretKey::new(k.clone()))),
+            (None, Some(path)) => {
+                return read_secret_key_file(path)
+                    .map(Some)
+                    .map_err(|e| usage(format!("--secret-key-file: {e}")))
+            }
+            (None, None) => {}
+        }
+        match (&self.env.secret_key, &self.env.secret_key_file) {
+            (Some(_), Some(_)) => Err(usage(
+                "both TIM_SECRET_KEY and TIM_SECRET_KEY_FILE are set; set one",
+            )),
+            (Some(k), None) => Ok(Some(k.clone())),
+            (None, Some(path)) => read_secret_key_file(path)
+                .map(Some)
+                .map_err(|e| usage(format!("TIM_SECRET_KEY_FILE: {e}"))),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The secret key, or what to pass.
+    pub fn require_secret_key(&self) -> Result<SecretKey, Failure> {
+        self.secret_key()?.ok_or_else(|| {
+            usage("the secret key is missing; pass --secret-key-file or set TIM_SECRET_KEY_FILE or TIM_SECRET_KEY")
+        })
+    }
+
+    /// The admin identifier, when given.
+    pub fn admin(&self) -> Option<String> {
+        self.flags.admin.clone().or_else(|| self.env.admin.clone())
+    }
+
+    /// The client for ban, unban and list, at `rate` calls/s per command.
+    pub fn client(&self, rate: Option<u32>) -> Result<Client, Failure> {
+        let f = self.flags;
+        let mut b = ClientBuilder::default()
+            .sdkappid(self.require_sdkappid()?)
+            .secret_key(self.require_secret_key()?.expose());
+        if let Some(admin) = self.admin() {
+            b = b.admin(admin);
+        }
+        match (&f.region, &self.env.region) {
+            (Some(r), _) => b = b.region(parse_region("--region", r).map_err(config)?),
+            (None, Some(r)) => b = b.region(parse_region("TIM_REGION", r).map_err(config)?),
+            (None, None) => {}
+        }
+        if let Some(endpoint) = f.endpoint.as_ref().or(self.env.endpoint.as_ref()) {
+            b = b.endpoint(endpoint.clone());
+        }
+        match (&f.ca_cert, &self.env.ca_cert) {
+            (Some(p), _) => {
+                b = b
+                    .ca_cert_file(&p.to_string_lossy())
+                    .map_err(|e| usage(format!("--ca-cert: {e}")))?
+            }
+            (None, Some(p)) => {
+                b = b
+                    .ca_cert_file(&p.to_string_lossy())
+                    .map_err(|e| usage(format!("TIM_CA_CERT: {e}")))?
+            }
+            (None, None) => {}
+        }
+        b.danger_allow_plain_http(f.danger_allow_plain_http)
+            .rate_limit(Some(RateLimit::per_second(
+                rate.unwrap_or(RateLimit::DEFAULT_PER_SEC),
+            )))
+            .build()
+            .map_err(|e| match e {
+                ConfigError::Transport(BuildError::PlainHttp { given }) => usage(format!(
+                    "endpoint {given:?} is plain HTTP; the service is HTTPS only (pass --danger-allow-plain-http for a local emulator started with --plain)"
+                )),
+                ConfigError::Transport(BuildError::Certificate(c)) => {
+                    usage(format!("--ca-cert (TIM_CA_CERT): {c}"))
+                }
+                ConfigError::Transport(BuildError::Endpoint { given, reason }) => usage(format!(
+                    "--endpoint (TIM_ENDPOINT) {given:?} is not usable: {reason}"
+                )),
+                other => usage(other),
+            })
+    }
+}
