@@ -2,6 +2,7 @@
 //! 200 calls/s limit: the facade's pipelined bulk ban beside the same job
 //! made one call at a time (what peer SDKs do). The floor is 500 calls /
 //! 200 per second = 2.5 s.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 use std::time::Duration;
 

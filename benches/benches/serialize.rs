@@ -1,5 +1,6 @@
 //! Serialization on the hot path: ban-proto into a reused buffer, beside a
 //! plain `#[derive(Serialize)]` struct of owned Strings (what peers do).
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 use ban_benches::{accounts, ban_request, member_names};
 use ban_proto::{BanListResponse, Envelope};

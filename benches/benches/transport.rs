@@ -2,6 +2,7 @@
 //! limit off), SDK transport beside a bare hyper client sending the same
 //! bytes; throughput with 64 calls in flight; and the emulator's own
 //! capacity for ban calls.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 use std::time::Duration;
 

@@ -5,6 +5,7 @@
 //!
 //! `cargo run --release -p ban-benches --example emulator_load -- 1000000 [h1]`
 //! (`h1`: HTTP/1.1 keep-alive connections instead of HTTP/2.)
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

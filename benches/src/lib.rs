@@ -2,6 +2,8 @@
 //! an SDK transport and a bare hyper client pointed at it, and sample
 //! requests. Run them all with `cargo bench -p ban-benches`, or a table of
 //! medians with `cargo xtask bench`.
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +18,6 @@ use http_body_util::Full;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
 
 /// The group every fixture uses.
 pub const GROUP: &str = "@TGS#aBENCH";
@@ -75,18 +75,9 @@ pub fn bare_client(emu: &Emulator) -> BareClient {
 
 /// A bare client; `http2: false` keeps it to HTTP/1.1 keep-alive connections.
 pub fn bare_client_with(emu: &Emulator, http2: bool) -> BareClient {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(emu.ca_cert_pem().expect("TLS emulator").as_bytes())
-    {
-        roots.add(cert.expect("PEM")).expect("root");
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let certs = ban_transport::tls::certificates_from_pem(emu.ca_cert_pem().expect("TLS emulator"))
+        .expect("PEM");
+    let tls = ban_transport::tls::client_config(false, certs).expect("TLS config");
     // The same TCP settings as the SDK's (nodelay, or delayed ACKs add 40 ms).
     let mut http = HttpConnector::new();
     http.enforce_http(false);

@@ -1,6 +1,7 @@
 //! ban-proto's hot path allocates nothing but the caller's output buffer:
 //! serializing a borrowed 20-member request into a reused buffer makes zero
 //! heap allocations, counted by dhat's allocator.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 use ban_benches::{accounts, ban_request, member_names};
 

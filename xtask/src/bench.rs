@@ -7,13 +7,13 @@ use crate::{cargo, run as run_cmd};
 
 /// One benchmark's median, in nanoseconds.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub(crate) struct Row {
     pub group: String,
     pub bench: String,
     pub median_ns: f64,
 }
 
-pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut cmd = Command::new(cargo());
     cmd.args(["bench", "-p", "ban-benches", "--benches"])
         .current_dir(root);
@@ -27,7 +27,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
 }
 
 /// Reads every `.../new/estimates.json` under criterion's output directory.
-pub fn collect(dir: &Path) -> Result<Vec<Row>, String> {
+pub(crate) fn collect(dir: &Path) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
     walk(dir, dir, &mut rows)?;
     rows.sort_by(|a, b| (&a.group, &a.bench).cmp(&(&b.group, &b.bench)));
@@ -110,7 +110,7 @@ fn baseline_of<'a>(rows: &'a [Row], r: &Row) -> Option<&'a Row> {
 }
 
 /// A table: group, benchmark, median, and the ratio to its baseline.
-pub fn table(rows: &[Row]) -> String {
+pub(crate) fn table(rows: &[Row]) -> String {
     let mut out = format!(
         "{:<32} {:<40} {:>12} {:>14}\n",
         "group", "benchmark", "median", "vs baseline"

@@ -5,6 +5,7 @@
 //!   publish every publishable crate in dependency order, then tag.
 //! - `cargo xtask bench`: run the criterion benchmarks and print a table of
 //!   medians and their ratios to the baseline in each group.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod bench;
 mod release;

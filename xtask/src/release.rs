@@ -11,13 +11,13 @@ use crate::{cargo, output, run as run_cmd, CI_STEPS};
 
 /// A `major.minor.patch[-pre]` version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Version {
+pub(crate) struct Version {
     core: [u64; 3],
     pre: Option<String>,
 }
 
 impl Version {
-    pub fn parse(s: &str) -> Result<Version, String> {
+    pub(crate) fn parse(s: &str) -> Result<Version, String> {
         let s = s.trim().trim_start_matches('v');
         let (core, pre) = match s.split_once('-') {
             Some((c, p)) if !p.is_empty() => (c, Some(p.to_owned())),
@@ -38,7 +38,7 @@ impl Version {
     }
 
     /// Whether `self` is newer than `other` (a release is newer than its pre-releases).
-    pub fn is_newer_than(&self, other: &Version) -> bool {
+    pub(crate) fn is_newer_than(&self, other: &Version) -> bool {
         match self.core.cmp(&other.core) {
             std::cmp::Ordering::Equal => match (&self.pre, &other.pre) {
                 (None, Some(_)) => true,
@@ -62,7 +62,7 @@ impl std::fmt::Display for Version {
 
 /// A workspace crate, from `cargo metadata`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Krate {
+pub(crate) struct Krate {
     pub name: String,
     pub publish: bool,
     /// Workspace crates it depends on (normal, build and dev).
@@ -72,7 +72,7 @@ pub struct Krate {
 }
 
 /// Reads the workspace's crates from `cargo metadata` JSON.
-pub fn crates_from_metadata(meta: &Value) -> Result<Vec<Krate>, String> {
+pub(crate) fn crates_from_metadata(meta: &Value) -> Result<Vec<Krate>, String> {
     let members: BTreeSet<&str> = meta["workspace_members"]
         .as_array()
         .ok_or("cargo metadata has no workspace_members")?
@@ -121,7 +121,7 @@ pub fn crates_from_metadata(meta: &Value) -> Result<Vec<Krate>, String> {
 
 /// Orders crates so each comes after the workspace crates it depends on
 /// (Kahn's algorithm, ties by name); a cycle is an error naming its crates.
-pub fn publish_order(crates: &[Krate]) -> Result<Vec<String>, String> {
+pub(crate) fn publish_order(crates: &[Krate]) -> Result<Vec<String>, String> {
     let mut pending: BTreeMap<&str, BTreeSet<&str>> = crates
         .iter()
         .map(|c| (c.name.as_str(), c.deps.iter().map(String::as_str).collect()))
@@ -150,7 +150,7 @@ pub fn publish_order(crates: &[Krate]) -> Result<Vec<String>, String> {
 
 /// Sets the workspace version and every internal requirement `"=old"` to
 /// `"=new"` in the root manifest's text. Fails if either is not found.
-pub fn bump_manifest(text: &str, old: &Version, new: &Version) -> Result<String, String> {
+pub(crate) fn bump_manifest(text: &str, old: &Version, new: &Version) -> Result<String, String> {
     let version_line = format!("version = \"{old}\"");
     let mut in_package = false;
     let mut bumped_version = false;
@@ -181,7 +181,7 @@ pub fn bump_manifest(text: &str, old: &Version, new: &Version) -> Result<String,
 }
 
 /// Whether CHANGELOG.md has a section for the version (`## [1.2.3]` or `## 1.2.3`).
-pub fn changelog_has(text: &str, v: &Version) -> bool {
+pub(crate) fn changelog_has(text: &str, v: &Version) -> bool {
     text.lines().any(|l| {
         let l = l.trim();
         l.starts_with("## ")
@@ -213,7 +213,7 @@ fn on_registry(root: &Path, name: &str, v: &Version) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let dry_run = args.iter().any(|a| a == "--dry-run");
     let version = args
         .iter()

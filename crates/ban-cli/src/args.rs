@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 /// groups (AVChatRoom).
 #[derive(Debug, Parser)]
 #[command(name = "banctl", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: Global,
     #[command(subcommand)]
@@ -18,7 +18,7 @@ pub struct Cli {
 /// Options every subcommand takes. Each credentials flag falls back to its
 /// `TIM_*` variable, read by ban-facade's one reader (`TimEnv`).
 #[derive(Debug, Args)]
-pub struct Global {
+pub(crate) struct Global {
     /// The app's SDKAppID [or TIM_SDKAPPID].
     #[arg(long, global = true)]
     pub sdkappid: Option<String>,
@@ -53,7 +53,7 @@ pub struct Global {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Cmd {
+pub(crate) enum Cmd {
     /// Ban members of a group (any number; sent 20 per call).
     Ban {
         #[command(flatten)]
@@ -91,7 +91,7 @@ pub enum Cmd {
 
 /// The client-side rate limit.
 #[derive(Debug, Args)]
-pub struct Rate {
+pub(crate) struct Rate {
     /// Calls per second per command [default: 190, 5% under the service's 200].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate: Option<u32>,
@@ -99,7 +99,7 @@ pub struct Rate {
 
 /// The group and the members a command acts on.
 #[derive(Debug, Args)]
-pub struct Target {
+pub(crate) struct Target {
     /// The group ID.
     #[arg(long)]
     pub group: String,
@@ -121,7 +121,7 @@ pub struct Target {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum SigCmd {
+pub(crate) enum SigCmd {
     /// Print a UserSig for an identifier, signed with the secret key.
     Gen {
         /// The account the sig is for.
@@ -144,7 +144,7 @@ pub enum SigCmd {
 /// Emulator options (credentials come from --sdkappid, --secret-key, --admin).
 #[cfg(feature = "emulator")]
 #[derive(Debug, Args)]
-pub struct EmulatorArgs {
+pub(crate) struct EmulatorArgs {
     /// Where to listen; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: std::net::SocketAddr,

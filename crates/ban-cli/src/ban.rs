@@ -19,7 +19,7 @@ use crate::settings::Settings;
 const INTERRUPTED: u8 = 130;
 
 /// Runs a ban (with its duration and description) or an unban.
-pub async fn run(
+pub(crate) async fn run(
     g: &Global,
     target: &Target,
     ban: Option<(u64, Option<&str>)>,

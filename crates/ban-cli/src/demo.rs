@@ -32,7 +32,7 @@ fn check(what: &str, report: &BulkReport) -> Result<(), Failure> {
     )))
 }
 
-pub async fn run() -> Result<ExitCode, Failure> {
+pub(crate) async fn run() -> Result<ExitCode, Failure> {
     let started = Instant::now();
     output::line("banctl demo: banning members of a Tencent Cloud Chat AVChatRoom, against the local emulator\n")?;
 

@@ -9,7 +9,7 @@ use crate::args::{EmulatorArgs, Global};
 use crate::output::{failed, usage, Failure};
 use crate::settings::Settings;
 
-pub async fn run(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure> {
+pub(crate) async fn run(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure> {
     let settings = Settings::new(g);
     let mut config = EmulatorConfig::default();
     if let Some(id) = settings.sdkappid()? {

@@ -9,7 +9,7 @@ use crate::output::{self, escape, failed, rfc3339, usage, Failure};
 use crate::settings::Settings;
 
 /// Lists banned members as pages arrive, so `| head` ends it early.
-pub async fn run(g: &Global, group: &str, rate: Option<u32>) -> Result<ExitCode, Failure> {
+pub(crate) async fn run(g: &Global, group: &str, rate: Option<u32>) -> Result<ExitCode, Failure> {
     let client = Settings::new(g).client(rate)?;
     let mut stream = client.banned_members(group).map_err(usage)?;
     let mut all = Vec::new();

@@ -4,6 +4,7 @@
 //!
 //! Exit codes: 0 all done, 1 some members failed (or a sig is invalid, or a
 //! call failed), 2 bad input or configuration (nothing was sent).
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod args;
 mod ban;

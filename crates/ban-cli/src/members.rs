@@ -16,7 +16,7 @@ use crate::output::{escape, usage, Failure};
 
 /// Where a member came from, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// The n-th `--member` flag (1-based).
     Flag(usize),
     /// Line n of the members file (1-based).
@@ -34,7 +34,7 @@ impl fmt::Display for Origin {
 
 /// The members of a command, each with where it came from.
 #[derive(Debug, Default)]
-pub struct Members {
+pub(crate) struct Members {
     pub accounts: Vec<String>,
     pub origins: Vec<Origin>,
     /// Lines changed by `--trim`.
@@ -54,7 +54,7 @@ fn list<T: fmt::Display>(items: &[T]) -> String {
 }
 
 /// Reads `--member` flags, then the members file (`-` for stdin).
-pub fn read(flags: &[String], file: Option<&Path>, trim: bool) -> Result<Members, Failure> {
+pub(crate) fn read(flags: &[String], file: Option<&Path>, trim: bool) -> Result<Members, Failure> {
     let mut m = Members::default();
     let mut spaced = Vec::new();
     for (i, raw) in flags.iter().enumerate() {
@@ -117,7 +117,7 @@ impl Members {
 
     /// The SDK's input error, with each invalid member named by where it
     /// came from.
-    pub fn explain(&self, e: InputError) -> Failure {
+    pub(crate) fn explain(&self, e: InputError) -> Failure {
         let InputError::Members(bad) = &e else {
             return usage(e);
         };

@@ -6,11 +6,11 @@ use std::io::Write;
 
 use serde_json::json;
 
-pub use ban_proto::escape;
+pub(crate) use ban_proto::escape;
 
 /// A failure with its exit code.
 #[derive(Debug)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// The exit code.
     pub code: u8,
     /// What kind of failure, for `--json` errors.
@@ -21,13 +21,13 @@ pub struct Failure {
 
 impl Failure {
     /// The reader closed stdout (`banctl list | head`): end quietly.
-    pub fn is_closed_stdout(&self) -> bool {
+    pub(crate) fn is_closed_stdout(&self) -> bool {
         self.kind == "closed_stdout"
     }
 }
 
 /// Bad input or configuration, nothing sent: exit 2.
-pub fn usage(message: impl std::fmt::Display) -> Failure {
+pub(crate) fn usage(message: impl std::fmt::Display) -> Failure {
     Failure {
         code: 2,
         kind: "usage",
@@ -36,7 +36,7 @@ pub fn usage(message: impl std::fmt::Display) -> Failure {
 }
 
 /// A failed operation: exit 1.
-pub fn failed(message: impl std::fmt::Display) -> Failure {
+pub(crate) fn failed(message: impl std::fmt::Display) -> Failure {
     Failure {
         code: 1,
         kind: "failed",
@@ -61,14 +61,14 @@ fn io_failure(e: std::io::Error) -> Failure {
 }
 
 /// Writes a line to stdout.
-pub fn line(text: impl std::fmt::Display) -> Result<(), Failure> {
+pub(crate) fn line(text: impl std::fmt::Display) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}").map_err(io_failure)
 }
 
 /// Writes a value as pretty JSON to stdout, streamed (a 50,000-member
 /// report is never built as one string).
-pub fn json_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
+pub(crate) fn json_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, value).map_err(|e| match e.io_error_kind() {
         Some(_) => io_failure(e.into()),
@@ -79,13 +79,13 @@ pub fn json_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), Failure
 }
 
 /// Flushes stdout (a closed pipe shows up here for buffered writes).
-pub fn flush() -> Result<(), Failure> {
+pub(crate) fn flush() -> Result<(), Failure> {
     std::io::stdout().flush().map_err(io_failure)
 }
 
 /// Reports a failure: `{"error": {...}}` on stdout with `--json`, else one
 /// line on stderr. Returns the exit code.
-pub fn report_failure(json: bool, f: &Failure) -> u8 {
+pub(crate) fn report_failure(json: bool, f: &Failure) -> u8 {
     if f.is_closed_stdout() {
         return 0;
     }
@@ -101,7 +101,7 @@ pub fn report_failure(json: bool, f: &Failure) -> u8 {
 }
 
 /// A Unix time as RFC 3339, or the bare number when it is past year 9999.
-pub fn rfc3339(secs: u64) -> String {
+pub(crate) fn rfc3339(secs: u64) -> String {
     std::time::UNIX_EPOCH
         .checked_add(std::time::Duration::from_secs(secs))
         .filter(|_| secs <= 253_402_300_799)

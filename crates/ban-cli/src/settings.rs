@@ -11,7 +11,7 @@ use crate::args::Global;
 use crate::output::{usage, Failure};
 
 /// What the flags and the environment say, flags first.
-pub struct Settings<'a> {
+pub(crate) struct Settings<'a> {
     flags: &'a Global,
     env: TimEnv,
 }
@@ -22,7 +22,7 @@ fn config(e: ConfigError) -> Failure {
 
 impl<'a> Settings<'a> {
     /// The flags, over the process environment.
-    pub fn new(flags: &'a Global) -> Self {
+    pub(crate) fn new(flags: &'a Global) -> Self {
         Settings {
             flags,
             env: TimEnv::from_env(),
@@ -30,7 +30,7 @@ impl<'a> Settings<'a> {
     }
 
     /// The SDKAppID, when given.
-    pub fn sdkappid(&self) -> Result<Option<u64>, Failure> {
+    pub(crate) fn sdkappid(&self) -> Result<Option<u64>, Failure> {
         match (&self.flags.sdkappid, &self.env.sdkappid) {
             (Some(v), _) => parse_sdkappid("--sdkappid", v).map(Some).map_err(config),
             (None, Some(v)) => parse_sdkappid("TIM_SDKAPPID", v).map(Some).map_err(config),
@@ -39,14 +39,14 @@ impl<'a> Settings<'a> {
     }
 
     /// The SDKAppID, or what to pass.
-    pub fn require_sdkappid(&self) -> Result<u64, Failure> {
+    pub(crate) fn require_sdkappid(&self) -> Result<u64, Failure> {
         self.sdkappid()?
             .ok_or_else(|| usage("SDKAppID is missing; pass --sdkappid or set TIM_SDKAPPID"))
     }
 
     /// The secret key from exactly one of --secret-key, --secret-key-file,
     /// TIM_SECRET_KEY, TIM_SECRET_KEY_FILE (flags before variables).
-    pub fn secret_key(&self) -> Result<Option<SecretKey>, Failure> {
+    pub(crate) fn secret_key(&self) -> Result<Option<SecretKey>, Failure> {
         let f = self.flags;
         match (&f.secret_key, &f.secret_key_file) {
             (Some(_), Some(_)) => {
@@ -75,19 +75,19 @@ impl<'a> Settings<'a> {
     }
 
     /// The secret key, or what to pass.
-    pub fn require_secret_key(&self) -> Result<SecretKey, Failure> {
+    pub(crate) fn require_secret_key(&self) -> Result<SecretKey, Failure> {
         self.secret_key()?.ok_or_else(|| {
             usage("the secret key is missing; pass --secret-key-file or set TIM_SECRET_KEY_FILE or TIM_SECRET_KEY")
         })
     }
 
     /// The admin identifier, when given.
-    pub fn admin(&self) -> Option<String> {
+    pub(crate) fn admin(&self) -> Option<String> {
         self.flags.admin.clone().or_else(|| self.env.admin.clone())
     }
 
     /// The client for ban, unban and list, at `rate` calls/s per command.
-    pub fn client(&self, rate: Option<u32>) -> Result<Client, Failure> {
+    pub(crate) fn client(&self, rate: Option<u32>) -> Result<Client, Failure> {
         let f = self.flags;
         let mut b = ClientBuilder::default()
             .sdkappid(self.require_sdkappid()?)

@@ -10,7 +10,7 @@ use crate::args::{Global, SigCmd};
 use crate::output::{self, escape, failed, rfc3339, usage, Failure};
 use crate::settings::Settings;
 
-pub fn run(g: &Global, cmd: SigCmd) -> Result<ExitCode, Failure> {
+pub(crate) fn run(g: &Global, cmd: SigCmd) -> Result<ExitCode, Failure> {
     let settings = Settings::new(g);
     let signer = Signer::new(settings.require_sdkappid()?, settings.require_secret_key()?);
     let now = SystemClock.now_unix();

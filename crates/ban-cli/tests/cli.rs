@@ -1,5 +1,6 @@
 //! banctl end to end: the built binary against `banctl emulator`, a separate
 //! process on a loopback port, over TLS.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Bulk jobs when things go wrong, end to end: real banctl processes against
 //! `banctl emulator` (a separate process, TLS on loopback).
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 mod common;
 

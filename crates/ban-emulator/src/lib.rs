@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod config;
 mod core;

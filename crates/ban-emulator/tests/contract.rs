@@ -1,4 +1,5 @@
 //! Every code path of the contract, spoken to the emulator in raw HTTPS.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 mod common;
 

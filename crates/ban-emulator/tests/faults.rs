@@ -1,4 +1,5 @@
 //! Fault injection: each kind observable, deterministic for a seed.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 mod common;
 

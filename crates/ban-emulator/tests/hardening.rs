@@ -1,5 +1,6 @@
 //! The emulator under misuse: its control surface, its clock, its
 //! statistics and its connections hold up.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Bulk jobs through the whole stack against the real emulator over TLS.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -1,4 +1,5 @@
 //! Configuration from the builder and the environment.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 use std::collections::HashMap;
 

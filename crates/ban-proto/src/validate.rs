@@ -222,11 +222,11 @@ macro_rules! string_newtype {
 }
 
 /// Longest group ID, in bytes.
-pub const GROUP_ID_MAX: usize = 48;
+pub(crate) const GROUP_ID_MAX: usize = 48;
 /// Longest account (UserID), in bytes.
-pub const ACCOUNT_MAX: usize = 32;
+pub(crate) const ACCOUNT_MAX: usize = 32;
 /// Longest ban description, in UTF-8 bytes.
-pub const DESCRIPTION_MAX: usize = 1000;
+pub(crate) const DESCRIPTION_MAX: usize = 1000;
 
 fn check_group_id(s: &str) -> Result<(), ValidationError> {
     check_len("GroupId", s, 1, GROUP_ID_MAX)?;

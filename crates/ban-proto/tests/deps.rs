@@ -1,4 +1,5 @@
 //! ban-proto is embedded by other teams: it must not grow dependencies.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 #[test]
 fn only_serde_serde_json_and_thiserror() {

@@ -1,5 +1,6 @@
 //! docs/error-codes.md lists every code ban-proto knows, with the same
 //! meaning, retry class and source.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 use ban_proto::ErrorCode;
 

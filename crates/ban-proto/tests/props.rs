@@ -1,5 +1,7 @@
 //! Property tests: every boundary, a differential check against an obvious
 //! slow validator, round-trip identity, and never panicking on any JSON.
+#![allow(unused_crate_dependencies)]
+// a test target sees all its package's dependencies
 
 // The slow validators are written as plainly as possible on purpose.
 #![allow(clippy::manual_range_contains)]

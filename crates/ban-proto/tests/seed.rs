@@ -1,4 +1,5 @@
 //! The seed document's samples decode and re-encode to the same JSON.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 use ban_proto::{
     ActionStatus, BanListRequest, BanListResponse, BanRequest, Command, Endpoint, Envelope,

@@ -22,14 +22,18 @@
 //! # Ok::<(), ban_sign::VerifyError>(())
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod cache;
 mod clock;
+#[cfg(feature = "private-map-key")]
+mod pmk;
 mod sig;
 
 pub use cache::{CachedSigner, RenewPolicy};
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use sig::{
-    content_string, decode, encode_alphabet, hmac_base64, private_map_key_userbuf, Claims,
-    MalformedStage, Room, SecretKey, Signer, VerifyError,
-};
+#[cfg(feature = "test-util")]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
+#[cfg(feature = "private-map-key")]
+pub use pmk::{private_map_key_userbuf, Room};
+pub use sig::{decode, Claims, MalformedStage, SecretKey, Signer, VerifyError};

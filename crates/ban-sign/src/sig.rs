@@ -1,10 +1,9 @@
 //! The TLSSigAPIv2 algorithm, stage by stage.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::io::{Read, Write};
 
-use ban_proto::{ErrorCode, UserSig, ValidationError};
+use ban_proto::{ErrorCode, UserSig};
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
@@ -75,7 +74,7 @@ impl fmt::Display for SecretKey {
 
 /// Stage 1: the content string the HMAC covers; each line ends in `\n`, and
 /// the `TLS.userbuf` line is present only with a userbuf.
-pub fn content_string(
+pub(crate) fn content_string(
     identifier: &str,
     sdkappid: u64,
     time: u64,
@@ -95,7 +94,7 @@ pub fn content_string(
 
 /// Stage 2: HMAC-SHA256 of the content keyed with the secret key's UTF-8
 /// bytes, in standard base64 with padding.
-pub fn hmac_base64(key: &SecretKey, content: &str) -> String {
+pub(crate) fn hmac_base64(key: &SecretKey, content: &str) -> String {
     let mut mac = key.mac();
     mac.update(content.as_bytes());
     STANDARD.encode(mac.finalize().into_bytes())
@@ -103,7 +102,7 @@ pub fn hmac_base64(key: &SecretKey, content: &str) -> String {
 
 /// Stage 4b: standard base64 with Tencent's substitutions `+`->`*`,
 /// `/`->`-`, `=`->`_` (not RFC 4648 base64url).
-pub fn encode_alphabet(bytes: &[u8]) -> String {
+pub(crate) fn encode_alphabet(bytes: &[u8]) -> String {
     STANDARD
         .encode(bytes)
         .chars()
@@ -135,56 +134,6 @@ fn decode_alphabet(sig: &str) -> Result<Vec<u8>, VerifyError> {
     LENIENT
         .decode(std.as_bytes())
         .map_err(|e| VerifyError::malformed(MalformedStage::Base64, e.to_string()))
-}
-
-/// A room for a PrivateMapKey: numeric (`roomid`) or named (`roomstr`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Room {
-    /// A numeric room ID.
-    Numeric(u32),
-    /// A string room ID.
-    Named(String),
-}
-
-fn u16_len(field: &'static str, s: &str) -> Result<u16, ValidationError> {
-    u16::try_from(s.len()).map_err(|_| ValidationError::TooLong {
-        field: Cow::Borrowed(field),
-        max: u16::MAX.into(),
-        given: s.len(),
-    })
-}
-
-/// The userbuf of a PrivateMapKey, laid out as the official libraries lay it
-/// out: version (1 with a named room, else 0), account length (u16) and
-/// bytes, SDKAppID, numeric room, expiry time (`time + expire`), privilege
-/// map, account type (0), then for a named room its length (u16) and bytes.
-/// Integers are big-endian u32, truncated to 32 bits as the official code does.
-pub fn private_map_key_userbuf(
-    identifier: &str,
-    sdkappid: u64,
-    room: &Room,
-    expire_at: u64,
-    privilege_map: u32,
-) -> Result<Vec<u8>, ValidationError> {
-    let id_len = u16_len("identifier", identifier)?;
-    let mut buf = Vec::with_capacity(64);
-    buf.push(u8::from(matches!(room, Room::Named(_))));
-    buf.extend_from_slice(&id_len.to_be_bytes());
-    buf.extend_from_slice(identifier.as_bytes());
-    buf.extend_from_slice(&(sdkappid as u32).to_be_bytes());
-    let numeric = match room {
-        Room::Numeric(id) => *id,
-        Room::Named(_) => 0,
-    };
-    buf.extend_from_slice(&numeric.to_be_bytes());
-    buf.extend_from_slice(&(expire_at as u32).to_be_bytes());
-    buf.extend_from_slice(&privilege_map.to_be_bytes());
-    buf.extend_from_slice(&0u32.to_be_bytes());
-    if let Room::Named(name) = room {
-        buf.extend_from_slice(&u16_len("roomstr", name)?.to_be_bytes());
-        buf.extend_from_slice(name.as_bytes());
-    }
-    Ok(buf)
 }
 
 /// What a UserSig says about itself, once decoded.
@@ -434,26 +383,6 @@ impl Signer {
         self.sign_inner(identifier, time, expire, Some(userbuf))
     }
 
-    /// A PrivateMapKey: a UserSig whose userbuf grants `privilege_map` in
-    /// `room` until `time + expire`, as the official libraries make it.
-    pub fn private_map_key(
-        &self,
-        identifier: &str,
-        time: u64,
-        expire: u64,
-        room: &Room,
-        privilege_map: u32,
-    ) -> Result<UserSig, ValidationError> {
-        let userbuf = private_map_key_userbuf(
-            identifier,
-            self.sdkappid,
-            room,
-            time.saturating_add(expire),
-            privilege_map,
-        )?;
-        Ok(self.sign_with_userbuf(identifier, time, expire, &userbuf))
-    }
-
     fn sign_inner(
         &self,
         identifier: &str,
@@ -531,5 +460,80 @@ impl Signer {
         mac.verify_slice(&given)
             .map_err(|_| VerifyError::BadSignature)?;
         Ok(decoded.claims)
+    }
+}
+
+/// Each stage of the algorithm on its own, so a failure points at one step.
+#[cfg(test)]
+mod stages {
+    use super::*;
+
+    /// The JSON inside a sig (stages 3 and 4 undone).
+    fn inner_json(sig: &str) -> Value {
+        let compressed = decode_alphabet(sig).expect("alphabet");
+        let mut json = Vec::new();
+        ZlibDecoder::new(compressed.as_slice())
+            .read_to_end(&mut json)
+            .expect("zlib");
+        serde_json::from_slice(&json).expect("json")
+    }
+
+    const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
+
+    #[test]
+    fn stage1_content_string() {
+        assert_eq!(
+            content_string("administrator", 1400000000, 1700000000, 86400, None),
+            "TLS.identifier:administrator\nTLS.sdkappid:1400000000\nTLS.time:1700000000\nTLS.expire:86400\n"
+        );
+        assert_eq!(
+            content_string("a", 1, 2, 3, Some("YWJj")),
+            "TLS.identifier:a\nTLS.sdkappid:1\nTLS.time:2\nTLS.expire:3\nTLS.userbuf:YWJj\n"
+        );
+    }
+
+    #[test]
+    fn stage2_hmac_keyed_with_utf8_bytes() {
+        // Known answer computed with Python's hmac module (key not hex-decoded).
+        let content = content_string("administrator", 1400000000, 1700000000, 86400, None);
+        assert_eq!(
+            hmac_base64(&SecretKey::new(KEY), &content),
+            "yLAe+w7WUeUuqbV9h/TX78u21oTGi+i9Zp1u3PpnY60="
+        );
+    }
+
+    #[test]
+    fn stage3_json_document() {
+        let sig =
+            Signer::new(1400000000, SecretKey::new(KEY)).sign("administrator", 1700000000, 86400);
+        let doc = inner_json(sig.expose());
+        assert_eq!(doc["TLS.ver"], "2.0");
+        assert_eq!(doc["TLS.identifier"], "administrator");
+        assert_eq!(doc["TLS.sdkappid"], 1400000000);
+        assert_eq!(doc["TLS.time"], 1700000000);
+        assert_eq!(doc["TLS.expire"], 86400);
+        assert_eq!(
+            doc["TLS.sig"],
+            "yLAe+w7WUeUuqbV9h/TX78u21oTGi+i9Zp1u3PpnY60="
+        );
+        assert!(doc.get("TLS.userbuf").is_none());
+        let with_buf = Signer::new(1, SecretKey::new(KEY)).sign_with_userbuf("a", 2, 3, b"abc");
+        assert_eq!(inner_json(with_buf.expose())["TLS.userbuf"], "YWJj");
+    }
+
+    #[test]
+    fn stage4_zlib_then_tencent_alphabet() {
+        // 0xfb 0xff 0xbf is "+/+/" in standard base64: every substitution shows.
+        assert_eq!(encode_alphabet(&[0xfb, 0xff, 0xbf]), "*-*-");
+        assert_eq!(encode_alphabet(b"a"), "YQ__");
+        let sig = Signer::new(1, SecretKey::new(KEY)).sign("x", 1, 1);
+        assert!(
+            sig.expose().starts_with("eJ"),
+            "zlib header 0x78 0x9c -> eJ"
+        );
+        assert!(sig
+            .expose()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "*-_".contains(c)));
     }
 }

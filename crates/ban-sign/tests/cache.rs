@@ -1,4 +1,5 @@
 //! The cached signer: renews once, early, under concurrency, by an injected clock.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 use std::sync::{Arc, Barrier};
 

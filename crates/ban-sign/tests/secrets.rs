@@ -1,5 +1,6 @@
 //! Neither the secret key nor a full UserSig appears in any Debug, Display or
 //! error text of this crate.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 use std::sync::Arc;
 

@@ -35,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod answer;
 mod builder;

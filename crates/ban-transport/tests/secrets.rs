@@ -1,4 +1,5 @@
 //! The logs and errors of a failing call hold neither the UserSig nor the key.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The transport against the real emulator over TLS, loopback only.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 mod common;
 

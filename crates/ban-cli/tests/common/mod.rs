@@ -11,10 +11,10 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use serde_json::Value;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_banctl");
-pub const G: &str = "@TGS#aCLI";
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_banctl");
+pub(crate) const G: &str = "@TGS#aCLI";
 
-pub struct Emu {
+pub(crate) struct Emu {
     pub child: Child,
     pub info: Value,
     pub dir: PathBuf,
@@ -28,7 +28,7 @@ impl Drop for Emu {
     }
 }
 
-pub fn tempdir(tag: &str) -> PathBuf {
+pub(crate) fn tempdir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "banctl-test-{tag}-{}-{:?}",
         std::process::id(),
@@ -38,7 +38,7 @@ pub fn tempdir(tag: &str) -> PathBuf {
     dir
 }
 
-pub fn start_emulator(tag: &str, extra: &[&str]) -> Emu {
+pub(crate) fn start_emulator(tag: &str, extra: &[&str]) -> Emu {
     let dir = tempdir(tag);
     let ready = dir.join("ready.json");
     let child = Command::new(BIN)
@@ -70,12 +70,12 @@ pub fn start_emulator(tag: &str, extra: &[&str]) -> Emu {
 }
 
 impl Emu {
-    pub fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         self.cmd_at(self.info["endpoint"].as_str().unwrap(), args)
     }
 
     /// A banctl command with this emulator's credentials and CA, sent to `endpoint`.
-    pub fn cmd_at(&self, endpoint: &str, args: &[&str]) -> Command {
+    pub(crate) fn cmd_at(&self, endpoint: &str, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.arg("--endpoint").arg(endpoint);
         if self.info["ca_cert_pem"].is_string() {
@@ -89,16 +89,16 @@ impl Emu {
         c
     }
 
-    pub fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.cmd(args).output().unwrap()
     }
 
-    pub fn run_stdin(&self, args: &[&str], input: &str) -> Output {
+    pub(crate) fn run_stdin(&self, args: &[&str], input: &str) -> Output {
         run_with_stdin(self.cmd(args), input)
     }
 
     /// GET on the control surface with a raw hyper client.
-    pub fn control(&self, path: &str) -> Value {
+    pub(crate) fn control(&self, path: &str) -> Value {
         let pem = self.info["ca_cert_pem"].as_str().unwrap().to_owned();
         let token = self.info["control_token"].as_str().map(str::to_owned);
         let url = format!(
@@ -134,18 +134,18 @@ impl Emu {
     }
 }
 
-pub fn json(out: &Output) -> Value {
+pub(crate) fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
-pub fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Runs a command with `input` on its stdin (written from a thread, so a
 /// process that stops reading early cannot block the test).
-pub fn run_with_stdin(mut cmd: Command, input: &str) -> Output {
+pub(crate) fn run_with_stdin(mut cmd: Command, input: &str) -> Output {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -16,9 +16,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use serde_json::Value;
 
-pub type Raw = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type Raw = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-pub fn client_config(ca_pem: Option<&str>) -> rustls::ClientConfig {
+pub(crate) fn client_config(ca_pem: Option<&str>) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     if let Some(pem) = ca_pem {
         for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
@@ -32,7 +32,7 @@ pub fn client_config(ca_pem: Option<&str>) -> rustls::ClientConfig {
         .with_no_client_auth()
 }
 
-pub fn raw_client(emu: &Emulator, http2_only: bool) -> Raw {
+pub(crate) fn raw_client(emu: &Emulator, http2_only: bool) -> Raw {
     let b = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(client_config(emu.ca_cert_pem()))
         .https_or_http();
@@ -46,13 +46,13 @@ pub fn raw_client(emu: &Emulator, http2_only: bool) -> Raw {
     builder.build(connector)
 }
 
-pub fn admin_query(emu: &Emulator) -> String {
+pub(crate) fn admin_query(emu: &Emulator) -> String {
     let signer = Signer::new(emu.sdkappid(), emu.secret_key().clone());
     let sig = signer.sign(emu.admin(), emu.now(), 86_400);
     query(emu.sdkappid(), emu.admin(), sig.expose())
 }
 
-pub fn query(sdkappid: u64, identifier: &str, usersig: &str) -> String {
+pub(crate) fn query(sdkappid: u64, identifier: &str, usersig: &str) -> String {
     form_urlencoded::Serializer::new(String::new())
         .append_pair("sdkappid", &sdkappid.to_string())
         .append_pair("identifier", identifier)
@@ -64,7 +64,7 @@ pub fn query(sdkappid: u64, identifier: &str, usersig: &str) -> String {
 
 /// Sends a request; returns the HTTP status and the body as JSON (or as a
 /// JSON string when it is not JSON).
-pub async fn send(
+pub(crate) async fn send(
     client: &Raw,
     emu: &Emulator,
     method: &str,
@@ -88,14 +88,14 @@ pub async fn send(
 }
 
 /// POSTs a ban API command as the admin.
-pub async fn call(client: &Raw, emu: &Emulator, command: &str, body: &str) -> Value {
+pub(crate) async fn call(client: &Raw, emu: &Emulator, command: &str, body: &str) -> Value {
     let path = format!("/v4/group_open_http_svc/{command}?{}", admin_query(emu));
     let (status, v) = send(client, emu, "POST", &path, body).await;
     assert_eq!(status, 200, "{v}");
     v
 }
 
-pub fn code(v: &Value) -> i64 {
+pub(crate) fn code(v: &Value) -> i64 {
     v["ErrorCode"]
         .as_i64()
         .unwrap_or_else(|| panic!("no ErrorCode in {v}"))

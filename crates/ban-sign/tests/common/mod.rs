@@ -6,7 +6,7 @@ use base64::Engine;
 use serde_json::Value;
 
 /// Decodes a sig independently of the crate: returns the inner JSON.
-pub fn inner_json(sig: &str) -> Value {
+pub(crate) fn inner_json(sig: &str) -> Value {
     let std: String = sig
         .chars()
         .map(|c| match c {

@@ -8,10 +8,10 @@ use ban_emulator::{Emulator, EmulatorBuilder};
 use ban_sign::Signer;
 use ban_transport::{RetryPolicy, StaticCredentials, Transport, TransportBuilder};
 
-pub const G: &str = "@TGS#aTRANSPORT";
+pub(crate) const G: &str = "@TGS#aTRANSPORT";
 
 /// Credentials with a UserSig signed once, valid for a day of the emulator's clock.
-pub fn credentials(emu: &Emulator) -> StaticCredentials {
+pub(crate) fn credentials(emu: &Emulator) -> StaticCredentials {
     let signer = Signer::new(emu.sdkappid(), emu.secret_key().clone());
     StaticCredentials::new(
         emu.sdkappid(),
@@ -20,7 +20,7 @@ pub fn credentials(emu: &Emulator) -> StaticCredentials {
     )
 }
 
-pub fn builder(emu: &Emulator) -> TransportBuilder {
+pub(crate) fn builder(emu: &Emulator) -> TransportBuilder {
     let b = Transport::builder(credentials(emu))
         .endpoint(emu.endpoint())
         .webpki_roots(false)
@@ -38,6 +38,6 @@ pub fn builder(emu: &Emulator) -> TransportBuilder {
     }
 }
 
-pub async fn emulator(b: EmulatorBuilder) -> Emulator {
+pub(crate) async fn emulator(b: EmulatorBuilder) -> Emulator {
     b.group(G).start().await.unwrap()
 }
