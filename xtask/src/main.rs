@@ -1,6 +1,6 @@
 //! Repository chores, run from anywhere in the workspace as `cargo xtask ...`:
 //!
-//! - `cargo xtask ci`: what `.ci/run` runs (fmt, clippy, tests, docs).
+//! - `cargo xtask ci`: what `.ci/run` runs (tidy, fmt, clippy, tests, docs).
 //! - `cargo xtask release <version> [--dry-run]`: bump, check, package and
 //!   publish every publishable crate in dependency order, then tag.
 //! - `cargo xtask bench`: run the criterion benchmarks and print a table of
@@ -9,6 +9,7 @@
 
 mod bench;
 mod release;
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -64,6 +65,8 @@ pub const CI_STEPS: &[(&str, &[&str])] = &[
 ];
 
 fn ci(root: &Path) -> Result<(), String> {
+    println!("== tidy (file lengths)");
+    tidy::run(root)?;
     for (name, args) in CI_STEPS {
         println!("== {name}");
         let mut cmd = Command::new(cargo());

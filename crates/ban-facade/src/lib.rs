@@ -33,6 +33,8 @@ mod client;
 mod config;
 mod input;
 mod journal;
+mod options;
+mod report;
 mod stop;
 
 // Every type the client's methods take or return, so a dependent needs
@@ -43,7 +45,7 @@ pub use ban_transport::{
     AbortSignal, BuildError, CallError, Cause, Credentials, CredentialsError, ErrorKind, Limiter,
     Outcome, RateLimit, RetryPolicy, Transport, TransportBuilder,
 };
-pub use bulk::{Action, BulkAction, BulkOptions, BulkReport, FailedMember, Progress};
+pub use bulk::BulkAction;
 pub use client::{BannedStream, Client, SignerCredentials};
 pub use config::{
     parse_region, parse_sdkappid, read_secret_key_file, ClientBuilder, ConfigError, TimEnv,
@@ -51,4 +53,6 @@ pub use config::{
 };
 pub use input::{InputError, InvalidMember, INVALID_SHOWN};
 pub use journal::JournalError;
+pub use options::BulkOptions;
+pub use report::{Action, BulkReport, FailedMember, Progress};
 pub use stop::{StopKind, StopReason};

@@ -1,0 +1,127 @@
+//! What a bulk job reports: every member done, failed or not attempted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use crate::stop::StopReason;
+
+/// What a bulk job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `ban_group_member`.
+    Ban,
+    /// `unban_group_member`.
+    Unban,
+}
+
+impl Action {
+    pub(crate) fn done_key(self) -> &'static str {
+        match self {
+            Action::Ban => "banned",
+            Action::Unban => "unbanned",
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Action::Ban => "ban",
+            Action::Unban => "unban",
+        }
+    }
+}
+
+/// Where a bulk job stands, reported after each call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Members done so far (those an earlier run's journal holds included).
+    pub done: usize,
+    /// Members failed so far.
+    pub failed: usize,
+    /// Members in the job (duplicates removed).
+    pub total: usize,
+    /// Calls made so far.
+    pub calls: u64,
+}
+
+/// A member the job could not ban (or unban), and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FailedMember {
+    /// The member.
+    pub member: String,
+    /// The service's `ErrorCode`, when the service answered.
+    pub code: Option<i64>,
+    /// Why, in words: shared by every member of the call, bounded
+    /// ([`ban_proto::MAX_INFO_BYTES`] of the service's text) and escaped.
+    pub reason: Arc<str>,
+    /// The `random` of the last call that carried the member.
+    pub random: u32,
+}
+
+/// The outcome of a bulk job. Every member of the input is in exactly one
+/// of `succeeded`, `failed` and `not_attempted` (duplicates counted once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BulkReport {
+    /// Ban or unban.
+    pub action: Action,
+    /// The group.
+    pub group: String,
+    /// Members banned (or unbanned), those of earlier runs first.
+    pub succeeded: Vec<String>,
+    /// Members that failed, each with its reason.
+    pub failed: Vec<FailedMember>,
+    /// Members never sent because the job stopped; see `stopped`.
+    pub not_attempted: Vec<String>,
+    /// Why the job stopped before every member was attempted.
+    pub stopped: Option<StopReason>,
+    /// Of `succeeded`, the members an earlier run's journal held (not sent again).
+    pub resumed: usize,
+    /// Repeated members dropped from the input.
+    pub duplicates: usize,
+    /// Calls made (logical calls; retries are counted apart).
+    pub calls: u64,
+    /// Retries made over all calls.
+    pub retries: u64,
+    /// Time the job took.
+    pub elapsed: Duration,
+}
+
+impl BulkReport {
+    /// Whether every member succeeded.
+    pub fn all_succeeded(&self) -> bool {
+        self.failed.is_empty() && self.not_attempted.is_empty()
+    }
+
+    /// Members not done: failed or not attempted. Running the job again with
+    /// exactly these finishes it.
+    pub fn remaining(&self) -> impl Iterator<Item = &str> {
+        self.failed
+            .iter()
+            .map(|f| f.member.as_str())
+            .chain(self.not_attempted.iter().map(String::as_str))
+    }
+}
+
+/// JSON for scripts: `group`, `banned` (or `unbanned`), `failed` with
+/// `member`, `code`, `reason` and `random` each, `not_attempted`, `stopped`
+/// (`kind`, `code`, `reason`, or null), `resumed`, `duplicates`, `calls`,
+/// `retries`, `elapsed_ms`.
+impl Serialize for BulkReport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(11))?;
+        m.serialize_entry("group", &self.group)?;
+        m.serialize_entry(self.action.done_key(), &self.succeeded)?;
+        m.serialize_entry("failed", &self.failed)?;
+        m.serialize_entry("not_attempted", &self.not_attempted)?;
+        m.serialize_entry("stopped", &self.stopped)?;
+        m.serialize_entry("resumed", &self.resumed)?;
+        m.serialize_entry("duplicates", &self.duplicates)?;
+        m.serialize_entry("calls", &self.calls)?;
+        m.serialize_entry("retries", &self.retries)?;
+        m.serialize_entry("elapsed_ms", &(self.elapsed.as_millis() as u64))?;
+        m.end()
+    }
+}
