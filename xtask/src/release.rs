@@ -65,8 +65,12 @@ impl std::fmt::Display for Version {
 pub(crate) struct Krate {
     pub name: String,
     pub publish: bool,
-    /// Workspace crates it depends on (normal, build and dev).
+    /// Workspace crates it depends on to build (normal and build; a
+    /// dev-dependency never orders a publish).
     pub deps: BTreeSet<String>,
+    /// Workspace dev-dependencies with a version requirement: they would
+    /// have to be on the registry first, so they are refused.
+    pub versioned_dev_deps: BTreeSet<String>,
     pub has_description: bool,
     pub has_license: bool,
 }
@@ -98,20 +102,30 @@ pub(crate) fn crates_from_metadata(meta: &Value) -> Result<Vec<Krate>, String> {
             .to_owned();
         // `publish` is null (anywhere) or a list of registries ([] = never).
         let publish = !matches!(&p["publish"], Value::Array(a) if a.is_empty());
-        let deps = p["dependencies"]
-            .as_array()
-            .map(|d| {
-                d.iter()
-                    .filter_map(|d| d["name"].as_str())
-                    .filter(|n| names.contains(n) && *n != name)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let internal = |d: &&Value| {
+            d["name"]
+                .as_str()
+                .is_some_and(|n| names.contains(n) && n != name)
+        };
+        let all = p["dependencies"].as_array().cloned().unwrap_or_default();
+        let is_dev = |d: &Value| d["kind"].as_str() == Some("dev");
+        let deps = all
+            .iter()
+            .filter(internal)
+            .filter(|d| !is_dev(d))
+            .filter_map(|d| d["name"].as_str().map(str::to_owned))
+            .collect();
+        let versioned_dev_deps = all
+            .iter()
+            .filter(internal)
+            .filter(|d| is_dev(d) && d["req"].as_str().is_some_and(|r| r != "*"))
+            .filter_map(|d| d["name"].as_str().map(str::to_owned))
+            .collect();
         out.push(Krate {
             name,
             publish,
             deps,
+            versioned_dev_deps,
             has_description: p["description"].is_string(),
             has_license: p["license"].is_string(),
         });
@@ -213,33 +227,169 @@ fn on_registry(root: &Path, name: &str, v: &Version) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// What a release must bump: the kind of change the versions allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReleaseType {
+    /// Only fixes (for 0.x: the last number changed).
+    Patch,
+    /// Additions (for 0.x, breaking changes too, as Cargo treats 0.x).
+    Minor,
+    /// Anything.
+    Major,
+}
+
+impl ReleaseType {
+    /// From the old and new versions, as Cargo's compatibility reads them.
+    pub(crate) fn between(old: &Version, new: &Version) -> ReleaseType {
+        let [o0, o1, _] = old.core;
+        let [n0, n1, _] = new.core;
+        match (o0, n0) {
+            (a, b) if a != b => ReleaseType::Major,
+            (0, 0) if o1 != n1 => ReleaseType::Major,
+            _ if o1 != n1 => ReleaseType::Minor,
+            _ => ReleaseType::Patch,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            ReleaseType::Patch => "patch",
+            ReleaseType::Minor => "minor",
+            ReleaseType::Major => "major",
+        }
+    }
+}
+
+fn git(root: &Path, args: &[&str]) -> Result<String, String> {
+    output(Command::new("git").args(args).current_dir(root))
+}
+
+fn tag_exists(root: &Path, tag: &str) -> bool {
+    git(
+        root,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/tags/{tag}"),
+        ],
+    )
+    .is_ok()
+}
+
+/// Runs `cargo semver-checks` against the previous release's tag when the
+/// tool is installed; refuses a breaking change the release type does not
+/// allow, unless `allow_breaking`.
+fn semver_check(
+    root: &Path,
+    old: &Version,
+    release: ReleaseType,
+    allow_breaking: bool,
+) -> Result<(), String> {
+    let installed = Command::new(cargo())
+        .args(["semver-checks", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let baseline = format!("v{old}");
+    if !installed {
+        println!("cargo semver-checks is not installed; API compatibility not checked (cargo install cargo-semver-checks)");
+        return Ok(());
+    }
+    if !tag_exists(root, &baseline) {
+        println!("no tag {baseline}: API compatibility not checked");
+        return Ok(());
+    }
+    println!(
+        "== cargo semver-checks against {baseline} ({} release)",
+        release.name()
+    );
+    let checked = run_cmd(
+        Command::new(cargo())
+            .args([
+                "semver-checks",
+                "check-release",
+                "--workspace",
+                "--baseline-rev",
+                &baseline,
+                "--release-type",
+                release.name(),
+            ])
+            .current_dir(root),
+    );
+    match checked {
+        Ok(()) => Ok(()),
+        Err(_) if allow_breaking => {
+            println!("breaking changes found and allowed by --allow-breaking");
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "{e}: a {} release must not break the API; bump the version or pass --allow-breaking",
+            release.name()
+        )),
+    }
+}
+
+/// `cargo xtask release <version> [--dry-run] [--allow-breaking]`.
+///
+/// Safe to run again after a partial publish: the version is bumped,
+/// committed and tagged first (after the checks pass; a failed check puts
+/// the manifest back), then each crate is published from the clean tagged
+/// tree, skipping those already on the registry. Run again on the tag, it
+/// publishes what is missing.
 pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let dry_run = args.iter().any(|a| a == "--dry-run");
+    let allow_breaking = args.iter().any(|a| a == "--allow-breaking");
     let version = args
         .iter()
         .find(|a| !a.starts_with("--"))
-        .ok_or("usage: cargo xtask release <version> [--dry-run]")?;
+        .ok_or("usage: cargo xtask release <version> [--dry-run] [--allow-breaking]")?;
     let new = Version::parse(version)?;
+    let tag = format!("v{new}");
 
-    let dirty = output(
-        Command::new("git")
-            .args(["status", "--porcelain"])
-            .current_dir(root),
-    )?;
+    let dirty = git(root, &["status", "--porcelain"])?;
     if !dirty.trim().is_empty() {
         return Err(format!(
             "the work tree is dirty; commit or stash first:\n{dirty}"
         ));
     }
     let meta = metadata(root)?;
-    let old = current_version(&meta)?;
-    if !new.is_newer_than(&old) {
-        return Err(format!("version {new} is not newer than the current {old}"));
-    }
+    let current = current_version(&meta)?;
     let crates = crates_from_metadata(&meta)?;
-    for c in &crates {
+    let order = checked_order(&crates)?;
+    let resuming = current == new && tag_exists(root, &tag);
+    if resuming {
+        let head = git(root, &["rev-parse", "HEAD"])?;
+        let tagged = git(root, &["rev-parse", &format!("{tag}^{{commit}}")])?;
+        if head.trim() != tagged.trim() {
+            return Err(format!(
+                "{tag} exists but is not HEAD; check it out to finish publishing it"
+            ));
+        }
+        println!("{tag} is tagged and checked: publishing what is not on the registry yet");
+    } else {
+        prepare(root, &current, &new, &order, dry_run, allow_breaking)?;
+        if dry_run {
+            return Ok(());
+        }
+    }
+    publish(root, &order, &new)?;
+    println!("released {tag}: push with `git push && git push --tags`");
+    Ok(())
+}
+
+/// The publishable crates in dependency order, after the checks that need
+/// no build: metadata complete, no unpublished dependency, no versioned
+/// internal dev-dependency.
+fn checked_order(crates: &[Krate]) -> Result<Vec<String>, String> {
+    for c in crates {
         if c.publish && !(c.has_description && c.has_license) {
             return Err(format!("{} is published but lacks a description or license; add them or say publish = false", c.name));
+        }
+        if let Some(d) = c.versioned_dev_deps.iter().next() {
+            return Err(format!(
+                "{} has the workspace crate {d} as a dev-dependency with a version; give it a path only, so it never orders a publish",
+                c.name
+            ));
         }
     }
     let publishable: Vec<Krate> = crates.iter().filter(|c| c.publish).cloned().collect();
@@ -255,92 +405,104 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
             ));
         }
     }
-    let order = publish_order(&publishable)?;
-    println!(
-        "release {old} -> {new}; publish order: {}",
-        order.join(" -> ")
-    );
     let skipped: Vec<&str> = crates
         .iter()
         .filter(|c| !c.publish)
         .map(|c| c.name.as_str())
         .collect();
+    let order = publish_order(&publishable)?;
+    println!("publish order: {}", order.join(" -> "));
     println!("not published (publish = false): {}", skipped.join(", "));
+    Ok(order)
+}
 
+/// Checks, bumps, commits and tags (or, with `dry_run`, checks and packages
+/// the current tree and changes nothing).
+fn prepare(
+    root: &Path,
+    old: &Version,
+    new: &Version,
+    order: &[String],
+    dry_run: bool,
+    allow_breaking: bool,
+) -> Result<(), String> {
+    if !new.is_newer_than(old) {
+        return Err(format!("version {new} is not newer than the current {old}"));
+    }
     let changelog = std::fs::read_to_string(root.join("CHANGELOG.md"))
         .map_err(|e| format!("CHANGELOG.md: {e}"))?;
-    if !changelog_has(&changelog, &new) {
+    if !changelog_has(&changelog, new) {
         return Err(format!(
             "CHANGELOG.md has no section for {new} (\"## [{new}]\")"
         ));
     }
+    semver_check(root, old, ReleaseType::between(old, new), allow_breaking)?;
 
     let manifest_path = root.join("Cargo.toml");
     let manifest = std::fs::read_to_string(&manifest_path).map_err(|e| e.to_string())?;
-    let bumped = bump_manifest(&manifest, &old, &new)?;
-    if dry_run {
-        println!(
-            "dry run: would bump Cargo.toml to {new}; checking and packaging the current tree"
-        );
-    } else {
-        std::fs::write(&manifest_path, bumped).map_err(|e| e.to_string())?;
-    }
-
-    for (name, step) in CI_STEPS.iter().filter(|(_, a)| a[0] != "doc") {
-        println!("== {name}");
-        run_cmd(Command::new(cargo()).args(*step).current_dir(root))?;
-    }
-
-    let mut package = Command::new(cargo());
-    package.arg("package").current_dir(root);
+    let bumped = bump_manifest(&manifest, old, new)?;
     if !dry_run {
-        package.arg("--allow-dirty");
+        std::fs::write(&manifest_path, &bumped).map_err(|e| e.to_string())?;
     }
-    for name in &order {
-        package.args(["-p", name]);
+    let checks = (|| -> Result<(), String> {
+        for (name, step) in CI_STEPS.iter().filter(|(_, a)| a[0] != "doc") {
+            println!("== {name}");
+            run_cmd(Command::new(cargo()).args(*step).current_dir(root))?;
+        }
+        let mut package = Command::new(cargo());
+        package.args(["package", "--allow-dirty"]).current_dir(root);
+        for name in order {
+            package.args(["-p", name]);
+        }
+        println!("== cargo package, in order");
+        run_cmd(&mut package)
+    })();
+    if let Err(e) = checks {
+        if !dry_run {
+            // A failed check leaves the tree as it was.
+            std::fs::write(&manifest_path, &manifest)
+                .map_err(|w| format!("{e}; and restoring Cargo.toml failed: {w}"))?;
+            let _ = git(root, &["checkout", "--", "Cargo.lock"]);
+        }
+        return Err(e);
     }
-    println!("== cargo package, in order");
-    run_cmd(&mut package)?;
-
     if dry_run {
         println!(
-            "dry run: packaged {} crates; nothing published, committed or tagged",
+            "dry run: checked and packaged {} crates at {old} (the bump to {new} is not written); nothing committed, tagged or published",
             order.len()
         );
         return Ok(());
     }
-    for name in &order {
-        if on_registry(root, name, &new) {
+    git(root, &["commit", "-am", &format!("Release v{new}")])?;
+    git(root, &["tag", &format!("v{new}")])?;
+    println!("committed and tagged v{new}; publishing from the tagged tree");
+    Ok(())
+}
+
+/// Publishes each crate in order from the clean tree, skipping those the
+/// registry already has, waiting for each to appear before the next.
+fn publish(root: &Path, order: &[String], new: &Version) -> Result<(), String> {
+    for name in order {
+        if on_registry(root, name, new) {
             println!("{name} {new} is already on the registry; skipped");
             continue;
         }
         println!("== cargo publish -p {name}");
         run_cmd(
             Command::new(cargo())
-                .args(["publish", "-p", name, "--allow-dirty"])
+                .args(["publish", "-p", name])
                 .current_dir(root),
         )?;
         let started = Instant::now();
-        while !on_registry(root, name, &new) {
+        while !on_registry(root, name, new) {
             if started.elapsed() > Duration::from_secs(300) {
                 return Err(format!(
-                    "{name} {new} did not appear in the index within 5 minutes"
+                    "{name} {new} did not appear in the index within 5 minutes; run the release again to go on"
                 ));
             }
             std::thread::sleep(Duration::from_secs(5));
         }
     }
-    run_cmd(
-        Command::new("git")
-            .args(["commit", "-am", &format!("Release v{new}")])
-            .current_dir(root),
-    )?;
-    run_cmd(
-        Command::new("git")
-            .args(["tag", &format!("v{new}")])
-            .current_dir(root),
-    )?;
-    println!("released v{new}: push with `git push && git push --tags`");
     Ok(())
 }
 
@@ -348,11 +510,37 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn release_types_follow_cargo_compatibility() {
+        let v = |s| Version::parse(s).unwrap();
+        assert_eq!(
+            ReleaseType::between(&v("0.1.0"), &v("0.1.1")),
+            ReleaseType::Patch
+        );
+        assert_eq!(
+            ReleaseType::between(&v("0.1.0"), &v("0.2.0")),
+            ReleaseType::Major
+        );
+        assert_eq!(
+            ReleaseType::between(&v("1.2.3"), &v("1.3.0")),
+            ReleaseType::Minor
+        );
+        assert_eq!(
+            ReleaseType::between(&v("1.2.3"), &v("1.2.4")),
+            ReleaseType::Patch
+        );
+        assert_eq!(
+            ReleaseType::between(&v("1.2.3"), &v("2.0.0")),
+            ReleaseType::Major
+        );
+    }
+
     fn k(name: &str, deps: &[&str]) -> Krate {
         Krate {
             name: name.into(),
             publish: true,
             deps: deps.iter().map(|d| d.to_string()).collect(),
+            versioned_dev_deps: BTreeSet::new(),
             has_description: true,
             has_license: true,
         }
