@@ -89,12 +89,22 @@ pub(crate) enum Cmd {
     Demo,
 }
 
-/// The client-side rate limit.
+/// The client-side rate limit, in this process or shared by a fleet.
 #[derive(Debug, Args)]
 pub(crate) struct Rate {
-    /// Calls per second per command [default: 190, 5% under the service's 200].
+    /// Calls per second per command [default: 190 alone, 195 for a --redis fleet; the service allows 200].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate: Option<u32>,
+    /// Share the SDKAppID's budget with every process using this Redis
+    /// (redis://, rediss:// or unix:// URL) [or TIM_REDIS_URL].
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// The prefix of the fleet's Redis keys [or TIM_REDIS_KEY_PREFIX; default: tim-ban].
+    #[arg(long, value_name = "PREFIX")]
+    pub redis_key_prefix: Option<String>,
+    /// While Redis is down: local-share (go on at the rate ÷ live processes) or closed (wait).
+    #[arg(long, default_value = "local-share", value_name = "POLICY")]
+    pub redis_policy: String,
 }
 
 /// The group and the members a command acts on.

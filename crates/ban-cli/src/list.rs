@@ -4,12 +4,12 @@ use std::process::ExitCode;
 
 use futures_util::StreamExt;
 
-use crate::args::Global;
+use crate::args::{Global, Rate};
 use crate::output::{self, escape, failed, rfc3339, usage, Failure};
 use crate::settings::Settings;
 
 /// Lists banned members as pages arrive, so `| head` ends it early.
-pub(crate) async fn run(g: &Global, group: &str, rate: Option<u32>) -> Result<ExitCode, Failure> {
+pub(crate) async fn run(g: &Global, group: &str, rate: &Rate) -> Result<ExitCode, Failure> {
     let client = Settings::new(g).client(rate)?;
     let mut stream = client.banned_members(group).map_err(usage)?;
     let mut all = Vec::new();

@@ -75,7 +75,7 @@ async fn dispatch(cli: args::Cli) -> Result<ExitCode, output::Failure> {
             description,
         } => ban::run(g, &target, Some((duration, description.as_deref()))).await,
         Cmd::Unban { target } => ban::run(g, &target, None).await,
-        Cmd::List { group, rate } => list::run(g, &group, rate.rate).await,
+        Cmd::List { group, rate } => list::run(g, &group, &rate).await,
         Cmd::Sig(cmd) => sig::run(g, cmd),
         #[cfg(feature = "emulator")]
         Cmd::Emulator(args) => emulator::run(g, args).await,

@@ -7,7 +7,11 @@ use ban_facade::{
     ConfigError, RateLimit, SecretKey, TimEnv,
 };
 
-use crate::args::Global;
+use std::sync::Arc;
+
+use ban_fleet::{DownPolicy, FleetConfig, RedisLimiter, DEFAULT_FLEET_PER_SEC};
+
+use crate::args::{Global, Rate};
 use crate::output::{usage, Failure};
 
 /// What the flags and the environment say, flags first.
@@ -86,9 +90,37 @@ impl<'a> Settings<'a> {
         self.flags.admin.clone().or_else(|| self.env.admin.clone())
     }
 
-    /// The client for ban, unban and list, at `rate` calls/s per command.
-    pub(crate) fn client(&self, rate: Option<u32>) -> Result<Client, Failure> {
+    /// The limiter a `--redis` fleet shares, when one is asked for.
+    fn fleet(&self, rate: &Rate, sdkappid: u64) -> Result<Option<Arc<RedisLimiter>>, Failure> {
+        let Some(url) = rate.redis.as_ref().or(self.env.redis_url.as_ref()) else {
+            return Ok(None);
+        };
+        let policy: DownPolicy = rate
+            .redis_policy
+            .parse()
+            .map_err(|e| usage(format!("--redis-policy: {e}")))?;
+        let mut config = FleetConfig::new(url.clone(), sdkappid)
+            .when_down(policy)
+            .rate(RateLimit::per_second(
+                rate.rate.unwrap_or(DEFAULT_FLEET_PER_SEC),
+            ));
+        if let Some(prefix) = rate
+            .redis_key_prefix
+            .as_ref()
+            .or(self.env.redis_key_prefix.as_ref())
+        {
+            config = config.key_prefix(prefix.clone());
+        }
+        RedisLimiter::new(config)
+            .map(|l| Some(Arc::new(l)))
+            .map_err(|e| usage(format!("--redis (TIM_REDIS_URL): {e}")))
+    }
+
+    /// The client for ban, unban and list, paced as `rate` says.
+    pub(crate) fn client(&self, rate: &Rate) -> Result<Client, Failure> {
         let f = self.flags;
+        let fleet = self.fleet(rate, self.require_sdkappid()?)?;
+        let rate = rate.rate;
         let mut b = ClientBuilder::default()
             .sdkappid(self.require_sdkappid()?)
             .secret_key(self.require_secret_key()?.expose());
@@ -116,11 +148,14 @@ impl<'a> Settings<'a> {
             }
             (None, None) => {}
         }
-        b.danger_allow_plain_http(f.danger_allow_plain_http)
-            .rate_limit(Some(RateLimit::per_second(
+        b = b.danger_allow_plain_http(f.danger_allow_plain_http);
+        b = match fleet {
+            Some(limiter) => b.limiter(limiter),
+            None => b.rate_limit(Some(RateLimit::per_second(
                 rate.unwrap_or(RateLimit::DEFAULT_PER_SEC),
-            )))
-            .build()
+            ))),
+        };
+        b.build()
             .map_err(|e| match e {
                 ConfigError::Transport(BuildError::PlainHttp { given }) => usage(format!(
                     "endpoint {given:?} is plain HTTP; the service is HTTPS only (pass --danger-allow-plain-http for a local emulator started with --plain)"

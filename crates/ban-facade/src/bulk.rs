@@ -269,6 +269,8 @@ impl Client {
             duplicates,
             calls: 0,
             retries: 0,
+            rate_limited: 0,
+            limiter: String::new(),
             elapsed: Duration::ZERO,
         };
         let pending: Chunk = match &journal {
@@ -394,6 +396,8 @@ impl Client {
             .map(String::from)
             .collect();
         report.stopped = health.reason();
+        report.rate_limited = health.rate_limited();
+        report.limiter = self.transport.limiter_description();
         if let Some(j) = &journal {
             if let Err(e) = j.sync() {
                 tracing::warn!(error = %e, "the journal could not be synced to disk");

@@ -72,6 +72,11 @@ pub struct TimEnv {
     pub endpoint: Option<String>,
     /// `TIM_CA_CERT`: a PEM file of CA certificates to trust.
     pub ca_cert: Option<PathBuf>,
+    /// `TIM_REDIS_URL`: the Redis a fleet shares its budget through
+    /// (used by `ban-fleet` and banctl's `--redis`).
+    pub redis_url: Option<String>,
+    /// `TIM_REDIS_KEY_PREFIX`: the prefix of the fleet's keys.
+    pub redis_key_prefix: Option<String>,
 }
 
 impl std::fmt::Debug for TimEnv {
@@ -87,13 +92,15 @@ impl std::fmt::Debug for TimEnv {
             .field("region", &self.region)
             .field("endpoint", &self.endpoint)
             .field("ca_cert", &self.ca_cert)
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
+            .field("redis_key_prefix", &self.redis_key_prefix)
             .finish()
     }
 }
 
 impl TimEnv {
     /// The variables this reads, in order.
-    pub const VARS: [&'static str; 7] = [
+    pub const VARS: [&'static str; 9] = [
         "TIM_SDKAPPID",
         "TIM_SECRET_KEY",
         "TIM_SECRET_KEY_FILE",
@@ -101,6 +108,8 @@ impl TimEnv {
         "TIM_REGION",
         "TIM_ENDPOINT",
         "TIM_CA_CERT",
+        "TIM_REDIS_URL",
+        "TIM_REDIS_KEY_PREFIX",
     ];
 
     /// Reads the process environment.
@@ -119,6 +128,8 @@ impl TimEnv {
             region: get("TIM_REGION"),
             endpoint: get("TIM_ENDPOINT"),
             ca_cert: get("TIM_CA_CERT").map(PathBuf::from),
+            redis_url: get("TIM_REDIS_URL"),
+            redis_key_prefix: get("TIM_REDIS_KEY_PREFIX"),
         }
     }
 }

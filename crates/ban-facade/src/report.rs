@@ -85,6 +85,11 @@ pub struct BulkReport {
     pub calls: u64,
     /// Retries made over all calls.
     pub retries: u64,
+    /// 60007 answers received (each was retried or ended its call).
+    pub rate_limited: u64,
+    /// What limited the rate: `local`, `redis`, `redis→local (N ms
+    /// degraded)`, or `none`.
+    pub limiter: String,
     /// Time the job took.
     pub elapsed: Duration,
 }
@@ -108,10 +113,10 @@ impl BulkReport {
 /// JSON for scripts: `group`, `banned` (or `unbanned`), `failed` with
 /// `member`, `code`, `reason` and `random` each, `not_attempted`, `stopped`
 /// (`kind`, `code`, `reason`, or null), `resumed`, `duplicates`, `calls`,
-/// `retries`, `elapsed_ms`.
+/// `retries`, `rate_limited`, `limiter`, `elapsed_ms`.
 impl Serialize for BulkReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(11))?;
+        let mut m = s.serialize_map(Some(13))?;
         m.serialize_entry("group", &self.group)?;
         m.serialize_entry(self.action.done_key(), &self.succeeded)?;
         m.serialize_entry("failed", &self.failed)?;
@@ -121,6 +126,8 @@ impl Serialize for BulkReport {
         m.serialize_entry("duplicates", &self.duplicates)?;
         m.serialize_entry("calls", &self.calls)?;
         m.serialize_entry("retries", &self.retries)?;
+        m.serialize_entry("rate_limited", &self.rate_limited)?;
+        m.serialize_entry("limiter", &self.limiter)?;
         m.serialize_entry("elapsed_ms", &(self.elapsed.as_millis() as u64))?;
         m.end()
     }

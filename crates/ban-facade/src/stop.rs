@@ -1,7 +1,7 @@
 //! When a bulk job stops early: the failures no other call can escape.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ban_proto::ErrorCode;
@@ -120,6 +120,8 @@ pub(crate) struct Health {
     stop: Mutex<Option<StopReason>>,
     answered: AtomicBool,
     consecutive: AtomicU32,
+    /// 60007 answers seen.
+    rate_limited: AtomicU64,
     /// Consecutive connection-level failures that stop a job that has had
     /// answers: twice the in-flight window, so a restart of the server or a
     /// burst of drops does not.
@@ -133,6 +135,7 @@ impl Health {
             stop: Mutex::new(None),
             answered: AtomicBool::new(false),
             consecutive: AtomicU32::new(0),
+            rate_limited: AtomicU64::new(0),
             warm_failures: u32::try_from(max_in_flight.saturating_mul(2))
                 .unwrap_or(u32::MAX)
                 .max(COLD_FAILURES),
@@ -154,6 +157,11 @@ impl Health {
         self.stop.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// 60007 answers seen by the job's attempts.
+    pub(crate) fn rate_limited(&self) -> u64 {
+        self.rate_limited.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn is_stopped(&self) -> bool {
         self.abort.is_aborted()
     }
@@ -171,6 +179,13 @@ impl Health {
 
 impl AttemptObserver for Health {
     fn attempt_done(&self, failure: Option<&ErrorKind>) {
+        if let Some(ErrorKind::Service {
+            code: ErrorCode::RestRateLimited,
+            ..
+        }) = failure
+        {
+            self.rate_limited.fetch_add(1, Ordering::Relaxed);
+        }
         let unanswered = match failure {
             Some(ErrorKind::Connect(_)) => Some(StopKind::Unreachable),
             Some(ErrorKind::Timeout(_) | ErrorKind::Network(_)) => Some(StopKind::NoAnswer),

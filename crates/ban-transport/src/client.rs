@@ -95,6 +95,15 @@ impl Transport {
         self.current_base().0
     }
 
+    /// What limits this transport's rate: the limiter's own words
+    /// (`local`, `redis`, ...), or `none`.
+    pub fn limiter_description(&self) -> String {
+        self.inner
+            .limiter
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |l| l.describe())
+    }
+
     /// The retry policy in force.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry

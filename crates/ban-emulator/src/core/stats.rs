@@ -22,6 +22,12 @@ pub struct CommandStats {
     /// The most calls accepted within one sliding second.
     #[serde(default)]
     pub busiest_second: u64,
+    /// When the first accepted call arrived (Unix milliseconds; 0 for none).
+    #[serde(default)]
+    pub first_accepted_ms: u64,
+    /// When the last accepted call arrived (Unix milliseconds; 0 for none).
+    #[serde(default)]
+    pub last_accepted_ms: u64,
 }
 
 /// The one bucket every command the catalogue does not know is counted in,
@@ -83,6 +89,13 @@ impl Core {
         }
         if code.is_success() {
             entry.accepted += 1;
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            if entry.first_accepted_ms == 0 {
+                entry.first_accepted_ms = now_ms;
+            }
+            entry.last_accepted_ms = now_ms;
         } else {
             entry.rejected += 1;
             *entry.by_code.entry(code.code()).or_default() += 1;

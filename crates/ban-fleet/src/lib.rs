@@ -1,0 +1,39 @@
+//! For users who outgrow one process: several service instances, cron jobs
+//! and operators' `banctl` runs banning for one SDKAppID share its
+//! 200 calls/s through Redis.
+//!
+//! [`RedisLimiter`] is a `ban_transport::Limiter`: plug it into a client and
+//! every permit becomes a GCRA reservation in Redis, timed by Redis's clock,
+//! one round trip, callers served in arrival order. A 60007 that still
+//! arrives pushes the shared schedule back for everyone. When Redis is down
+//! or slow (each request is bounded by 50 ms), a circuit breaker stops
+//! asking it, probes it about once a second, and meanwhile each process
+//! goes on with the rate ÷ the processes last seen alive (or stops, with
+//! [`DownPolicy::Closed`]).
+//!
+//! ```no_run
+//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use ban_facade::Client;
+//! use ban_fleet::{FleetConfig, RedisLimiter};
+//!
+//! let limiter = RedisLimiter::new(FleetConfig::new("redis://127.0.0.1:6379", 1400000000))?;
+//! let client = Client::builder()
+//!     .sdkappid(1400000000)
+//!     .secret_key("your-secret-key")
+//!     .limiter(Arc::new(limiter))
+//!     .build()?;
+//! # drop(client); Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
+mod limiter;
+#[cfg(feature = "test-util")]
+pub mod testing;
+
+pub use limiter::{
+    DownPolicy, FleetConfig, FleetError, LimiterStats, RedisLimiter, DEFAULT_FLEET_PER_SEC,
+    DEFAULT_HEARTBEAT_EVERY, DEFAULT_KEY_PREFIX, DEFAULT_PROBE_EVERY, DEFAULT_REDIS_TIMEOUT,
+    THROTTLE_PENALTY,
+};

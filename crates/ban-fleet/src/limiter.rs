@@ -1,0 +1,546 @@
+//! The shared rate limiter: one GCRA schedule per (SDKAppID, command) in
+//! Redis, a circuit breaker for when Redis is down or slow, and a local
+//! share of the budget meanwhile.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use ban_transport::{BoxFuture, Limiter, LocalLimiter, RateLimit};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::time::Instant;
+
+/// The key prefix when none is given.
+pub const DEFAULT_KEY_PREFIX: &str = "tim-ban";
+/// The fleet's default rate per command: under the service's 200/s with
+/// room for timer jitter (the schedule is kept by Redis's clock, so the
+/// only jitter left is each process's sleep and network).
+pub const DEFAULT_FLEET_PER_SEC: u32 = 195;
+/// How long one limiter call may wait for Redis before the breaker opens.
+pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(50);
+/// How often a process asks Redis again while the breaker is open.
+pub const DEFAULT_PROBE_EVERY: Duration = Duration::from_secs(1);
+/// How often a process says it is alive.
+pub const DEFAULT_HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+/// How far a 60007 pushes the shared schedule back: long enough for the
+/// service's one-second window to slide past the overrun.
+pub const THROTTLE_PENALTY: Duration = Duration::from_millis(250);
+
+/// What the limiter does while Redis cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DownPolicy {
+    /// Go on alone at the rate ÷ the processes last seen alive (default).
+    #[default]
+    LocalShare,
+    /// Send nothing until Redis answers again (calls wait, bounded by
+    /// their deadline).
+    Closed,
+}
+
+impl std::str::FromStr for DownPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "local-share" => Ok(DownPolicy::LocalShare),
+            "closed" => Ok(DownPolicy::Closed),
+            other => Err(format!(
+                "{other:?} is not a policy; expected local-share or closed"
+            )),
+        }
+    }
+}
+
+/// Why a fleet limiter could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FleetError {
+    /// The Redis URL is not usable.
+    #[error("Redis URL is not usable ({0}); expected redis://host:port, rediss://host:port or unix:///path")]
+    Url(#[source] redis::RedisError),
+    /// A setting is out of range; the text names it.
+    #[error("{0}")]
+    Setting(String),
+}
+
+/// How a [`RedisLimiter`] shares the budget.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct FleetConfig {
+    /// `redis://`, `rediss://` (TLS) or `unix://` URL.
+    pub redis_url: String,
+    /// Prefix of every key, for teams sharing one Redis.
+    pub key_prefix: String,
+    /// The app whose budget is shared.
+    pub sdkappid: u64,
+    /// The whole fleet's rate per command.
+    pub rate: RateLimit,
+    /// What to do while Redis is down.
+    pub when_down: DownPolicy,
+    /// How long one call may wait for Redis.
+    pub timeout: Duration,
+    /// How often to ask Redis again while it is down.
+    pub probe_every: Duration,
+    /// How often this process says it is alive.
+    pub heartbeat_every: Duration,
+}
+
+impl fmt::Debug for FleetConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL may hold a password.
+        f.debug_struct("FleetConfig")
+            .field("redis_url", &redact_url(&self.redis_url))
+            .field("key_prefix", &self.key_prefix)
+            .field("sdkappid", &self.sdkappid)
+            .field("rate", &self.rate)
+            .field("when_down", &self.when_down)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A URL without its password.
+pub(crate) fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://<redacted>{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl FleetConfig {
+    /// Every setting at its default for `redis_url` and `sdkappid`.
+    pub fn new(redis_url: impl Into<String>, sdkappid: u64) -> Self {
+        FleetConfig {
+            redis_url: redis_url.into(),
+            key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
+            sdkappid,
+            rate: RateLimit::per_second(DEFAULT_FLEET_PER_SEC),
+            when_down: DownPolicy::default(),
+            timeout: DEFAULT_REDIS_TIMEOUT,
+            probe_every: DEFAULT_PROBE_EVERY,
+            heartbeat_every: DEFAULT_HEARTBEAT_EVERY,
+        }
+    }
+
+    /// The key prefix.
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// The fleet's rate per command.
+    pub fn rate(mut self, rate: RateLimit) -> Self {
+        self.rate = rate;
+        self
+    }
+
+    /// What to do while Redis is down.
+    pub fn when_down(mut self, policy: DownPolicy) -> Self {
+        self.when_down = policy;
+        self
+    }
+
+    /// How long one call may wait for Redis.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
+    /// How often to ask Redis again while it is down.
+    pub fn probe_every(mut self, d: Duration) -> Self {
+        self.probe_every = d;
+        self
+    }
+}
+
+/// What the limiter has done, for reports and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct LimiterStats {
+    /// Permits reserved in Redis.
+    pub redis_permits: u64,
+    /// Permits given by the local share while Redis was down.
+    pub local_permits: u64,
+    /// Times the breaker opened (Redis to local).
+    pub to_local: u64,
+    /// Times it closed again (local to Redis).
+    pub to_redis: u64,
+    /// Time spent degraded so far.
+    pub degraded: Duration,
+    /// The longest a call waited on a Redis request that then failed.
+    pub max_redis_stall: Duration,
+    /// 60007 answers that pushed the shared schedule back.
+    pub throttled: u64,
+    /// Processes last seen alive (this one included).
+    pub live: usize,
+}
+
+#[derive(Debug)]
+struct Breaker {
+    down_since: Option<Instant>,
+    next_probe: Instant,
+    degraded: Duration,
+}
+
+#[derive(Default)]
+struct Counters {
+    redis_permits: AtomicU64,
+    local_permits: AtomicU64,
+    to_local: AtomicU64,
+    to_redis: AtomicU64,
+    max_stall_us: AtomicU64,
+    throttled: AtomicU64,
+}
+
+struct Inner {
+    config: FleetConfig,
+    client: redis::Client,
+    conn: tokio::sync::Mutex<Option<ConnectionManager>>,
+    script: redis::Script,
+    interval_us: u64,
+    tolerance_us: u64,
+    breaker: Mutex<Breaker>,
+    live: AtomicUsize,
+    local: Mutex<(usize, Arc<LocalLimiter>)>,
+    counters: Counters,
+    id: String,
+    heartbeat: std::sync::Once,
+}
+
+/// A [`Limiter`] shared by every process that bans for one SDKAppID: each
+/// permit is a GCRA reservation in Redis (one round trip, Redis's clock,
+/// callers served in arrival order). While Redis is down or slow, each
+/// process goes on with its share of the rate (or stops, by policy), and
+/// asks Redis again about once a second.
+#[derive(Clone)]
+pub struct RedisLimiter {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for RedisLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisLimiter")
+            .field("config", &self.inner.config)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl RedisLimiter {
+    /// A limiter for `config`. Does no I/O: Redis is first asked on the
+    /// first permit (and refused settings are reported here).
+    pub fn new(config: FleetConfig) -> Result<RedisLimiter, FleetError> {
+        let (per_sec, burst) = config.rate.check().map_err(FleetError::Setting)?;
+        if config.timeout.is_zero()
+            || config.probe_every.is_zero()
+            || config.heartbeat_every.is_zero()
+        {
+            return Err(FleetError::Setting(
+                "timeout, probe_every and heartbeat_every must be above 0".into(),
+            ));
+        }
+        let client = redis::Client::open(config.redis_url.as_str()).map_err(FleetError::Url)?;
+        let interval_us = 1_000_000 / u64::from(per_sec.get());
+        let tolerance_us = interval_us * u64::from(burst.get() - 1);
+        let local = LocalLimiter::new(config.rate).map_err(FleetError::Setting)?;
+        Ok(RedisLimiter {
+            inner: Arc::new(Inner {
+                client,
+                conn: tokio::sync::Mutex::new(None),
+                script: redis::Script::new(include_str!("gcra.lua")),
+                interval_us,
+                tolerance_us,
+                breaker: Mutex::new(Breaker {
+                    down_since: None,
+                    next_probe: Instant::now(),
+                    degraded: Duration::ZERO,
+                }),
+                live: AtomicUsize::new(1),
+                local: Mutex::new((1, Arc::new(local))),
+                counters: Counters::default(),
+                id: format!("{:016x}", fastrand::u64(..)),
+                heartbeat: std::sync::Once::new(),
+                config,
+            }),
+        })
+    }
+
+    /// What it has done so far.
+    pub fn stats(&self) -> LimiterStats {
+        let c = &self.inner.counters;
+        let b = lock(&self.inner.breaker);
+        let ongoing = b.down_since.map_or(Duration::ZERO, |s| s.elapsed());
+        LimiterStats {
+            redis_permits: c.redis_permits.load(Ordering::Relaxed),
+            local_permits: c.local_permits.load(Ordering::Relaxed),
+            to_local: c.to_local.load(Ordering::Relaxed),
+            to_redis: c.to_redis.load(Ordering::Relaxed),
+            degraded: b.degraded + ongoing,
+            max_redis_stall: Duration::from_micros(c.max_stall_us.load(Ordering::Relaxed)),
+            throttled: c.throttled.load(Ordering::Relaxed),
+            live: self.inner.live.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether the breaker is open (Redis is taken as down).
+    pub fn is_degraded(&self) -> bool {
+        lock(&self.inner.breaker).down_since.is_some()
+    }
+}
+
+impl Inner {
+    fn key(&self, command: &str) -> String {
+        format!(
+            "{}:rate:{}:{command}",
+            self.config.key_prefix, self.config.sdkappid
+        )
+    }
+
+    fn live_key(&self) -> String {
+        format!("{}:live:{}", self.config.key_prefix, self.config.sdkappid)
+    }
+
+    /// A connection, made on first use (and again after a failed attempt).
+    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+        let mut slot = self.conn.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.config.timeout))
+            .set_response_timeout(Some(self.config.timeout))
+            .set_number_of_retries(1);
+        let c = ConnectionManager::new_with_config(self.client.clone(), config).await?;
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// One reservation (or push-back) on the schedule of `command`.
+    async fn reserve(&self, command: &str, penalty: Duration) -> redis::RedisResult<u64> {
+        let mut conn = self.connection().await?;
+        let wait: i64 = self
+            .script
+            .key(self.key(command))
+            .arg(self.interval_us)
+            .arg(self.tolerance_us)
+            .arg(penalty.as_micros() as u64)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(wait.max(0) as u64)
+    }
+
+    /// Whether this call asks Redis: always while the breaker is closed;
+    /// while open, one call a probe period does.
+    fn should_ask(&self) -> bool {
+        let mut b = lock(&self.breaker);
+        match b.down_since {
+            None => true,
+            Some(_) if Instant::now() >= b.next_probe => {
+                b.next_probe = Instant::now() + self.config.probe_every;
+                true
+            }
+            Some(_) => false,
+        }
+    }
+
+    fn redis_ok(&self) {
+        let mut b = lock(&self.breaker);
+        if let Some(since) = b.down_since.take() {
+            b.degraded += since.elapsed();
+            self.counters.to_redis.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                degraded_ms = since.elapsed().as_millis() as u64,
+                "Redis answers again: the fleet shares one budget again"
+            );
+        }
+    }
+
+    fn redis_failed(&self, why: &str, stalled: Duration) {
+        self.counters
+            .max_stall_us
+            .fetch_max(stalled.as_micros() as u64, Ordering::Relaxed);
+        let mut b = lock(&self.breaker);
+        if b.down_since.is_none() {
+            b.down_since = Some(Instant::now());
+            b.next_probe = Instant::now() + self.config.probe_every;
+            self.counters.to_local.fetch_add(1, Ordering::Relaxed);
+            let live = self.live.load(Ordering::Relaxed).max(1);
+            match self.config.when_down {
+                DownPolicy::LocalShare => tracing::warn!(
+                    error = why,
+                    share_per_sec = self.config.rate.per_sec / live as u32,
+                    live,
+                    "Redis is unreachable: going on with this process's share of the budget"
+                ),
+                _ => tracing::warn!(
+                    error = why,
+                    "Redis is unreachable: sending nothing until it answers (policy closed)"
+                ),
+            }
+        }
+    }
+
+    /// The local limiter for this process's share: the rate ÷ processes alive.
+    fn local(&self) -> Arc<LocalLimiter> {
+        let live = self.live.load(Ordering::Relaxed).max(1);
+        let mut local = lock(&self.local);
+        if local.0 != live {
+            let share = (self.config.rate.per_sec / live as u32).max(1);
+            if let Ok(l) = LocalLimiter::new(RateLimit::per_second(share)) {
+                *local = (live, Arc::new(l));
+            }
+        }
+        local.1.clone()
+    }
+
+    /// Says this process is alive and counts the others: a sorted set of
+    /// process ids scored by their last heartbeat.
+    async fn heartbeat(&self) -> redis::RedisResult<usize> {
+        let mut conn = self.connection().await?;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let stale = now_ms.saturating_sub(3 * self.config.heartbeat_every.as_millis() as u64);
+        let key = self.live_key();
+        let (_, _, live, _): (i64, i64, usize, i64) = redis::pipe()
+            .atomic()
+            .zadd(&key, &self.id, now_ms)
+            .zrembyscore(&key, 0, stale)
+            .zcard(&key)
+            .pexpire(&key, 10 * self.config.heartbeat_every.as_millis() as i64)
+            .query_async(&mut conn)
+            .await?;
+        Ok(live.max(1))
+    }
+}
+
+/// Beats while the limiter lives.
+async fn heartbeats(inner: Weak<Inner>, every: Duration, timeout: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        if let Ok(Ok(live)) = tokio::time::timeout(timeout, inner.heartbeat()).await {
+            inner.live.store(live, Ordering::Relaxed);
+        }
+    }
+}
+
+impl RedisLimiter {
+    async fn permit(&self, command: &'static str) {
+        let inner = &self.inner;
+        inner.heartbeat.call_once(|| {
+            tokio::spawn(heartbeats(
+                Arc::downgrade(inner),
+                inner.config.heartbeat_every,
+                inner.config.timeout,
+            ));
+        });
+        loop {
+            if inner.should_ask() {
+                let asked = Instant::now();
+                let reply = tokio::time::timeout(
+                    inner.config.timeout,
+                    inner.reserve(command, Duration::ZERO),
+                )
+                .await;
+                match reply {
+                    Ok(Ok(wait_us)) => {
+                        inner.redis_ok();
+                        inner.counters.redis_permits.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_micros(wait_us)).await;
+                        return;
+                    }
+                    Ok(Err(e)) => {
+                        // A broken connection is made anew next time.
+                        *inner.conn.lock().await = None;
+                        inner.redis_failed(&e.to_string(), asked.elapsed());
+                    }
+                    Err(_) => inner.redis_failed(
+                        &format!("no answer within {} ms", inner.config.timeout.as_millis()),
+                        asked.elapsed(),
+                    ),
+                }
+            }
+            match inner.config.when_down {
+                DownPolicy::Closed => {
+                    let next = lock(&inner.breaker).next_probe;
+                    tokio::time::sleep_until(next).await;
+                }
+                _ => {
+                    inner.local().acquire(command).await;
+                    inner.counters.local_permits.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Limiter for RedisLimiter {
+    fn acquire(&self, command: &'static str) -> BoxFuture<'_, ()> {
+        Box::pin(self.permit(command))
+    }
+
+    fn throttled(&self, command: &'static str) {
+        let inner = self.inner.clone();
+        inner.counters.throttled.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            command,
+            penalty_ms = THROTTLE_PENALTY.as_millis() as u64,
+            "the service answered 60007: pushing the fleet's schedule back"
+        );
+        tokio::spawn(async move {
+            let push = inner.reserve(command, THROTTLE_PENALTY);
+            let _ = tokio::time::timeout(inner.config.timeout, push).await;
+        });
+    }
+
+    fn describe(&self) -> String {
+        let s = self.stats();
+        match (s.to_local, s.redis_permits) {
+            (0, _) => "redis".to_owned(),
+            (_, 0) => format!(
+                "local (Redis unreachable for {} ms)",
+                s.degraded.as_millis()
+            ),
+            _ => format!("redis→local ({} ms degraded)", s.degraded.as_millis()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_stay_out_of_debug() {
+        assert_eq!(
+            redact_url("rediss://user:hunter2@cache:6380/0"),
+            "rediss://<redacted>@cache:6380/0"
+        );
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
+        let c = FleetConfig::new("redis://:hunter2@h:1", 1);
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn bad_settings_and_urls_are_refused() {
+        assert!(RedisLimiter::new(FleetConfig::new("http://x", 1)).is_err());
+        let zero = FleetConfig::new("redis://127.0.0.1:1", 1).rate(RateLimit::per_second(0));
+        assert!(RedisLimiter::new(zero).is_err());
+        assert_eq!("closed".parse(), Ok(DownPolicy::Closed));
+        assert!("sometimes".parse::<DownPolicy>().is_err());
+    }
+}
