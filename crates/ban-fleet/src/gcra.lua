@@ -7,7 +7,11 @@
 -- ARGV[3]  penalty, microseconds: 0 reserves a slot; more pushes the
 --          schedule back to at least now + penalty (a 60007 arrived)
 --
--- Returns how long the caller must wait before sending, in microseconds.
+-- Returns {wait, ahead}: how long the caller must wait before sending, and
+-- how far ahead of now the fleet's schedule reaches (its TAT), both in
+-- microseconds. A process that loses Redis starts its local share only
+-- after the furthest schedule it has seen, so the slots the fleet already
+-- reserved and the local shares never add up past the budget.
 -- Every caller gets a slot (a reservation, not a yes/no): callers are
 -- served in the order their reservations reach Redis, in one round trip.
 --
@@ -42,4 +46,4 @@ end
 -- The key lives until just after its TAT: an idle schedule costs nothing.
 local ttl_ms = math.floor((tat - now) / 1000) + 1000
 redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', ttl_ms)
-return math.floor(wait)
+return {math.floor(wait), math.floor(tat - now)}

@@ -8,7 +8,7 @@
 //! arrives pushes the shared schedule back for everyone. When Redis is down
 //! or slow (each request is bounded by 50 ms), a circuit breaker stops
 //! asking it, probes it about once a second, and meanwhile each process
-//! goes on with the rate ÷ the processes last seen alive (or stops, with
+//! goes on with 90% of the rate ÷ the processes last seen alive (or stops, with
 //! [`DownPolicy::Closed`]).
 //!
 //! ```no_run
@@ -35,5 +35,5 @@ pub mod testing;
 pub use limiter::{
     DownPolicy, FleetConfig, FleetError, LimiterStats, RedisLimiter, DEFAULT_FLEET_PER_SEC,
     DEFAULT_HEARTBEAT_EVERY, DEFAULT_KEY_PREFIX, DEFAULT_PROBE_EVERY, DEFAULT_REDIS_TIMEOUT,
-    THROTTLE_PENALTY,
+    DEGRADED_MARGIN, THROTTLE_PENALTY,
 };

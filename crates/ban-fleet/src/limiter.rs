@@ -23,6 +23,8 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(50);
 pub const DEFAULT_PROBE_EVERY: Duration = Duration::from_secs(1);
 /// How often a process says it is alive.
 pub const DEFAULT_HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+/// The share of the rate the processes keep back while Redis is down.
+pub const DEGRADED_MARGIN: f64 = 0.10;
 /// How far a 60007 pushes the shared schedule back: long enough for the
 /// service's one-second window to slide past the overrun.
 pub const THROTTLE_PENALTY: Duration = Duration::from_millis(250);
@@ -207,6 +209,12 @@ struct Inner {
     counters: Counters,
     id: String,
     heartbeat: std::sync::Once,
+    /// The furthest the fleet's schedule was seen to reach.
+    reserved_until: Mutex<Instant>,
+    /// The longest the schedule was seen to reach ahead of now (µs): how
+    /// far the slots other processes reserved may still run after Redis
+    /// is lost.
+    horizon_us: AtomicU64,
 }
 
 /// A [`Limiter`] shared by every process that bans for one SDKAppID: each
@@ -262,10 +270,12 @@ impl RedisLimiter {
                     degraded: Duration::ZERO,
                 }),
                 live: AtomicUsize::new(1),
-                local: Mutex::new((1, Arc::new(local))),
+                local: Mutex::new((0, Arc::new(local))),
                 counters: Counters::default(),
                 id: format!("{:016x}", fastrand::u64(..)),
                 heartbeat: std::sync::Once::new(),
+                reserved_until: Mutex::new(Instant::now()),
+                horizon_us: AtomicU64::new(0),
                 config,
             }),
         })
@@ -321,10 +331,15 @@ impl Inner {
         Ok(c)
     }
 
-    /// One reservation (or push-back) on the schedule of `command`.
-    async fn reserve(&self, command: &str, penalty: Duration) -> redis::RedisResult<u64> {
+    /// One reservation (or push-back) on the schedule of `command`: how long
+    /// to wait, and how far ahead the fleet's schedule reaches.
+    async fn reserve(
+        &self,
+        command: &str,
+        penalty: Duration,
+    ) -> redis::RedisResult<(Duration, Duration)> {
         let mut conn = self.connection().await?;
-        let wait: i64 = self
+        let (wait, ahead): (i64, i64) = self
             .script
             .key(self.key(command))
             .arg(self.interval_us)
@@ -332,7 +347,10 @@ impl Inner {
             .arg(penalty.as_micros() as u64)
             .invoke_async(&mut conn)
             .await?;
-        Ok(wait.max(0) as u64)
+        Ok((
+            Duration::from_micros(wait.max(0) as u64),
+            Duration::from_micros(ahead.max(0) as u64),
+        ))
     }
 
     /// Whether this call asks Redis: always while the breaker is closed;
@@ -374,7 +392,7 @@ impl Inner {
             match self.config.when_down {
                 DownPolicy::LocalShare => tracing::warn!(
                     error = why,
-                    share_per_sec = self.config.rate.per_sec / live as u32,
+                    share_per_sec = self.share(live),
                     live,
                     "Redis is unreachable: going on with this process's share of the budget"
                 ),
@@ -386,12 +404,33 @@ impl Inner {
         }
     }
 
-    /// The local limiter for this process's share: the rate ÷ processes alive.
+    /// When the local share may start: after every slot the fleet may
+    /// still hold. Slots reserved before Redis was lost run until at most
+    /// the loss plus the longest horizon seen (later reservations by other
+    /// processes are unknown here), and never before the furthest slot
+    /// this process saw. Those slots were the fleet's queue: a call waits
+    /// no longer than the shared schedule would have made it.
+    fn local_start(&self) -> Instant {
+        let seen = *lock(&self.reserved_until);
+        let lost = lock(&self.breaker).down_since.unwrap_or_else(Instant::now);
+        let horizon = Duration::from_micros(self.horizon_us.load(Ordering::Relaxed));
+        seen.max(lost + horizon)
+    }
+
+    /// This process's share while Redis is down: the rate ÷ processes
+    /// alive, less [`DEGRADED_MARGIN`] (separate clocks cannot interleave
+    /// their calls as one schedule does, so their sum needs slack).
+    fn share(&self, live: usize) -> u32 {
+        let rate = f64::from(self.config.rate.per_sec) * (1.0 - DEGRADED_MARGIN);
+        ((rate / live as f64) as u32).max(1)
+    }
+
+    /// The local limiter for this process's share.
     fn local(&self) -> Arc<LocalLimiter> {
         let live = self.live.load(Ordering::Relaxed).max(1);
         let mut local = lock(&self.local);
         if local.0 != live {
-            let share = (self.config.rate.per_sec / live as u32).max(1);
+            let share = self.share(live);
             if let Ok(l) = LocalLimiter::new(RateLimit::per_second(share)) {
                 *local = (live, Arc::new(l));
             }
@@ -453,10 +492,18 @@ impl RedisLimiter {
                 )
                 .await;
                 match reply {
-                    Ok(Ok(wait_us)) => {
+                    Ok(Ok((wait, ahead))) => {
                         inner.redis_ok();
                         inner.counters.redis_permits.fetch_add(1, Ordering::Relaxed);
-                        tokio::time::sleep(Duration::from_micros(wait_us)).await;
+                        let now = Instant::now();
+                        {
+                            let mut until = lock(&inner.reserved_until);
+                            *until = (*until).max(now + ahead);
+                        }
+                        inner
+                            .horizon_us
+                            .fetch_max(ahead.as_micros() as u64, Ordering::Relaxed);
+                        tokio::time::sleep_until(now + wait).await;
                         return;
                     }
                     Ok(Err(e)) => {
@@ -476,6 +523,7 @@ impl RedisLimiter {
                     tokio::time::sleep_until(next).await;
                 }
                 _ => {
+                    tokio::time::sleep_until(inner.local_start()).await;
                     inner.local().acquire(command).await;
                     inner.counters.local_permits.fetch_add(1, Ordering::Relaxed);
                     return;
