@@ -503,7 +503,10 @@ impl RedisLimiter {
                         inner
                             .horizon_us
                             .fetch_max(ahead.as_micros() as u64, Ordering::Relaxed);
-                        tokio::time::sleep_until(now + wait).await;
+                        // A zero sleep would still wait for the timer's next tick.
+                        if !wait.is_zero() {
+                            tokio::time::sleep_until(now + wait).await;
+                        }
                         return;
                     }
                     Ok(Err(e)) => {
@@ -523,7 +526,10 @@ impl RedisLimiter {
                     tokio::time::sleep_until(next).await;
                 }
                 _ => {
-                    tokio::time::sleep_until(inner.local_start()).await;
+                    let start = inner.local_start();
+                    if start > Instant::now() {
+                        tokio::time::sleep_until(start).await;
+                    }
                     inner.local().acquire(command).await;
                     inner.counters.local_permits.fetch_add(1, Ordering::Relaxed);
                     return;
