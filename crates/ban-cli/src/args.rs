@@ -81,6 +81,13 @@ pub(crate) enum Cmd {
     /// Make or check UserSigs.
     #[command(subcommand)]
     Sig(SigCmd),
+    /// Ban jobs shared by workers through Redis Streams (needs --redis or TIM_REDIS_URL).
+    Job {
+        #[command(subcommand)]
+        cmd: JobCmd,
+        #[command(flatten)]
+        rate: Rate,
+    },
     /// Run the local emulator of the ban service until interrupted.
     #[cfg(feature = "emulator")]
     Emulator(EmulatorArgs),
@@ -93,17 +100,22 @@ pub(crate) enum Cmd {
 #[derive(Debug, Args)]
 pub(crate) struct Rate {
     /// Calls per second per command [default: 190 alone, 195 for a --redis fleet; the service allows 200].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate: Option<u32>,
     /// Share the SDKAppID's budget with every process using this Redis
     /// (redis://, rediss:// or unix:// URL) [or TIM_REDIS_URL].
-    #[arg(long, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL")]
     pub redis: Option<String>,
     /// The prefix of the fleet's Redis keys [or TIM_REDIS_KEY_PREFIX; default: tim-ban].
-    #[arg(long, value_name = "PREFIX")]
+    #[arg(long, global = true, value_name = "PREFIX")]
     pub redis_key_prefix: Option<String>,
     /// While Redis is down: local-share (go on at the rate ÷ live processes) or closed (wait).
-    #[arg(long, default_value = "local-share", value_name = "POLICY")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "local-share",
+        value_name = "POLICY"
+    )]
     pub redis_policy: String,
 }
 
@@ -128,6 +140,76 @@ pub(crate) struct Target {
     pub journal: Option<PathBuf>,
     #[command(flatten)]
     pub rate: Rate,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum JobCmd {
+    /// Queue a ban (or unban) of the members; prints the job's id.
+    Submit {
+        /// The group ID.
+        #[arg(long)]
+        group: String,
+        /// A member (repeatable).
+        #[arg(long = "member")]
+        members: Vec<String>,
+        /// A file of members, one per line, UTF-8 (`-` for stdin).
+        #[arg(long)]
+        members_file: Option<PathBuf>,
+        /// Trim leading and trailing whitespace from members.
+        #[arg(long)]
+        trim: bool,
+        /// How long the bans last (from now): whole seconds or 1h, 7d.
+        #[arg(long, value_parser = parse_duration, required_unless_present = "unban", conflicts_with = "unban")]
+        duration: Option<u64>,
+        /// Why, shown to the members.
+        #[arg(long, conflicts_with = "unban")]
+        description: Option<String>,
+        /// Lift bans instead (cancels the group's running ban jobs first).
+        #[arg(long)]
+        unban: bool,
+    },
+    /// Work on the queued jobs until interrupted.
+    Work {
+        /// Batches processed at once.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        max_in_flight: u64,
+        /// Stop when no job has work left.
+        #[arg(long)]
+        exit_when_idle: bool,
+        /// Serve Prometheus metrics on ADDR (e.g. 127.0.0.1:9464).
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<std::net::SocketAddr>,
+        /// How long a batch may stay unacknowledged before another worker takes it [default: 45000].
+        #[arg(long, value_parser = clap::value_parser!(u64).range(100..))]
+        lease_ms: Option<u64>,
+        /// Deliveries of a failing batch before its members are reported failed [default: 5].
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
+        max_deliveries: Option<u64>,
+    },
+    /// Where a job stands: done, failed, pending, in flight, workers, rate.
+    Status {
+        /// The job's id.
+        job: String,
+    },
+    /// The job's report, as `banctl ban --json` prints it; a finished job is
+    /// deleted once its report is read (unless --keep).
+    Report {
+        /// The job's id.
+        job: String,
+        /// Keep a finished job after printing its report.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Stop workers from taking the job's batches.
+    Cancel {
+        /// The job's id.
+        job: String,
+    },
+    /// Let workers take a paused job's batches again.
+    Resume {
+        /// The job's id.
+        job: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +284,9 @@ pub(crate) struct EmulatorArgs {
     /// documentation's sample answer: the offset after the page).
     #[arg(long, default_value = "standard")]
     pub paging: String,
+    /// A member whose ban and unban calls always answer 10002; repeatable.
+    #[arg(long = "failing-member", value_name = "MEMBER")]
+    pub failing_members: Vec<String>,
     /// A word a ban's Description may not hold (answers 80001); repeatable.
     #[arg(long = "sensitive-word", value_name = "WORD")]
     pub sensitive_words: Vec<String>,

@@ -48,6 +48,7 @@ pub(crate) async fn run(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure
         .map_err(|e| usage(format!("--paging: {e}")))?;
     config.sensitive_words = a.sensitive_words;
     config.open_control = a.open_control;
+    config.failing_members = a.failing_members;
     let emu = Emulator::start(config).await.map_err(usage)?;
     let info = emu.ready_info();
     if let Some(path) = &a.ready_file {

@@ -12,6 +12,7 @@ mod ban;
 mod demo;
 #[cfg(feature = "emulator")]
 mod emulator;
+mod job;
 mod list;
 mod members;
 mod output;
@@ -77,6 +78,7 @@ async fn dispatch(cli: args::Cli) -> Result<ExitCode, output::Failure> {
         Cmd::Unban { target } => ban::run(g, &target, None).await,
         Cmd::List { group, rate } => list::run(g, &group, &rate).await,
         Cmd::Sig(cmd) => sig::run(g, cmd),
+        Cmd::Job { cmd, rate } => job::run(g, cmd, &rate).await,
         #[cfg(feature = "emulator")]
         Cmd::Emulator(args) => emulator::run(g, args).await,
         #[cfg(feature = "emulator")]

@@ -90,6 +90,22 @@ impl<'a> Settings<'a> {
         self.flags.admin.clone().or_else(|| self.env.admin.clone())
     }
 
+    /// The Redis URL and key prefix, from flags or variables.
+    pub(crate) fn redis(&self, rate: &Rate) -> Result<(String, String), Failure> {
+        let url = rate
+            .redis
+            .as_ref()
+            .or(self.env.redis_url.as_ref())
+            .ok_or_else(|| usage("jobs need Redis; pass --redis URL or set TIM_REDIS_URL"))?;
+        let prefix = rate
+            .redis_key_prefix
+            .as_ref()
+            .or(self.env.redis_key_prefix.as_ref())
+            .cloned()
+            .unwrap_or_else(|| ban_fleet::DEFAULT_KEY_PREFIX.to_owned());
+        Ok((url.clone(), prefix))
+    }
+
     /// The limiter a `--redis` fleet shares, when one is asked for.
     fn fleet(&self, rate: &Rate, sdkappid: u64) -> Result<Option<Arc<RedisLimiter>>, Failure> {
         let Some(url) = rate.redis.as_ref().or(self.env.redis_url.as_ref()) else {

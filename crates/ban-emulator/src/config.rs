@@ -189,6 +189,9 @@ pub struct EmulatorConfig {
     /// ready file), so another local process cannot reset state or expire
     /// every ban.
     pub open_control: bool,
+    /// Members whose ban or unban calls always answer 10002 (a batch that
+    /// keeps failing, for tests of redelivery bounds).
+    pub failing_members: Vec<String>,
     /// Connections served at once; more wait in the kernel's backlog.
     pub max_connections: usize,
     /// How long a connection may take for its TLS handshake and for a
@@ -241,6 +244,7 @@ impl Default for EmulatorConfig {
             paging: Paging::Standard,
             sensitive_words: Vec::new(),
             open_control: false,
+            failing_members: Vec::new(),
             max_connections: 1024,
             connection_timeout: Duration::from_secs(10),
         }

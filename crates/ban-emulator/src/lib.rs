@@ -206,6 +206,11 @@ impl EmulatorBuilder {
         self.config.open_control = open;
         self
     }
+    /// A member whose ban or unban calls always answer 10002; repeatable.
+    pub fn failing_member(mut self, member: impl Into<String>) -> Self {
+        self.config.failing_members.push(member.into());
+        self
+    }
     /// Connections served at once (default 1024).
     pub fn max_connections(mut self, n: usize) -> Self {
         self.config.max_connections = n;

@@ -66,7 +66,15 @@ fn seconds_left(ends_at: u64) -> BanDuration {
     BanDuration::from_secs(secs).expect("at least 1 s")
 }
 
-/// Validates and de-duplicates members, keeping their first order.
+/// Validates and de-duplicates members, keeping their first order: the
+/// checks of every bulk job (and of a fleet job's submission), with the
+/// same messages. Returns the members and how many repeats were dropped.
+pub fn validate_members<S: AsRef<str>>(
+    members: &[S],
+) -> Result<(Vec<MemberAccount<'static>>, usize), InputError> {
+    prepare(members)
+}
+
 fn prepare<S: AsRef<str>>(members: &[S]) -> Result<(Chunk, usize), InputError> {
     if members.is_empty() {
         return Err(InputError::NoMembers);
@@ -108,6 +116,15 @@ pub enum BulkAction<'a> {
         /// Why, shown to the member (at most 1000 bytes).
         description: Option<&'a str>,
     },
+    /// `ban_group_member` until an absolute time (Unix seconds): each call
+    /// sends what is left of it (rounded up, at least 1 s), so batches sent
+    /// at different times, by different processes, converge on one end.
+    BanUntil {
+        /// When the ban ends, Unix seconds.
+        ends_at: u64,
+        /// Why, shown to the member (at most 1000 bytes).
+        description: Option<&'a str>,
+    },
     /// `unban_group_member`.
     Unban,
 }
@@ -116,7 +133,7 @@ impl BulkAction<'_> {
     /// The report's action.
     pub fn action(&self) -> Action {
         match self {
-            BulkAction::Ban { .. } => Action::Ban,
+            BulkAction::Ban { .. } | BulkAction::BanUntil { .. } => Action::Ban,
             BulkAction::Unban => Action::Unban,
         }
     }
@@ -174,6 +191,25 @@ impl Client {
                 let ends_at = now_unix() + u64::from(duration.as_secs());
                 let header = (
                     duration.as_secs(),
+                    ends_at,
+                    description.as_ref().map(|d| d.as_str().to_owned()),
+                );
+                (
+                    Kind::Ban {
+                        ends_at,
+                        description,
+                    },
+                    Some(header),
+                )
+            }
+            BulkAction::BanUntil {
+                ends_at,
+                description,
+            } => {
+                let description = Self::validate_description(description)?;
+                let secs = ends_at.saturating_sub(now_unix()).clamp(1, u32::MAX.into()) as u32;
+                let header = (
+                    secs,
                     ends_at,
                     description.as_ref().map(|d| d.as_str().to_owned()),
                 );

@@ -45,7 +45,7 @@ pub use ban_transport::{
     AbortSignal, BuildError, CallError, Cause, Credentials, CredentialsError, ErrorKind, Limiter,
     Outcome, RateLimit, RetryPolicy, Transport, TransportBuilder,
 };
-pub use bulk::BulkAction;
+pub use bulk::{validate_members, BulkAction};
 pub use client::{BannedStream, Client, SignerCredentials};
 pub use config::{
     parse_region, parse_sdkappid, read_secret_key_file, ClientBuilder, ConfigError, TimEnv,

@@ -28,10 +28,15 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod jobs;
 mod limiter;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
+pub use jobs::queue::{JobAction, JobError, JobQueue, JobReport, JobStatus};
+pub use jobs::worker::{
+    Worker, WorkerConfig, WorkerStats, DEFAULT_LEASE, DEFAULT_MAX_DELIVERIES, DEFAULT_RETENTION,
+};
 pub use limiter::{
     DownPolicy, FleetConfig, FleetError, LimiterStats, RedisLimiter, DEFAULT_FLEET_PER_SEC,
     DEFAULT_HEARTBEAT_EVERY, DEFAULT_KEY_PREFIX, DEFAULT_PROBE_EVERY, DEFAULT_REDIS_TIMEOUT,

@@ -195,6 +195,16 @@ impl Core {
             }
         }
         let req: T = decode(body)?;
+        if let Some(m) = req
+            .members()
+            .iter()
+            .find(|m| self.config.failing_members.iter().any(|f| f == m))
+        {
+            return Err(Answer::err(
+                ErrorCode::InternalError,
+                format!("internal error while banning {m:?} (an injected failing member)"),
+            ));
+        }
         if self.config.strict_accounts {
             let strict = |m: &str| {
                 m.bytes()

@@ -1,0 +1,198 @@
+//! `banctl job`: ban jobs shared by workers through Redis Streams.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ban_facade::AbortSignal;
+use ban_fleet::{JobAction, JobError, JobQueue, Worker, WorkerConfig};
+
+use crate::args::{Global, JobCmd, Rate};
+use crate::members;
+use crate::output::{self, escape, failed, usage, Failure};
+use crate::settings::Settings;
+
+fn job_error(e: JobError) -> Failure {
+    match e {
+        JobError::Input(_) | JobError::NoSuchJob(_) => usage(e),
+        other => failed(other),
+    }
+}
+
+pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode, Failure> {
+    let settings = Settings::new(g);
+    let (url, prefix) = settings.redis(rate)?;
+    let queue = JobQueue::connect(&url, &prefix)
+        .await
+        .map_err(|e| usage(format!("--redis (TIM_REDIS_URL): {e}")))?;
+    match cmd {
+        JobCmd::Submit {
+            group,
+            members: flags,
+            members_file,
+            trim,
+            duration,
+            description,
+            unban,
+        } => {
+            let list = members::read(&flags, members_file.as_deref(), trim)?;
+            let action = match (unban, duration) {
+                (true, _) => JobAction::Unban,
+                (false, Some(secs)) => {
+                    let d = ban_facade::BanDuration::try_from(secs)
+                        .map_err(|e| usage(format!("--duration: {e}")))?;
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |t| t.as_secs());
+                    JobAction::Ban {
+                        ends_at: now + u64::from(d.as_secs()),
+                        description,
+                    }
+                }
+                (false, None) => return Err(usage("give --duration, or --unban")),
+            };
+            let id = queue
+                .submit(&group, action, &list.accounts)
+                .await
+                .map_err(|e| match e {
+                    JobError::Input(i) => list.explain(i),
+                    other => job_error(other),
+                })?;
+            if g.json {
+                output::line(serde_json::json!({"job": id, "members": list.accounts.len()}))?;
+            } else {
+                output::line(&id)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        JobCmd::Work {
+            max_in_flight,
+            exit_when_idle,
+            metrics_listen,
+            lease_ms,
+            max_deliveries,
+        } => {
+            if let Some(addr) = metrics_listen {
+                metrics_exporter_prometheus::PrometheusBuilder::new()
+                    .with_http_listener(addr)
+                    .install()
+                    .map_err(|e| usage(format!("--metrics-listen {addr}: {e}")))?;
+            }
+            // Every worker shares the budget through the same Redis.
+            let shared = Rate {
+                rate: rate.rate,
+                redis: Some(url.clone()),
+                redis_key_prefix: Some(prefix.clone()),
+                redis_policy: rate.redis_policy.clone(),
+            };
+            let client = settings.client(&shared)?;
+            let mut config = WorkerConfig::default()
+                .max_in_flight(max_in_flight as usize)
+                .exit_when_idle(exit_when_idle);
+            if let Some(ms) = lease_ms {
+                config = config.lease(Duration::from_millis(ms));
+            }
+            if let Some(n) = max_deliveries {
+                config = config.max_deliveries(n);
+            }
+            let worker = Worker::new(queue, client, config);
+            let stop = AbortSignal::new();
+            let signals = tokio::spawn({
+                let stop = stop.clone();
+                async move {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        eprintln!("interrupted: taking no new batches; finishing those in flight");
+                        stop.abort();
+                    }
+                }
+            });
+            let stats = worker.run(stop).await.map_err(job_error)?;
+            signals.abort();
+            if g.json {
+                output::line(serde_json::json!({
+                    "batches": stats.batches, "retried": stats.retried,
+                    "redeliveries": stats.redeliveries, "calls": stats.calls,
+                }))?;
+            } else {
+                eprintln!(
+                    "worker done: {} batches, {} left for redelivery, {} taken over, {} calls",
+                    stats.batches, stats.retried, stats.redeliveries, stats.calls
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        JobCmd::Status { job } => {
+            let s = queue.status(&job).await.map_err(job_error)?;
+            if g.json {
+                output::json_value(&s)?;
+            } else {
+                output::line(format_args!(
+                    "job {} ({} {}): {}{}\n  {} members: {} done, {} failed, {} pending, {} batch(es) in flight\n  {} live worker(s), {} calls, {:.1} calls/s, {} redeliveries",
+                    s.id,
+                    s.action,
+                    escape(&s.group),
+                    s.state,
+                    s.reason.as_deref().map(|r| format!(" ({})", escape(r))).unwrap_or_default(),
+                    s.total,
+                    s.done,
+                    s.failed,
+                    s.pending,
+                    s.in_flight,
+                    s.live_workers,
+                    s.calls,
+                    s.rate,
+                    s.redeliveries
+                ))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        JobCmd::Report { job, keep } => {
+            let r = queue.report(&job).await.map_err(job_error)?;
+            if g.json {
+                output::json_value(&r)?;
+            } else {
+                output::line(format_args!(
+                    "job {} ({}): {} done, {} failed, {} not attempted of {}; {} calls, {} retries",
+                    r.status.id,
+                    r.status.state,
+                    r.done.len(),
+                    r.failed.len(),
+                    r.not_attempted.len(),
+                    r.status.total,
+                    r.status.calls,
+                    r.retries
+                ))?;
+                for f in &r.failed {
+                    output::line(format_args!(
+                        "failed\t{}\tcode {}\t{}",
+                        escape(f["member"].as_str().unwrap_or("")),
+                        f["code"],
+                        escape(f["reason"].as_str().unwrap_or(""))
+                    ))?;
+                }
+                for m in &r.not_attempted {
+                    output::line(format_args!("not_attempted\t{}", escape(m)))?;
+                }
+            }
+            output::flush()?;
+            let finished = matches!(r.status.state.as_str(), "done" | "cancelled");
+            if finished && !keep {
+                queue.delete(&job).await.map_err(job_error)?;
+            }
+            Ok(match (r.status.state.as_str(), r.failed.is_empty()) {
+                ("done", true) => ExitCode::SUCCESS,
+                ("paused", _) => ExitCode::from(2),
+                _ => ExitCode::from(1),
+            })
+        }
+        JobCmd::Cancel { job } => {
+            queue.cancel(&job).await.map_err(job_error)?;
+            output::line(format_args!("job {job} cancelled"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        JobCmd::Resume { job } => {
+            queue.resume(&job).await.map_err(job_error)?;
+            output::line(format_args!("job {job} resumed"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

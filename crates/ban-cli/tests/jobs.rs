@@ -1,0 +1,215 @@
+//! Fleet jobs end to end: `banctl job` processes (submit, workers, status,
+//! report, cancel) over a real redis-server against `banctl emulator`.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
+
+mod common;
+
+use std::collections::HashSet;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use ban_fleet::testing::RedisServer;
+use common::{json, start_emulator, stderr, Emu, G};
+use serde_json::Value;
+
+fn job(emu: &Emu, redis: &RedisServer, args: &[&str]) -> Command {
+    let url = redis.url();
+    let mut all = vec!["job"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--redis", url.as_str()]);
+    emu.cmd(&all)
+}
+
+fn submit(emu: &Emu, redis: &RedisServer, members: &[String], extra: &[&str]) -> String {
+    let file = emu.dir.join(format!("job-{}.txt", members.len()));
+    std::fs::write(&file, members.join("\n")).unwrap();
+    let mut args = vec![
+        "submit",
+        "--group",
+        G,
+        "--members-file",
+        file.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = job(emu, redis, &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn worker(emu: &Emu, redis: &RedisServer, extra: &[&str]) -> Child {
+    let mut args = vec!["work", "--exit-when-idle", "--json"];
+    args.extend_from_slice(extra);
+    job(emu, redis, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn report(emu: &Emu, redis: &RedisServer, id: &str) -> (Output, Value) {
+    let out = job(emu, redis, &["report", id, "--json", "--keep"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    (out, v)
+}
+
+fn names(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i}")).collect()
+}
+
+fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !ok() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_worker_killed_mid_job_loses_nobody() {
+    let redis = RedisServer::start().unwrap();
+    let emu = start_emulator("jobkill", &["--rate-limit", "200", "--latency-ms", "20"]);
+    let members = names("bot", 20_000);
+    let id = submit(&emu, &redis, &members, &["--duration", "1h"]);
+    let lease = ["--lease-ms", "2000"];
+    let mut workers: Vec<Child> = (0..3).map(|_| worker(&emu, &redis, &lease)).collect();
+    std::thread::sleep(Duration::from_secs(1));
+    let victim = workers.remove(0);
+    Command::new("kill")
+        .args(["-KILL", &victim.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = victim.wait_with_output();
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let (out, v) = report(&emu, &redis, &id);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let banned: Vec<&str> = v["banned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    let unique: HashSet<&str> = banned.iter().copied().collect();
+    assert_eq!(banned.len(), 20_000, "every member once");
+    assert_eq!(unique.len(), 20_000);
+    assert!(
+        v["failed"].as_array().unwrap().is_empty()
+            && v["not_attempted"].as_array().unwrap().is_empty()
+    );
+    let stats = emu.control("stats")["commands"]["ban_group_member"].clone();
+    let accepted = stats["accepted"].as_u64().unwrap();
+    eprintln!(
+        "killed worker: {accepted} ban calls for 1000 batches, redeliveries {}",
+        v["redeliveries"]
+    );
+    assert!(
+        (1000..=1000 + 64).contains(&accepted),
+        "sent twice: {}",
+        accepted - 1000
+    );
+    assert_eq!(stats["rate_limited"], 0);
+    let list = json(&emu.run(&["list", "--group", G, "--json", "--rate", "1000"]));
+    assert_eq!(list.as_array().unwrap().len(), 20_000);
+}
+
+#[test]
+fn a_wrong_key_pauses_the_job_for_every_worker() {
+    let redis = RedisServer::start().unwrap();
+    let emu = start_emulator("jobkey", &[]);
+    let id = submit(&emu, &redis, &names("k", 50_000), &["--duration", "1h"]);
+    let started = Instant::now();
+    let w = worker(&emu, &redis, &["--secret-key", "wrong-key"]);
+    let mut cmd = job(&emu, &redis, &["status", &id, "--json"]);
+    wait_for("the job pauses", Duration::from_secs(2), || {
+        let out = cmd.output().unwrap();
+        json(&out)["state"] == "paused"
+    });
+    eprintln!("paused after {:?}", started.elapsed());
+    let mut w = w;
+    let _ = w.kill();
+    let _ = w.wait();
+    let status = json(
+        &job(&emu, &redis, &["status", &id, "--json"])
+            .output()
+            .unwrap(),
+    );
+    let reason = status["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("credentials") && reason.contains("70009"),
+        "{reason}"
+    );
+    let sent = emu.control("stats")["total_calls"].as_u64().unwrap();
+    assert!(sent <= 64, "{sent} calls for one worker's window");
+    let (out, v) = report(&emu, &redis, &id);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(v["stopped"]["kind"], "paused");
+}
+
+#[test]
+fn cancel_stops_the_workers_and_the_rest_is_not_attempted() {
+    let redis = RedisServer::start().unwrap();
+    let emu = start_emulator("jobcancel", &[]);
+    let id = submit(&emu, &redis, &names("c", 5_000), &["--duration", "1h"]);
+    let w = worker(&emu, &redis, &[]);
+    wait_for("some batches done", Duration::from_secs(10), || {
+        emu.control("stats")["commands"]["ban_group_member"]["accepted"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 20
+    });
+    let out = job(&emu, &redis, &["cancel", &id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = w.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let accepted_at_end = emu.control("stats")["commands"]["ban_group_member"]["accepted"]
+        .as_u64()
+        .unwrap();
+    let (_, v) = report(&emu, &redis, &id);
+    let done = v["banned"].as_array().unwrap().len();
+    let not_attempted = v["not_attempted"].as_array().unwrap().len();
+    assert_eq!(v["stopped"]["kind"], "cancelled");
+    assert!(
+        not_attempted > 0 && done > 0,
+        "{done} done, {not_attempted} not attempted"
+    );
+    assert_eq!(
+        done + v["failed"].as_array().unwrap().len() + not_attempted,
+        5_000
+    );
+    assert!(accepted_at_end < 250, "the worker stopped taking batches");
+}
+
+#[test]
+fn a_batch_that_always_fails_is_failed_after_the_delivery_bound() {
+    let redis = RedisServer::start().unwrap();
+    let emu = start_emulator("jobpoison", &["--failing-member", "poison"]);
+    let mut members = names("ok", 99);
+    members.insert(50, "poison".to_owned());
+    let id = submit(&emu, &redis, &members, &["--duration", "1h"]);
+    let w = worker(
+        &emu,
+        &redis,
+        &["--lease-ms", "300", "--max-deliveries", "3"],
+    );
+    let out = w.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (out, v) = report(&emu, &redis, &id);
+    assert_eq!(out.status.code(), Some(1), "some failed");
+    let failed = v["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 20, "the poisoned batch");
+    assert!(failed.iter().any(|f| f["member"] == "poison"));
+    assert!(
+        failed.iter().all(|f| f["code"] == 10002
+            && f["reason"]
+                .as_str()
+                .unwrap()
+                .contains("failed in each of 3 deliveries")),
+        "{failed:?}"
+    );
+    assert_eq!(v["banned"].as_array().unwrap().len(), 80);
+    assert!(v["redeliveries"].as_u64().unwrap() >= 2);
+}

@@ -1,0 +1,39 @@
+-- Records what one delivery of a batch did, and acknowledges it, in one
+-- atomic step: a batch delivered twice is counted once.
+--
+-- KEYS[1] the job's stream     KEYS[2] the job's hash
+-- KEYS[3] members done (set)   KEYS[4] members failed (hash: member -> JSON)
+-- ARGV[1] consumer group       ARGV[2] the entry id
+-- ARGV[3] 1 to acknowledge (the batch is finished), 0 to record the
+--         members done so far and leave the batch pending (redelivered)
+-- ARGV[4] JSON array of members done
+-- ARGV[5] JSON array of failures: [member, code or null, reason, random]
+-- ARGV[6] calls made, ARGV[7] retries made, ARGV[8] 60007 answers
+--
+-- Returns 1 when recorded, 0 when the entry was already acknowledged.
+if ARGV[3] == '1' then
+  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+    return 0
+  end
+end
+for _, m in ipairs(cjson.decode(ARGV[4])) do
+  redis.call('SADD', KEYS[3], m)
+  redis.call('HDEL', KEYS[4], m)
+end
+if ARGV[3] == '1' then
+  for _, f in ipairs(cjson.decode(ARGV[5])) do
+    if redis.call('SISMEMBER', KEYS[3], f[1]) == 0 then
+      redis.call('HSET', KEYS[4], f[1], cjson.encode(f))
+    end
+  end
+end
+redis.call('HINCRBY', KEYS[2], 'calls', tonumber(ARGV[6]))
+redis.call('HINCRBY', KEYS[2], 'retries', tonumber(ARGV[7]))
+redis.call('HINCRBY', KEYS[2], 'rate_limited', tonumber(ARGV[8]))
+local total = tonumber(redis.call('HGET', KEYS[2], 'total') or '0')
+local finished = redis.call('SCARD', KEYS[3]) + redis.call('HLEN', KEYS[4])
+if finished >= total and redis.call('HGET', KEYS[2], 'state') == 'running' then
+  redis.call('HSET', KEYS[2], 'state', 'done')
+  redis.call('HSET', KEYS[2], 'finished_ms', ARGV[9])
+end
+return 1
