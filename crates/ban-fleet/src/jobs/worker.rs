@@ -309,6 +309,25 @@ impl Worker {
         Ok(out)
     }
 
+    /// Claims `entry` again every third of the lease (JUSTID: its idle time
+    /// restarts, its delivery count does not grow). Never ends.
+    async fn renew_lease(&self, stream: String, entry: String) {
+        let every = self.config.lease / 3;
+        let mut conn = self.queue.conn.clone();
+        loop {
+            tokio::time::sleep(every).await;
+            let mut claim = redis::cmd("XCLAIM");
+            claim
+                .arg(&stream)
+                .arg(GROUP)
+                .arg(&self.config.consumer)
+                .arg(0)
+                .arg(&entry)
+                .arg("JUSTID");
+            let _ = tokio::time::timeout(every, claim.query_async::<redis::Value>(&mut conn)).await;
+        }
+    }
+
     /// How many times a batch was delivered.
     async fn deliveries(&self, stream: &str, entry: &str) -> Result<u64, JobError> {
         let mut conn = self.queue.conn.clone();
@@ -352,7 +371,15 @@ impl Worker {
             },
         };
         let options = BulkOptions::new().abort_on(job.abort.clone());
-        let report = match self.client.bulk(action, &job.group, members, options).await {
+        // Renew the lease while the batch is worked on (a slow call, its
+        // retries), so no other worker takes a batch that is alive here.
+        let renew = self.renew_lease(keys.stream.clone(), entry.to_owned());
+        let bulk = self.client.bulk(action, &job.group, members, options);
+        let result = tokio::select! {
+            r = bulk => r,
+            () = renew => unreachable!("renewing never ends"),
+        };
+        let report = match result {
             Ok(r) => r,
             Err(e) => {
                 // The batch itself is invalid (it was validated at submission).
