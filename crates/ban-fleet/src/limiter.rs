@@ -541,7 +541,11 @@ impl RedisLimiter {
 
 impl Limiter for RedisLimiter {
     fn acquire(&self, command: &'static str) -> BoxFuture<'_, ()> {
-        Box::pin(self.permit(command))
+        Box::pin(async move {
+            let asked = Instant::now();
+            self.permit(command).await;
+            metrics::histogram!("ban_limiter_wait_seconds").record(asked.elapsed().as_secs_f64());
+        })
     }
 
     fn throttled(&self, command: &'static str) {
