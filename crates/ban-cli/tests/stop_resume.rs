@@ -13,6 +13,18 @@ use std::time::{Duration, Instant};
 use common::{json, start_emulator, stderr, Emu, G};
 use serde_json::Value;
 
+/// `banctl ban` of the members on stdin, for 60 s, with a JSON report.
+const BAN_STDIN: [&str; 8] = [
+    "ban",
+    "--group",
+    G,
+    "--members-file",
+    "-",
+    "--duration",
+    "60",
+    "--json",
+];
+
 fn members(prefix: &str, n: usize) -> String {
     (0..n).map(|i| format!("{prefix}{i}\n")).collect()
 }
@@ -91,16 +103,7 @@ fn systemic_failures_stop_a_50000_member_job_within_one_window() {
     // (a strict emulator refusing one account) must not stop a job.
     let strict = start_emulator("perm", &["--strict-accounts"]);
     let out = strict.run_stdin(
-        &[
-            "ban",
-            "--group",
-            G,
-            "--members-file",
-            "-",
-            "--duration",
-            "60",
-            "--json",
-        ],
+        &BAN_STDIN,
         &(members("ok", 100) + "bad.one\n" + &members("more", 100)),
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -120,16 +123,7 @@ fn an_unreachable_or_silent_endpoint_stops_the_job() {
         l.local_addr().unwrap().port()
     };
     let endpoint = format!("https://127.0.0.1:{port}");
-    let ban = [
-        "ban",
-        "--group",
-        G,
-        "--members-file",
-        "-",
-        "--duration",
-        "60",
-        "--json",
-    ];
+    let ban = BAN_STDIN;
     let started = Instant::now();
     let out = common::run_with_stdin(emu.cmd_at(&endpoint, &ban), &bots);
     let took = started.elapsed();

@@ -182,32 +182,29 @@ impl Client {
     ) -> Result<BulkReport, InputError> {
         let group = GroupId::new(group.to_owned())?;
         let (members, duplicates) = prepare(members)?;
-        let (kind, header_ban) = match action {
+        // A ban: the seconds asked for, its absolute end, the description.
+        let ban = match action {
             BulkAction::Ban {
                 duration,
                 description,
-            } => {
-                let description = Self::validate_description(description)?;
-                let ends_at = now_unix() + u64::from(duration.as_secs());
-                let header = (
-                    duration.as_secs(),
-                    ends_at,
-                    description.as_ref().map(|d| d.as_str().to_owned()),
-                );
-                (
-                    Kind::Ban {
-                        ends_at,
-                        description,
-                    },
-                    Some(header),
-                )
-            }
+            } => Some((
+                duration.as_secs(),
+                now_unix() + u64::from(duration.as_secs()),
+                description,
+            )),
             BulkAction::BanUntil {
                 ends_at,
                 description,
-            } => {
+            } => Some((
+                ends_at.saturating_sub(now_unix()).clamp(1, u32::MAX.into()) as u32,
+                ends_at,
+                description,
+            )),
+            BulkAction::Unban => None,
+        };
+        let (kind, header_ban) = match ban {
+            Some((secs, ends_at, description)) => {
                 let description = Self::validate_description(description)?;
-                let secs = ends_at.saturating_sub(now_unix()).clamp(1, u32::MAX.into()) as u32;
                 let header = (
                     secs,
                     ends_at,
@@ -221,7 +218,7 @@ impl Client {
                     Some(header),
                 )
             }
-            BulkAction::Unban => (Kind::Unban, None),
+            None => (Kind::Unban, None),
         };
         let mut kind = kind;
         let journal = match &options.journal {

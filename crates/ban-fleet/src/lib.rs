@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod config;
 mod jobs;
 mod limiter;
 #[cfg(feature = "test-util")]

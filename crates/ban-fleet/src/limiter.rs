@@ -8,154 +8,14 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use ban_transport::{BoxFuture, Limiter, LocalLimiter, RateLimit};
+
+pub use crate::config::{
+    DownPolicy, FleetConfig, FleetError, DEFAULT_FLEET_PER_SEC, DEFAULT_HEARTBEAT_EVERY,
+    DEFAULT_KEY_PREFIX, DEFAULT_PROBE_EVERY, DEFAULT_REDIS_TIMEOUT, DEGRADED_MARGIN,
+    THROTTLE_PENALTY,
+};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::time::Instant;
-
-/// The key prefix when none is given.
-pub const DEFAULT_KEY_PREFIX: &str = "tim-ban";
-/// The fleet's default rate per command: under the service's 200/s with
-/// room for timer jitter (the schedule is kept by Redis's clock, so the
-/// only jitter left is each process's sleep and network).
-pub const DEFAULT_FLEET_PER_SEC: u32 = 195;
-/// How long one limiter call may wait for Redis before the breaker opens.
-pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(50);
-/// How often a process asks Redis again while the breaker is open.
-pub const DEFAULT_PROBE_EVERY: Duration = Duration::from_secs(1);
-/// How often a process says it is alive.
-pub const DEFAULT_HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
-/// The share of the rate the processes keep back while Redis is down.
-pub const DEGRADED_MARGIN: f64 = 0.10;
-/// How far a 60007 pushes the shared schedule back: long enough for the
-/// service's one-second window to slide past the overrun.
-pub const THROTTLE_PENALTY: Duration = Duration::from_millis(250);
-
-/// What the limiter does while Redis cannot be reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum DownPolicy {
-    /// Go on alone at the rate ÷ the processes last seen alive (default).
-    #[default]
-    LocalShare,
-    /// Send nothing until Redis answers again (calls wait, bounded by
-    /// their deadline).
-    Closed,
-}
-
-impl std::str::FromStr for DownPolicy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "local-share" => Ok(DownPolicy::LocalShare),
-            "closed" => Ok(DownPolicy::Closed),
-            other => Err(format!(
-                "{other:?} is not a policy; expected local-share or closed"
-            )),
-        }
-    }
-}
-
-/// Why a fleet limiter could not be made.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum FleetError {
-    /// The Redis URL is not usable.
-    #[error("Redis URL is not usable ({0}); expected redis://host:port, rediss://host:port or unix:///path")]
-    Url(#[source] redis::RedisError),
-    /// A setting is out of range; the text names it.
-    #[error("{0}")]
-    Setting(String),
-}
-
-/// How a [`RedisLimiter`] shares the budget.
-#[derive(Clone)]
-#[non_exhaustive]
-pub struct FleetConfig {
-    /// `redis://`, `rediss://` (TLS) or `unix://` URL.
-    pub redis_url: String,
-    /// Prefix of every key, for teams sharing one Redis.
-    pub key_prefix: String,
-    /// The app whose budget is shared.
-    pub sdkappid: u64,
-    /// The whole fleet's rate per command.
-    pub rate: RateLimit,
-    /// What to do while Redis is down.
-    pub when_down: DownPolicy,
-    /// How long one call may wait for Redis.
-    pub timeout: Duration,
-    /// How often to ask Redis again while it is down.
-    pub probe_every: Duration,
-    /// How often this process says it is alive.
-    pub heartbeat_every: Duration,
-}
-
-impl fmt::Debug for FleetConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The URL may hold a password.
-        f.debug_struct("FleetConfig")
-            .field("redis_url", &redact_url(&self.redis_url))
-            .field("key_prefix", &self.key_prefix)
-            .field("sdkappid", &self.sdkappid)
-            .field("rate", &self.rate)
-            .field("when_down", &self.when_down)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A URL without its password.
-pub(crate) fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://<redacted>{}", &url[..scheme], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
-}
-
-impl FleetConfig {
-    /// Every setting at its default for `redis_url` and `sdkappid`.
-    pub fn new(redis_url: impl Into<String>, sdkappid: u64) -> Self {
-        FleetConfig {
-            redis_url: redis_url.into(),
-            key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
-            sdkappid,
-            rate: RateLimit::per_second(DEFAULT_FLEET_PER_SEC),
-            when_down: DownPolicy::default(),
-            timeout: DEFAULT_REDIS_TIMEOUT,
-            probe_every: DEFAULT_PROBE_EVERY,
-            heartbeat_every: DEFAULT_HEARTBEAT_EVERY,
-        }
-    }
-
-    /// The key prefix.
-    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.key_prefix = prefix.into();
-        self
-    }
-
-    /// The fleet's rate per command.
-    pub fn rate(mut self, rate: RateLimit) -> Self {
-        self.rate = rate;
-        self
-    }
-
-    /// What to do while Redis is down.
-    pub fn when_down(mut self, policy: DownPolicy) -> Self {
-        self.when_down = policy;
-        self
-    }
-
-    /// How long one call may wait for Redis.
-    pub fn timeout(mut self, d: Duration) -> Self {
-        self.timeout = d;
-        self
-    }
-
-    /// How often to ask Redis again while it is down.
-    pub fn probe_every(mut self, d: Duration) -> Self {
-        self.probe_every = d;
-        self
-    }
-}
 
 /// What the limiter has done, for reports and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -581,6 +441,7 @@ mod tests {
 
     #[test]
     fn passwords_stay_out_of_debug() {
+        use crate::config::redact_url;
         assert_eq!(
             redact_url("rediss://user:hunter2@cache:6380/0"),
             "rediss://<redacted>@cache:6380/0"

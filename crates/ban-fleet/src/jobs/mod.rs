@@ -10,4 +10,5 @@
 //! harmless because every ban call sends what is left of one absolute end.
 
 pub(crate) mod queue;
+mod stream;
 pub(crate) mod worker;
