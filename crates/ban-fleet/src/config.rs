@@ -60,7 +60,7 @@ pub enum FleetError {
     Setting(String),
 }
 
-/// How a [`RedisLimiter`] shares the budget.
+/// How a [`RedisLimiter`](crate::RedisLimiter) shares the budget.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct FleetConfig {

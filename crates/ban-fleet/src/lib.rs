@@ -34,12 +34,13 @@ mod limiter;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
+pub use config::{
+    DownPolicy, FleetConfig, FleetError, DEFAULT_FLEET_PER_SEC, DEFAULT_HEARTBEAT_EVERY,
+    DEFAULT_KEY_PREFIX, DEFAULT_PROBE_EVERY, DEFAULT_REDIS_TIMEOUT, DEGRADED_MARGIN,
+    THROTTLE_PENALTY,
+};
 pub use jobs::queue::{JobAction, JobError, JobQueue, JobReport, JobStatus};
 pub use jobs::worker::{
     Worker, WorkerConfig, WorkerStats, DEFAULT_LEASE, DEFAULT_MAX_DELIVERIES, DEFAULT_RETENTION,
 };
-pub use limiter::{
-    DownPolicy, FleetConfig, FleetError, LimiterStats, RedisLimiter, DEFAULT_FLEET_PER_SEC,
-    DEFAULT_HEARTBEAT_EVERY, DEFAULT_KEY_PREFIX, DEFAULT_PROBE_EVERY, DEFAULT_REDIS_TIMEOUT,
-    DEGRADED_MARGIN, THROTTLE_PENALTY,
-};
+pub use limiter::{LimiterStats, RedisLimiter};

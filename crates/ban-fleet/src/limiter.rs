@@ -9,11 +9,7 @@ use std::time::Duration;
 
 use ban_transport::{BoxFuture, Limiter, LocalLimiter, RateLimit};
 
-pub use crate::config::{
-    DownPolicy, FleetConfig, FleetError, DEFAULT_FLEET_PER_SEC, DEFAULT_HEARTBEAT_EVERY,
-    DEFAULT_KEY_PREFIX, DEFAULT_PROBE_EVERY, DEFAULT_REDIS_TIMEOUT, DEGRADED_MARGIN,
-    THROTTLE_PENALTY,
-};
+use crate::config::{DownPolicy, FleetConfig, FleetError, DEGRADED_MARGIN, THROTTLE_PENALTY};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::time::Instant;
 

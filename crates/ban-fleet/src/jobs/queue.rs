@@ -181,7 +181,12 @@ impl JobQueue {
     /// starts with `prefix`.
     pub async fn connect(redis_url: &str, prefix: &str) -> Result<JobQueue, JobError> {
         let client = redis::Client::open(redis_url)?;
-        let conn = ConnectionManager::new(client).await?;
+        // A report of a million-member job reads megabytes: a response may
+        // take seconds (the client's default gives up after half of one).
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(5)))
+            .set_response_timeout(Some(Duration::from_secs(60)));
+        let conn = ConnectionManager::new_with_config(client, config).await?;
         Ok(JobQueue {
             conn,
             prefix: prefix.into(),
