@@ -154,13 +154,29 @@ fn cancel_stops_the_workers_and_the_rest_is_not_attempted() {
     let redis = RedisServer::start().unwrap();
     let emu = start_emulator("jobcancel", &[]);
     let id = submit(&emu, &redis, &names("c", 5_000), &["--duration", "1h"]);
-    let w = worker(&emu, &redis, &[]);
+    let metrics_addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let w = worker(&emu, &redis, &["--metrics-listen", &metrics_addr]);
     wait_for("some batches done", Duration::from_secs(10), || {
         emu.control("stats")["commands"]["ban_group_member"]["accepted"]
             .as_u64()
             .unwrap_or(0)
             >= 20
     });
+    // The worker serves Prometheus text while it runs.
+    let metrics = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&metrics_addr).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text
+    };
+    assert!(metrics.contains("ban_calls_total"), "{metrics}");
+    assert!(metrics.contains("ban_limiter_wait_seconds"), "{metrics}");
     let out = job(&emu, &redis, &["cancel", &id]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = w.wait_with_output().unwrap();
