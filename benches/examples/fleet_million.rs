@@ -72,7 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             queue.clone(),
             client,
             WorkerConfig::default().exit_when_idle(true),
-        );
+        )?;
         tasks.push(tokio::spawn(
             async move { worker.run(AbortSignal::new()).await },
         ));

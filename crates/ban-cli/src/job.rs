@@ -13,7 +13,7 @@ use crate::settings::Settings;
 
 fn job_error(e: JobError) -> Failure {
     match e {
-        JobError::Input(_) | JobError::NoSuchJob(_) => usage(e),
+        JobError::Input(_) | JobError::NoSuchJob(_) | JobError::Setting(_) => usage(e),
         other => failed(other),
     }
 }
@@ -94,7 +94,7 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
             if let Some(n) = max_deliveries {
                 config = config.max_deliveries(n);
             }
-            let worker = Worker::new(queue, client, config);
+            let worker = Worker::new(queue, client, config).map_err(job_error)?;
             let stop = AbortSignal::new();
             let signals = tokio::spawn({
                 let stop = stop.clone();

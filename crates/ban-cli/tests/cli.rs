@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{json, start_emulator, stderr, BIN, G};
+use common::{json, start_emulator, stderr, BAN_STDIN, BIN, G};
 
 #[test]
 fn ban_list_unban_with_json_and_exit_codes() {
@@ -268,19 +268,7 @@ fn emulator_flags_shape_its_behaviour() {
         ],
     );
     let members: String = (0..200).map(|i| format!("bot{i}\n")).collect();
-    let out = emu.run_stdin(
-        &[
-            "ban",
-            "--group",
-            G,
-            "--members-file",
-            "-",
-            "--duration",
-            "60",
-            "--json",
-        ],
-        &members,
-    );
+    let out = emu.run_stdin(&BAN_STDIN, &members);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v["banned"].as_array().unwrap().len(), 200);

@@ -10,20 +10,8 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{json, start_emulator, stderr, Emu, G};
+use common::{json, start_emulator, stderr, Emu, BAN_STDIN, G};
 use serde_json::Value;
-
-/// `banctl ban` of the members on stdin, for 60 s, with a JSON report.
-const BAN_STDIN: [&str; 8] = [
-    "ban",
-    "--group",
-    G,
-    "--members-file",
-    "-",
-    "--duration",
-    "60",
-    "--json",
-];
 
 fn members(prefix: &str, n: usize) -> String {
     (0..n).map(|i| format!("{prefix}{i}\n")).collect()
@@ -374,19 +362,13 @@ fn fifty_thousand_failures_with_a_huge_error_body_stay_small() {
             "1500000",
         ],
     );
-    let mut cmd = emu.cmd(&[
-        "ban",
-        "--group",
-        G,
-        "--members-file",
-        "-",
-        "--duration",
-        "60",
-        "--rate",
-        "5000",
-        "--danger-allow-plain-http",
-        "--json",
-    ]);
+    let mut cmd = emu.cmd(
+        &[
+            &BAN_STDIN[..],
+            &["--rate", "5000", "--danger-allow-plain-http"],
+        ]
+        .concat(),
+    );
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -435,18 +417,7 @@ fn fifty_thousand_failures_with_a_huge_error_body_stay_small() {
 #[test]
 fn a_closed_stdout_ends_banctl_quietly() {
     let emu = start_emulator("pipe", &[]);
-    let out = emu.run_stdin(
-        &[
-            "ban",
-            "--group",
-            G,
-            "--members-file",
-            "-",
-            "--duration",
-            "60",
-        ],
-        &members("p", 300),
-    );
+    let out = emu.run_stdin(&BAN_STDIN[..7], &members("p", 300));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let mut child = emu
         .cmd(&["list", "--group", G])

@@ -14,6 +14,18 @@ use serde_json::Value;
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_banctl");
 pub(crate) const G: &str = "@TGS#aCLI";
 
+/// `banctl ban` of the members on stdin, for 60 s, with a JSON report.
+pub(crate) const BAN_STDIN: [&str; 8] = [
+    "ban",
+    "--group",
+    G,
+    "--members-file",
+    "-",
+    "--duration",
+    "60",
+    "--json",
+];
+
 pub(crate) struct Emu {
     pub child: Child,
     pub info: Value,

@@ -29,6 +29,9 @@ pub enum JobError {
     /// No such job (never submitted, or deleted after its report was read).
     #[error("job {0} does not exist (never submitted, or its report was read and it was deleted)")]
     NoSuchJob(String),
+    /// A worker setting makes no sense; the text names it.
+    #[error("{0}")]
+    Setting(String),
     /// The job's data is not what this version wrote.
     #[error("job {id}: {what}")]
     Corrupt {

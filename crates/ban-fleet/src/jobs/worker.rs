@@ -56,9 +56,9 @@ impl Default for WorkerConfig {
 }
 
 impl WorkerConfig {
-    /// Batches processed at once.
+    /// Batches processed at once (0 is refused by [`Worker::new`]).
     pub fn max_in_flight(mut self, n: usize) -> Self {
-        self.max_in_flight = n.max(1);
+        self.max_in_flight = n;
         self
     }
     /// How long a batch may stay unacknowledged before it is taken over.
@@ -66,10 +66,33 @@ impl WorkerConfig {
         self.lease = d;
         self
     }
-    /// Deliveries before a failing batch is reported failed.
+    /// Deliveries before a failing batch is reported failed (0 is refused
+    /// by [`Worker::new`]).
     pub fn max_deliveries(mut self, n: u64) -> Self {
-        self.max_deliveries = n.max(1);
+        self.max_deliveries = n;
         self
+    }
+
+    /// Refuses settings that make no sense, naming them.
+    fn check(&self) -> Result<(), JobError> {
+        let bad = |what: &str| {
+            Err(JobError::Setting(format!(
+                "{what} is 0; it must be above 0"
+            )))
+        };
+        if self.max_in_flight == 0 {
+            return bad("max_in_flight");
+        }
+        if self.max_deliveries == 0 {
+            return bad("max_deliveries");
+        }
+        if self.lease.is_zero() {
+            return bad("lease");
+        }
+        if self.retention.is_zero() {
+            return bad("retention");
+        }
+        Ok(())
     }
     /// Stop when no job has work left.
     pub fn exit_when_idle(mut self, yes: bool) -> Self {
@@ -122,14 +145,16 @@ impl std::fmt::Debug for Worker {
 }
 
 impl Worker {
-    /// A worker of `queue` calling through `client`.
-    pub fn new(queue: JobQueue, client: Client, config: WorkerConfig) -> Self {
-        Worker {
+    /// A worker of `queue` calling through `client`; refuses a zero
+    /// in-flight window, lease, delivery bound or retention.
+    pub fn new(queue: JobQueue, client: Client, config: WorkerConfig) -> Result<Self, JobError> {
+        config.check()?;
+        Ok(Worker {
             queue,
             client,
             config,
             record: Arc::new(redis::Script::new(include_str!("record.lua"))),
-        }
+        })
     }
 
     /// Works until `stop` is raised (or, with `exit_when_idle`, until no job
