@@ -10,5 +10,6 @@
 //! harmless because every ban call sends what is left of one absolute end.
 
 pub(crate) mod queue;
+mod report;
 mod stream;
 pub(crate) mod worker;
