@@ -86,9 +86,8 @@ fn systemic_failures_stop_a_50000_member_job_within_one_window() {
         assert!(took < Duration::from_secs(10), "{kind}: {took:?}");
         eprintln!("{kind}: exit 2 after {took:?}, {sent} calls");
     }
-    // Without stop-early the same job sends all 2,500 calls: the bound above
-    // is the protection, not the emulator being slow. A per-member failure
-    // (a strict emulator refusing one account) must not stop a job.
+    // The other side: a per-member failure (a strict emulator refusing one
+    // account) must not stop a job.
     let strict = start_emulator("perm", &["--strict-accounts"]);
     let out = strict.run_stdin(
         &BAN_STDIN,

@@ -328,31 +328,35 @@ impl Worker {
         metrics::counter!("ban_retries_total").increment(report.retries);
         metrics::counter!("ban_rate_limited_total").increment(report.rate_limited);
         let counts = (report.calls, report.retries, report.rate_limited);
-        if let Some(stop) = &report.stopped {
-            if stop.kind != StopKind::Interrupted {
-                let reason = stop.to_string();
-                let state: Option<String> = conn.hget(&keys.hash, "state").await?;
-                if state.as_deref() == Some("running") {
-                    tracing::warn!(job = %job.id, %reason, "pausing the job");
-                    self.queue.set_state(&job.id, "paused", &reason).await?;
-                }
-                job.abort.abort();
+        if let Some(stop) = report
+            .stopped
+            .as_ref()
+            .filter(|s| s.kind != StopKind::Interrupted)
+        {
+            let reason = stop.to_string();
+            let state: Option<String> = conn.hget(&keys.hash, "state").await?;
+            if state.as_deref() == Some("running") {
+                tracing::warn!(job = %job.id, %reason, "pausing the job");
+                self.queue.set_state(&job.id, "paused", &reason).await?;
             }
-            metrics::counter!("ban_batches_total", "outcome" => "paused").increment(1);
-            self.record(job, entry, false, &report.succeeded, &[], counts)
-                .await?;
-            return Ok(BatchOutcome {
-                calls: report.calls,
-                retried: 1,
-                ..Default::default()
-            });
+            job.abort.abort();
         }
         let retryable = report.failed.iter().any(|f| {
             f.code
                 .is_none_or(|c| ErrorCode::from_code(c).retry_class().is_retryable())
         });
-        if retryable && deliveries < self.config.max_deliveries {
-            metrics::counter!("ban_batches_total", "outcome" => "retry").increment(1);
+        // Stopped (paused, cancelled), or failed for a reason that may pass
+        // and not yet delivered as often as allowed: record what is done and
+        // leave the batch pending for a redelivery.
+        let pending = if report.stopped.is_some() {
+            Some("paused")
+        } else if retryable && deliveries < self.config.max_deliveries {
+            Some("retry")
+        } else {
+            None
+        };
+        if let Some(outcome) = pending {
+            metrics::counter!("ban_batches_total", "outcome" => outcome).increment(1);
             self.record(job, entry, false, &report.succeeded, &[], counts)
                 .await?;
             return Ok(BatchOutcome {
