@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use ban_facade::{
-    AbortSignal, Action, BanDuration, BulkAction, BulkOptions, BulkReport, Progress, StopKind,
+    AbortSignal, BanDuration, BulkAction, BulkOptions, BulkReport, Progress, StopKind,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -126,10 +126,7 @@ fn fix(kind: StopKind) -> &'static str {
 }
 
 fn print_report(g: &Global, report: &BulkReport, target: &Target) -> Result<ExitCode, Failure> {
-    let verb = match report.action {
-        Action::Ban => "banned",
-        Action::Unban => "unbanned",
-    };
+    let verb = report.action.done_key();
     let total = report.succeeded.len() + report.failed.len() + report.not_attempted.len();
     if g.json {
         output::json_value(report)?;

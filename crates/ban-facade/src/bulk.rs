@@ -3,67 +3,29 @@
 //! with its reason, or not attempted because the job stopped (and why).
 
 use std::collections::{HashSet, VecDeque};
+use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
-use ban_proto::{
-    BanDuration, BanRequest, Description, Envelope, ErrorCode, GroupId, MemberAccount, MemberList,
-    UnbanRequest,
-};
-use ban_transport::{AbortSignal, CallError, CallOptions, ErrorKind, Outcome};
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use ban_proto::{BanDuration, MemberAccount, MemberList};
 
 use crate::client::Client;
+use crate::engine::{
+    drive, interrupt, since_epoch, Batch, BatchOutcome, DriveOptions, JobRun, Polled,
+    ProgressStore,
+};
 use crate::input::{InputError, InvalidMember};
+use crate::job::{JobAction, JobSpec};
 use crate::journal::{Header, Journal};
 use crate::options::BulkOptions;
-use crate::report::{Action, BulkReport, FailedMember, Progress};
-use crate::stop::{reason_of, Health, StopKind, StopReason};
+use crate::report::{Action, BulkReport, Progress};
+use crate::stop::{Patience, StopKind, StopReason};
 
-/// The codes after which a call of several members is split in two to find
-/// the member(s) the service refused.
-const SPLIT_ON: [ErrorCode; 3] = [
-    ErrorCode::InvalidParameter,
-    ErrorCode::AccountNotFound,
-    ErrorCode::AccountNotString,
-];
-
-/// What the job sends: a ban carries the absolute end of the ban, so every
-/// call (retried, resumed or repeated) converges on the same `BannedUntil`.
-enum Kind {
-    Ban {
-        ends_at: u64,
-        description: Option<Description<'static>>,
-    },
-    Unban,
-}
-
-struct Job {
-    action: Action,
-    group: GroupId<'static>,
-    kind: Kind,
-}
 
 type Chunk = Vec<MemberAccount<'static>>;
 
 fn now_unix() -> u64 {
     since_epoch().as_secs()
-}
-
-fn since_epoch() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-}
-
-/// What is left of a ban ending at `ends_at`, rounded up to the second, at
-/// least 1 s: the service adds it to its own whole-second clock, so the end
-/// it stores is `ends_at` (one second later if the call crosses a second).
-fn seconds_left(ends_at: u64) -> BanDuration {
-    let left = Duration::from_secs(ends_at).saturating_sub(since_epoch());
-    let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-    let secs = u32::try_from(secs.max(1)).unwrap_or(u32::MAX);
-    BanDuration::from_secs(secs).expect("at least 1 s")
 }
 
 /// Validates and de-duplicates members, keeping their first order: the
@@ -137,6 +99,35 @@ impl BulkAction<'_> {
             BulkAction::Unban => Action::Unban,
         }
     }
+
+    /// The job's action when it starts at `now` (Unix seconds): a ban's
+    /// duration becomes its absolute end. Also returns the seconds a ban
+    /// asked for, which the journal's header keeps.
+    pub fn to_job(&self, now: u64) -> (JobAction, Option<u32>) {
+        match *self {
+            BulkAction::Ban {
+                duration,
+                description,
+            } => (
+                JobAction::Ban {
+                    ends_at: now + u64::from(duration.as_secs()),
+                    description: description.map(str::to_owned),
+                },
+                Some(duration.as_secs()),
+            ),
+            BulkAction::BanUntil {
+                ends_at,
+                description,
+            } => (
+                JobAction::Ban {
+                    ends_at,
+                    description: description.map(str::to_owned),
+                },
+                Some(ends_at.saturating_sub(now).clamp(1, u32::MAX.into()) as u32),
+            ),
+            BulkAction::Unban => (JobAction::Unban, None),
+        }
+    }
 }
 
 impl Client {
@@ -180,132 +171,80 @@ impl Client {
         members: &[S],
         options: BulkOptions,
     ) -> Result<BulkReport, InputError> {
-        let group = GroupId::new(group.to_owned())?;
+        let (job_action, asked) = action.to_job(now_unix());
+        let mut spec = JobSpec::new(group, job_action)?;
         let (members, duplicates) = prepare(members)?;
-        // A ban: the seconds asked for, its absolute end, the description.
-        let ban = match action {
-            BulkAction::Ban {
-                duration,
-                description,
-            } => Some((
-                duration.as_secs(),
-                now_unix() + u64::from(duration.as_secs()),
-                description,
-            )),
-            BulkAction::BanUntil {
-                ends_at,
-                description,
-            } => Some((
-                ends_at.saturating_sub(now_unix()).clamp(1, u32::MAX.into()) as u32,
-                ends_at,
-                description,
-            )),
-            BulkAction::Unban => None,
-        };
-        let (kind, header_ban) = match ban {
-            Some((secs, ends_at, description)) => {
-                let description = Self::validate_description(description)?;
-                let header = (
-                    secs,
-                    ends_at,
-                    description.as_ref().map(|d| d.as_str().to_owned()),
-                );
-                (
-                    Kind::Ban {
-                        ends_at,
-                        description,
-                    },
-                    Some(header),
-                )
-            }
-            None => (Kind::Unban, None),
-        };
-        let mut kind = kind;
         let journal = match &options.journal {
             None => None,
             Some(path) => {
-                let header = Header::new(
-                    action.action().name(),
-                    group.as_str(),
-                    &members,
-                    header_ban
-                        .as_ref()
-                        .map(|(secs, ends, d)| (*secs, *ends, d.as_deref())),
-                );
+                let ban = match &spec.action {
+                    JobAction::Ban {
+                        ends_at,
+                        description,
+                    } => Some((asked.unwrap_or(1), *ends_at, description.as_deref())),
+                    _ => None,
+                };
+                let header = Header::new(action.action().name(), &spec.group, &members, ban);
                 let journal = Journal::open(path, header)?;
                 // A resumed ban keeps the first run's end.
-                if let (Kind::Ban { ends_at, .. }, Some(end)) = (&mut kind, journal.header.ends_at)
+                if let (JobAction::Ban { ends_at, .. }, Some(end)) =
+                    (&mut spec.action, journal.header.ends_at)
                 {
                     *ends_at = end;
                 }
                 Some(journal)
             }
         };
-        let job = Job {
-            action: action.action(),
-            group,
-            kind,
-        };
-        Ok(self.run(job, members, duplicates, journal, options).await)
-    }
-
-    async fn send(
-        &self,
-        job: &Job,
-        chunk: &MemberList<'static>,
-        options: CallOptions,
-    ) -> Result<Outcome<Envelope>, CallError> {
-        let members = chunk.reborrow();
-        match &job.kind {
-            Kind::Ban {
-                ends_at,
-                description,
-            } => {
-                // What is left of the ban: a repeat converges on the same
-                // end instead of extending it.
-                let req = BanRequest {
-                    group_id: job.group.reborrow(),
-                    members,
-                    duration: seconds_left(*ends_at),
-                    description: description.as_ref().map(Description::reborrow),
-                };
-                self.transport.call_with(&req, options).await
-            }
-            Kind::Unban => {
-                let req = UnbanRequest {
-                    group_id: job.group.reborrow(),
-                    members,
-                };
-                self.transport.call_with(&req, options).await
-            }
+        let run = JobRun::new(self, spec, Patience::interactive(self.max_in_flight))?;
+        let mut store = JournalStore::new(Arc::new(run), members, journal, options.progress);
+        store.report.duplicates = duplicates;
+        let mut drive_options = DriveOptions::new(self.max_in_flight);
+        if let Some(abort) = options.abort {
+            drive_options = drive_options.shutdown_on(abort);
         }
-    }
-
-    async fn run(
-        &self,
-        job: Job,
-        members: Chunk,
-        duplicates: usize,
-        mut journal: Option<Journal>,
-        options: BulkOptions,
-    ) -> BulkReport {
         let started = Instant::now();
+        let Ok(()) = drive(&mut store, drive_options).await;
+        let mut report = store.finish();
+        report.limiter = self.transport.limiter_description();
+        report.elapsed = started.elapsed();
+        tracing::info!(
+            action = report.action.done_key(),
+            group = %report.group,
+            done = report.succeeded.len(),
+            failed = report.failed.len(),
+            not_attempted = report.not_attempted.len(),
+            stopped = ?report.stopped.as_ref().map(|s| s.kind),
+            calls = report.calls,
+            retries = report.retries,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "bulk job finished"
+        );
+        Ok(report)
+    }
+}
+
+/// The local engine's store: batches from memory, outcomes into the report
+/// and, with a journal, into its file (one line per outcome, written
+/// through), so a run after a crash sends only what is not done.
+pub(crate) struct JournalStore {
+    job: Arc<JobRun>,
+    queue: VecDeque<MemberList<'static>>,
+    journal: Option<Journal>,
+    pub(crate) report: BulkReport,
+    progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
+    total: usize,
+}
+
+impl JournalStore {
+    pub(crate) fn new(
+        job: Arc<JobRun>,
+        members: Chunk,
+        journal: Option<Journal>,
+        progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
+    ) -> Self {
         let total = members.len();
-        let mut report = BulkReport {
-            action: job.action,
-            group: job.group.to_string(),
-            succeeded: Vec::with_capacity(total),
-            failed: Vec::new(),
-            not_attempted: Vec::new(),
-            stopped: None,
-            resumed: 0,
-            duplicates,
-            calls: 0,
-            retries: 0,
-            rate_limited: 0,
-            limiter: String::new(),
-            elapsed: Duration::ZERO,
-        };
+        let mut report = BulkReport::new(job.spec().action.kind(), job.spec().group.clone());
+        report.succeeded.reserve(total);
         let pending: Chunk = match &journal {
             Some(j) if !j.done.is_empty() => {
                 let (done, rest): (Chunk, Chunk) = members
@@ -324,161 +263,107 @@ impl Client {
             }
             _ => members,
         };
-        let mut queue: VecDeque<MemberList<'static>> = pending
+        let queue = pending
             .chunks(MemberList::MAX)
             .filter_map(|c| MemberList::new(c.to_vec()).ok())
             .collect();
-        drop(pending);
-
-        let abort = AbortSignal::new();
-        let health = Arc::new(Health::new(abort.clone(), self.max_in_flight));
-        let call_options = CallOptions::new()
-            .abort_on(abort.clone())
-            .observer(health.clone());
-        let user_abort = options.abort.clone();
-        let mut in_flight = FuturesUnordered::new();
-        loop {
-            while in_flight.len() < self.max_in_flight && !health.is_stopped() {
-                let Some(chunk) = queue.pop_front() else {
-                    break;
-                };
-                let job = &job;
-                let opts = call_options.clone();
-                in_flight.push(async move {
-                    let result = self.send(job, &chunk, opts).await;
-                    (chunk, result)
-                });
-            }
-            let next = tokio::select! {
-                next = in_flight.next() => next,
-                () = wait_abort(user_abort.as_ref()), if !health.is_stopped() => {
-                    health.stop(StopReason {
-                        kind: StopKind::Interrupted,
-                        code: None,
-                        reason: "the job's abort signal was raised".into(),
-                    });
-                    continue;
-                }
-            };
-            let Some((chunk, result)) = next else {
-                break;
-            };
-            match result {
-                Ok(out) => {
-                    report.calls += 1;
-                    report.retries += u64::from(out.attempts.saturating_sub(1));
-                    record(&mut journal, &health, true, chunk.as_slice(), None);
-                    report.succeeded.extend(chunk.iter().map(String::from));
-                }
-                Err(err) if err.attempts == 0 && matches!(err.kind, ErrorKind::Aborted) => {
-                    queue.push_front(chunk);
-                }
-                Err(err) => {
-                    if err.attempts > 0 {
-                        report.calls += 1;
-                    }
-                    report.retries += u64::from(err.attempts.saturating_sub(1));
-                    if let Some(stop) = Health::systemic(&err.kind) {
-                        health.stop(reason_of(stop, &err.kind));
-                    }
-                    let split = err.error_code().is_some_and(|c| SPLIT_ON.contains(&c));
-                    let chunk = if split {
-                        match chunk.split_in_two() {
-                            Ok((front, back)) => {
-                                tracing::info!(code = ?err.error_code(), members = front.len() + back.len(), "splitting a refused call to find the member");
-                                queue.push_front(back);
-                                queue.push_front(front);
-                                None
-                            }
-                            Err(one) => Some(one),
-                        }
-                    } else {
-                        Some(chunk)
-                    };
-                    if let Some(chunk) = chunk {
-                        let code = err.error_code().map(ErrorCode::code);
-                        let reason: Arc<str> = err.kind.to_string().into();
-                        record(
-                            &mut journal,
-                            &health,
-                            false,
-                            chunk.as_slice(),
-                            Some((code, &reason)),
-                        );
-                        report.failed.extend(chunk.iter().map(|m| FailedMember {
-                            member: String::from(m),
-                            code,
-                            reason: reason.clone(),
-                            random: err.random,
-                        }));
-                    }
-                }
-            }
-            if let Some(progress) = &options.progress {
-                progress(Progress {
-                    done: report.succeeded.len(),
-                    failed: report.failed.len(),
-                    total,
-                    calls: report.calls,
-                });
-            }
+        JournalStore {
+            job,
+            queue,
+            journal,
+            report,
+            progress,
+            total,
         }
-        report.not_attempted = queue
-            .iter()
-            .flat_map(MemberList::iter)
-            .map(String::from)
-            .collect();
-        report.stopped = health.reason();
-        report.rate_limited = health.rate_limited();
-        report.limiter = self.transport.limiter_description();
-        if let Some(j) = &journal {
+    }
+
+    /// The report: what was never sent is not attempted.
+    pub(crate) fn finish(mut self) -> BulkReport {
+        self.report.not_attempted.extend(
+            self.queue
+                .iter()
+                .flat_map(MemberList::iter)
+                .map(String::from),
+        );
+        self.report.stopped = self.job.stopped();
+        if let Some(j) = &self.journal {
             if let Err(e) = j.sync() {
                 tracing::warn!(error = %e, "the journal could not be synced to disk");
             }
         }
-        report.elapsed = started.elapsed();
-        tracing::info!(
-            action = job.action.done_key(),
-            group = %report.group,
-            done = report.succeeded.len(),
-            failed = report.failed.len(),
-            not_attempted = report.not_attempted.len(),
-            stopped = ?report.stopped.as_ref().map(|s| s.kind),
-            calls = report.calls,
-            retries = report.retries,
-            elapsed_ms = report.elapsed.as_millis() as u64,
-            "bulk job finished"
-        );
-        report
+        self.report
+    }
+
+    /// Appends an outcome to the journal; a journal that cannot be written
+    /// stops the job (what it would lose is what makes a resume exact).
+    fn journal(&mut self, outcome: &BatchOutcome) {
+        let Some(j) = &mut self.journal else {
+            return;
+        };
+        let mut result = Ok(());
+        if !outcome.done.is_empty() {
+            result = j.record(true, outcome.done.iter().map(String::as_str), None);
+        }
+        // One line per reason: the members of one call share it.
+        for group in outcome
+            .failed
+            .chunk_by(|a, b| a.code == b.code && Arc::ptr_eq(&a.reason, &b.reason))
+        {
+            if result.is_err() {
+                break;
+            }
+            let first = &group[0];
+            result = j.record(
+                false,
+                group.iter().map(|f| f.member.as_str()),
+                Some((first.code, &first.reason)),
+            );
+        }
+        if let Err(e) = result {
+            self.job
+                .stop(StopReason::new(StopKind::Journal, e.to_string()));
+            self.journal = None;
+        }
     }
 }
 
-/// Resolves when the caller's abort signal is raised; never without one.
-async fn wait_abort(signal: Option<&AbortSignal>) {
-    match signal {
-        Some(s) => s.aborted().await,
-        None => std::future::pending().await,
-    }
-}
+impl ProgressStore for JournalStore {
+    type Ticket = ();
+    type Error = Infallible;
 
-/// Appends a finished call to the journal; a journal that cannot be written
-/// stops the job (what it would lose is what makes a resume exact).
-fn record(
-    journal: &mut Option<Journal>,
-    health: &Health,
-    done: bool,
-    chunk: &[MemberAccount<'static>],
-    failure: Option<(Option<i64>, &str)>,
-) {
-    let Some(j) = journal else {
-        return;
-    };
-    if let Err(e) = j.record(done, chunk, failure) {
-        health.stop(StopReason {
-            kind: StopKind::Journal,
-            code: None,
-            reason: e.to_string().into(),
-        });
-        *journal = None;
+    async fn poll(&mut self, max: usize) -> Result<Polled<()>, Infallible> {
+        if self.job.is_stopped() || self.queue.is_empty() {
+            return Ok(Polled::Exhausted);
+        }
+        let n = max.min(self.queue.len());
+        Ok(Polled::Batches(
+            self.queue
+                .drain(..n)
+                .map(|members| Batch::new((), self.job.clone(), members))
+                .collect(),
+        ))
+    }
+
+    async fn record(
+        &mut self,
+        (): (),
+        _job: &JobRun,
+        outcome: BatchOutcome,
+    ) -> Result<(), Infallible> {
+        self.journal(&outcome);
+        self.report.absorb(outcome);
+        if let Some(progress) = &self.progress {
+            progress(Progress {
+                done: self.report.succeeded.len(),
+                failed: self.report.failed.len(),
+                total: self.total,
+                calls: self.report.calls,
+            });
+        }
+        Ok(())
+    }
+
+    fn shutdown(&mut self) {
+        interrupt(&self.job);
     }
 }

@@ -223,13 +223,13 @@ impl Journal {
 
     /// Appends one finished call. Each record is one `write` of a whole
     /// line, so a crash leaves at most the last line torn.
-    pub(crate) fn record(
+    pub(crate) fn record<'m>(
         &mut self,
         done: bool,
-        members: &[MemberAccount<'static>],
+        members: impl Iterator<Item = &'m str>,
         failure: Option<(Option<i64>, &str)>,
     ) -> Result<(), JournalError> {
-        let names = members.iter().map(|m| m.as_str().into()).collect();
+        let names = members.map(Into::into).collect();
         let record = if done {
             Record::Done { done: names }
         } else {

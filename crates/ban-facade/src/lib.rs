@@ -31,7 +31,9 @@
 mod bulk;
 mod client;
 mod config;
+mod engine;
 mod input;
+mod job;
 mod journal;
 mod options;
 mod report;
@@ -39,13 +41,20 @@ mod stop;
 
 // Every type the client's methods take or return, so a dependent needs
 // this crate alone.
-pub use ban_proto::{BanDuration, BannedAccount, Command, ErrorCode, Region, RetryClass, UserSig};
+pub use ban_proto::{
+    BanDuration, BannedAccount, Command, ErrorCode, MemberAccount, MemberList, Region, RetryClass,
+    UserSig,
+};
 pub use ban_sign::{Clock, RenewPolicy, SecretKey};
 pub use ban_transport::{
     AbortSignal, BuildError, CallError, Cause, Credentials, CredentialsError, ErrorKind, Limiter,
     Outcome, RateLimit, RetryPolicy, Transport, TransportBuilder,
 };
 pub use bulk::{validate_members, BulkAction};
+pub use engine::{
+    drive, Batch, BatchOutcome, DriveOptions, JobRun, Polled, ProgressStore,
+};
+pub use job::{JobAction, JobSpec, JobState, UnknownName};
 pub use client::{BannedStream, Client, SignerCredentials};
 pub use config::{
     parse_region, parse_sdkappid, read_secret_key_file, ClientBuilder, ConfigError, TimEnv,
@@ -55,4 +64,4 @@ pub use input::{InputError, InvalidMember, INVALID_SHOWN};
 pub use journal::JournalError;
 pub use options::BulkOptions;
 pub use report::{Action, BulkReport, FailedMember, Progress};
-pub use stop::{StopKind, StopReason};
+pub use stop::{Patience, StopKind, StopReason, FLEET_QUIET};

@@ -4,11 +4,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::{Deserialize, Deserializer};
 
+use crate::job::UnknownName;
 use crate::stop::StopReason;
 
-/// What a bulk job does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a bulk job does, by name (`ban`, `unban`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Action {
     /// `ban_group_member`.
     Ban,
@@ -17,18 +21,41 @@ pub enum Action {
 }
 
 impl Action {
-    pub(crate) fn done_key(self) -> &'static str {
+    /// Every action.
+    pub const ALL: &'static [Action] = &[Action::Ban, Action::Unban];
+
+    /// The report's key for the members done, and the past tense people
+    /// read: `banned`, `unbanned`.
+    pub const fn done_key(self) -> &'static str {
         match self {
             Action::Ban => "banned",
             Action::Unban => "unbanned",
         }
     }
 
-    pub(crate) fn name(self) -> &'static str {
+    /// Its name, as serialized: `ban`, `unban`.
+    pub const fn name(self) -> &'static str {
         match self {
             Action::Ban => "ban",
             Action::Unban => "unban",
         }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Action {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        Action::ALL
+            .iter()
+            .copied()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| UnknownName::new("action", s, Action::ALL.iter().map(|a| a.name())))
     }
 }
 
@@ -47,7 +74,8 @@ pub struct Progress {
 }
 
 /// A member the job could not ban (or unban), and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FailedMember {
     /// The member.
     pub member: String,
@@ -60,9 +88,25 @@ pub struct FailedMember {
     pub random: u32,
 }
 
+impl FailedMember {
+    /// A failed member.
+    pub fn new(member: impl Into<String>, code: Option<i64>, reason: Arc<str>, random: u32) -> Self {
+        FailedMember {
+            member: member.into(),
+            code,
+            reason,
+            random,
+        }
+    }
+}
+
 /// The outcome of a bulk job. Every member of the input is in exactly one
 /// of `succeeded`, `failed` and `not_attempted` (duplicates counted once).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// One shape in JSON, whoever ran the job (`banctl ban --json`, a fleet's
+/// `banctl job report --json`, which adds its own keys beside these); it
+/// decodes back into this type.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct BulkReport {
     /// Ban or unban.
@@ -70,6 +114,11 @@ pub struct BulkReport {
     /// The group.
     pub group: String,
     /// Members banned (or unbanned), those of earlier runs first.
+    #[serde(
+        rename(deserialize = "succeeded"),
+        alias = "banned",
+        alias = "unbanned"
+    )]
     pub succeeded: Vec<String>,
     /// Members that failed, each with its reason.
     pub failed: Vec<FailedMember>,
@@ -89,12 +138,52 @@ pub struct BulkReport {
     pub rate_limited: u64,
     /// What limited the rate: `local`, `redis`, `redis→local (N ms
     /// degraded)`, or `none`.
+    #[serde(default)]
     pub limiter: String,
     /// Time the job took.
+    #[serde(rename = "elapsed_ms", deserialize_with = "millis")]
     pub elapsed: Duration,
 }
 
+fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    u64::deserialize(d).map(Duration::from_millis)
+}
+
 impl BulkReport {
+    /// An empty report of `action` on `group`, for a store to fill.
+    pub fn new(action: Action, group: impl Into<String>) -> Self {
+        BulkReport {
+            action,
+            group: group.into(),
+            succeeded: Vec::new(),
+            failed: Vec::new(),
+            not_attempted: Vec::new(),
+            stopped: None,
+            resumed: 0,
+            duplicates: 0,
+            calls: 0,
+            retries: 0,
+            rate_limited: 0,
+            limiter: String::new(),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// Adds what one batch did.
+    pub fn absorb(&mut self, batch: crate::engine::BatchOutcome) {
+        self.calls += batch.calls;
+        self.retries += batch.retries;
+        self.rate_limited += batch.rate_limited;
+        self.succeeded.extend(batch.done);
+        self.failed.extend(batch.failed);
+        self.not_attempted.extend(batch.not_attempted);
+    }
+
+    /// Members in the report: done, failed or not attempted.
+    pub fn total(&self) -> usize {
+        self.succeeded.len() + self.failed.len() + self.not_attempted.len()
+    }
+
     /// Whether every member succeeded.
     pub fn all_succeeded(&self) -> bool {
         self.failed.is_empty() && self.not_attempted.is_empty()
@@ -110,13 +199,14 @@ impl BulkReport {
     }
 }
 
-/// JSON for scripts: `group`, `banned` (or `unbanned`), `failed` with
-/// `member`, `code`, `reason` and `random` each, `not_attempted`, `stopped`
-/// (`kind`, `code`, `reason`, or null), `resumed`, `duplicates`, `calls`,
-/// `retries`, `rate_limited`, `limiter`, `elapsed_ms`.
+/// JSON for scripts: `action`, `group`, `banned` (or `unbanned`), `failed`
+/// with `member`, `code`, `reason` and `random` each, `not_attempted`,
+/// `stopped` (`kind`, `code`, `reason`, or null), `resumed`, `duplicates`,
+/// `calls`, `retries`, `rate_limited`, `limiter`, `elapsed_ms`.
 impl Serialize for BulkReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(13))?;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("action", &self.action)?;
         m.serialize_entry("group", &self.group)?;
         m.serialize_entry(self.action.done_key(), &self.succeeded)?;
         m.serialize_entry("failed", &self.failed)?;

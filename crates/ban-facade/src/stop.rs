@@ -3,18 +3,21 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ban_proto::ErrorCode;
 use ban_transport::{AbortSignal, AttemptObserver, ErrorKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a bulk job stopped before every member was attempted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum StopKind {
     /// The caller raised the job's abort signal (Ctrl-C, SIGTERM, shutdown).
     Interrupted,
+    /// The job was cancelled (by a person, or by an unban of its group).
+    Cancelled,
     /// The credentials were refused: secret key, SDKAppID, admin identifier
     /// or UserSig (70001, 70002, 70003, 70005, 70009, 70013, 70014, 70016,
     /// 70020, 70052, 60006, 60012, 60016), or no UserSig could be made.
@@ -55,6 +58,7 @@ impl StopKind {
     pub fn advice(self) -> &'static str {
         match self {
             StopKind::Interrupted => "the job was interrupted; run it again to finish it",
+            StopKind::Cancelled => "the job was cancelled; submit it again to finish it",
             StopKind::Credentials => {
                 "check the SDKAppID, the secret key and the admin identifier"
             }
@@ -73,6 +77,7 @@ impl fmt::Display for StopKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             StopKind::Interrupted => "interrupted",
+            StopKind::Cancelled => "cancelled",
             StopKind::Credentials => "the credentials were refused",
             StopKind::Permission => "permission denied",
             StopKind::Group => "the group cannot be used",
@@ -87,7 +92,8 @@ impl fmt::Display for StopKind {
 
 /// Why a job stopped: the kind, the service code if one was answered, and
 /// the failure in words (bounded and escaped).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StopReason {
     /// What stopped it.
     pub kind: StopKind,
@@ -109,9 +115,79 @@ impl fmt::Display for StopReason {
     }
 }
 
+impl StopReason {
+    /// A stop of `kind` for `reason`, with no service code.
+    pub fn new(kind: StopKind, reason: impl Into<Arc<str>>) -> Self {
+        StopReason {
+            kind,
+            code: None,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Consecutive connection-level failures that stop a job which has never had
 /// an answer: one flaky connection does not, a dead endpoint does at once.
 const COLD_FAILURES: u32 = 3;
+
+/// How long a job bears connection-level failures (refused or dropped
+/// connections, timeouts) before it stops as [`StopKind::Unreachable`] or
+/// [`StopKind::NoAnswer`]. Failures that name the job's own fault
+/// (credentials, group, permission, TLS trust) stop it at the first one,
+/// whatever the patience.
+///
+/// A job stops when the last `failures` attempts all failed at the
+/// connection level **and** no attempt of the job was answered for `quiet`
+/// (since its start, when none ever was).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Patience {
+    /// Consecutive failures before the first answer.
+    pub cold_failures: u32,
+    /// Consecutive failures once the job has been answered.
+    pub warm_failures: u32,
+    /// How long no attempt may have been answered.
+    pub quiet: Duration,
+}
+
+/// How long a fleet job may go unanswered before it pauses.
+pub const FLEET_QUIET: Duration = Duration::from_secs(10);
+
+impl Patience {
+    /// A job a person waits for (`banctl ban`, [`crate::Client::bulk`]):
+    /// a dead endpoint stops it after 3 failures, before any answer; once
+    /// answered, after twice the in-flight window of failures in a row, so
+    /// a server restart or a burst of drops does not.
+    pub fn interactive(max_in_flight: usize) -> Self {
+        let warm = u32::try_from(max_in_flight.saturating_mul(2)).unwrap_or(u32::MAX);
+        Patience {
+            cold_failures: COLD_FAILURES,
+            warm_failures: warm.max(COLD_FAILURES),
+            quiet: Duration::ZERO,
+        }
+    }
+
+    /// A job that pauses for every worker when it stops: only when twice
+    /// the in-flight window of attempts in a row failed and none was
+    /// answered for [`FLEET_QUIET`] (10 s). A brownout that drops even most
+    /// connections never pauses it; an endpoint that is down does.
+    pub fn fleet(max_in_flight: usize) -> Self {
+        let n = u32::try_from(max_in_flight.saturating_mul(2))
+            .unwrap_or(u32::MAX)
+            .max(COLD_FAILURES);
+        Patience {
+            cold_failures: n,
+            warm_failures: n,
+            quiet: FLEET_QUIET,
+        }
+    }
+
+    /// Sets how long no attempt may have been answered.
+    pub fn quiet(mut self, quiet: Duration) -> Self {
+        self.quiet = quiet;
+        self
+    }
+}
 
 /// Watches every attempt of a job; raises the job's abort signal on the
 /// first failure no other call can escape.
@@ -122,24 +198,36 @@ pub(crate) struct Health {
     consecutive: AtomicU32,
     /// 60007 answers seen.
     rate_limited: AtomicU64,
-    /// Consecutive connection-level failures that stop a job that has had
-    /// answers: twice the in-flight window, so a restart of the server or a
-    /// burst of drops does not.
-    warm_failures: u32,
+    patience: Patience,
+    started: Instant,
+    /// Milliseconds after `started` of the last answer.
+    last_answer_ms: AtomicU64,
 }
 
 impl Health {
-    pub(crate) fn new(abort: AbortSignal, max_in_flight: usize) -> Self {
+    pub(crate) fn new(abort: AbortSignal, patience: Patience) -> Self {
         Health {
             abort,
             stop: Mutex::new(None),
             answered: AtomicBool::new(false),
             consecutive: AtomicU32::new(0),
             rate_limited: AtomicU64::new(0),
-            warm_failures: u32::try_from(max_in_flight.saturating_mul(2))
-                .unwrap_or(u32::MAX)
-                .max(COLD_FAILURES),
+            patience,
+            started: Instant::now(),
+            last_answer_ms: AtomicU64::new(0),
         }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// How long since the job's last answer (or its start).
+    fn unanswered_for(&self) -> Duration {
+        Duration::from_millis(
+            self.now_ms()
+                .saturating_sub(self.last_answer_ms.load(Ordering::Relaxed)),
+        )
     }
 
     /// Stops the job (the first reason wins) and raises the abort signal.
@@ -162,9 +250,6 @@ impl Health {
         self.rate_limited.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn is_stopped(&self) -> bool {
-        self.abort.is_aborted()
-    }
 
     /// The stop a failure means on its own, if any.
     pub(crate) fn systemic(kind: &ErrorKind) -> Option<StopKind> {
@@ -195,11 +280,11 @@ impl AttemptObserver for Health {
             (Some(failure), Some(stop)) => {
                 let n = self.consecutive.fetch_add(1, Ordering::Relaxed) + 1;
                 let limit = if self.answered.load(Ordering::Relaxed) {
-                    self.warm_failures
+                    self.patience.warm_failures
                 } else {
-                    COLD_FAILURES
+                    self.patience.cold_failures
                 };
-                if n >= limit {
+                if n >= limit && self.unanswered_for() >= self.patience.quiet {
                     self.stop(reason_of(stop, failure));
                 }
             }
@@ -210,6 +295,7 @@ impl AttemptObserver for Health {
                 ) {
                     self.answered.store(true, Ordering::Relaxed);
                     self.consecutive.store(0, Ordering::Relaxed);
+                    self.last_answer_ms.store(self.now_ms(), Ordering::Relaxed);
                 }
                 if let Some(failure) = failure {
                     if let Some(stop) = Self::systemic(failure) {

@@ -1,0 +1,436 @@
+//! The one job engine: a [`JobRun`] runs batches of one job (split on the
+//! codes that name a member, paced and retried by the transport, every
+//! failure classified by one monitor per job), and [`drive`] keeps a window
+//! of batches in flight between a [`ProgressStore`] and the service. The
+//! local engine ([`Client::bulk`]) drives the journal store; a fleet worker
+//! drives its Redis store with the same code.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ban_proto::{
+    BanDuration, BanRequest, Description, Envelope, ErrorCode, GroupId, MemberList, UnbanRequest,
+};
+use ban_transport::{AbortSignal, AttemptObserver, CallError, CallOptions, ErrorKind, Outcome};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
+use crate::client::Client;
+use crate::input::InputError;
+use crate::job::{JobAction, JobSpec};
+use crate::report::FailedMember;
+use crate::stop::{reason_of, Health, Patience, StopKind, StopReason};
+
+/// The codes after which a call of several members is split in two to find
+/// the member(s) the service refused.
+const SPLIT_ON: &[ErrorCode] = &[
+    ErrorCode::InvalidParameter,
+    ErrorCode::AccountNotFound,
+    ErrorCode::AccountNotString,
+];
+
+pub(crate) fn since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+}
+
+/// What is left of a ban ending at `ends_at`, rounded up to the second, at
+/// least 1 s: the service adds it to its own whole-second clock, so the end
+/// it stores is `ends_at` (one second later if the call crosses a second).
+fn seconds_left(ends_at: u64) -> BanDuration {
+    let left = Duration::from_secs(ends_at).saturating_sub(since_epoch());
+    let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+    let secs = u32::try_from(secs).unwrap_or(u32::MAX).max(1);
+    BanDuration::from_secs(secs).expect("1..=u32::MAX seconds is a valid duration")
+}
+
+/// A job's action, checked and ready to send.
+enum Kind {
+    Ban {
+        ends_at: u64,
+        description: Option<Description<'static>>,
+    },
+    Unban,
+}
+
+/// What one batch did: every member of it done, failed with its reason, or
+/// not attempted because the job stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchOutcome {
+    /// Members done.
+    pub done: Vec<String>,
+    /// Members failed, with their reasons.
+    pub failed: Vec<FailedMember>,
+    /// Members never sent: the job stopped first.
+    pub not_attempted: Vec<String>,
+    /// Calls that reached the wire.
+    pub calls: u64,
+    /// Retries over those calls.
+    pub retries: u64,
+    /// 60007 answers among the attempts.
+    pub rate_limited: u64,
+}
+
+impl BatchOutcome {
+    /// Whether a failure may pass if the batch is sent again (a transient
+    /// or throttled code, or no answer at all).
+    pub fn has_retryable_failure(&self) -> bool {
+        self.failed.iter().any(|f| {
+            f.code
+                .is_none_or(|c| ErrorCode::from_code(c).retry_class().is_retryable())
+        })
+    }
+}
+
+/// One job being run: its checked action, its abort signal, and the one
+/// failure monitor every batch of the job reports to, so whether the job was
+/// ever answered, and how many connection failures it has seen in a row,
+/// are properties of the job, not of a batch.
+pub struct JobRun {
+    client: Client,
+    spec: JobSpec,
+    group: GroupId<'static>,
+    kind: Kind,
+    abort: AbortSignal,
+    health: Arc<Health>,
+}
+
+impl std::fmt::Debug for JobRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobRun")
+            .field("spec", &self.spec)
+            .field("stopped", &self.stopped())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counts one batch's 60007 answers and tells the job's monitor every attempt.
+struct BatchObserver {
+    health: Arc<Health>,
+    rate_limited: AtomicU64,
+}
+
+impl AttemptObserver for BatchObserver {
+    fn attempt_done(&self, failure: Option<&ErrorKind>) {
+        if let Some(ErrorKind::Service {
+            code: ErrorCode::RestRateLimited,
+            ..
+        }) = failure
+        {
+            self.rate_limited.fetch_add(1, Ordering::Relaxed);
+        }
+        self.health.attempt_done(failure);
+    }
+}
+
+impl JobRun {
+    /// A run of `spec` through `client`, stopping on connection failures as
+    /// `patience` says. Refuses an invalid group or description.
+    pub fn new(client: &Client, spec: JobSpec, patience: Patience) -> Result<JobRun, InputError> {
+        let group = GroupId::new(spec.group.clone())?;
+        let kind = match &spec.action {
+            JobAction::Ban {
+                ends_at,
+                description,
+            } => Kind::Ban {
+                ends_at: *ends_at,
+                description: Client::validate_description(description.as_deref())?,
+            },
+            JobAction::Unban => Kind::Unban,
+        };
+        let abort = AbortSignal::new();
+        Ok(JobRun {
+            client: client.clone(),
+            spec,
+            group,
+            kind,
+            health: Arc::new(Health::new(abort.clone(), patience)),
+            abort,
+        })
+    }
+
+    /// The job.
+    pub fn spec(&self) -> &JobSpec {
+        &self.spec
+    }
+
+    /// Stops the job (the first reason wins): calls waiting for a permit end
+    /// unsent, failed attempts are not retried, no batch starts.
+    pub fn stop(&self, reason: StopReason) {
+        self.health.stop(reason);
+    }
+
+    /// Why the job stopped, if it did.
+    pub fn stopped(&self) -> Option<StopReason> {
+        self.health.reason()
+    }
+
+    /// Whether the job stopped.
+    pub fn is_stopped(&self) -> bool {
+        self.abort.is_aborted()
+    }
+
+    /// 60007 answers seen over the job's attempts.
+    pub fn rate_limited(&self) -> u64 {
+        self.health.rate_limited()
+    }
+
+    /// Runs one batch: sends it, splits it in two on a code that may name
+    /// one member (until the member is found), and classifies every failure.
+    /// A failure of the job's own (credentials, group, ...) stops the job.
+    pub async fn run_batch(&self, batch: MemberList<'static>) -> BatchOutcome {
+        let observer = Arc::new(BatchObserver {
+            health: self.health.clone(),
+            rate_limited: AtomicU64::new(0),
+        });
+        let options = CallOptions::new()
+            .abort_on(self.abort.clone())
+            .observer(observer.clone());
+        let mut out = BatchOutcome::default();
+        let mut parts = VecDeque::from([batch]);
+        while let Some(part) = parts.pop_front() {
+            if self.is_stopped() {
+                out.not_attempted.extend(part.iter().map(String::from));
+                continue;
+            }
+            match self.send(&part, options.clone()).await {
+                Ok(ok) => {
+                    out.calls += 1;
+                    out.retries += u64::from(ok.attempts.saturating_sub(1));
+                    out.done.extend(part.iter().map(String::from));
+                }
+                Err(err) if err.attempts == 0 && matches!(err.kind, ErrorKind::Aborted) => {
+                    out.not_attempted.extend(part.iter().map(String::from));
+                }
+                Err(err) => {
+                    if err.attempts > 0 {
+                        out.calls += 1;
+                    }
+                    out.retries += u64::from(err.attempts.saturating_sub(1));
+                    if let Some(stop) = Health::systemic(&err.kind) {
+                        self.health.stop(reason_of(stop, &err.kind));
+                    }
+                    let split = err.error_code().is_some_and(|c| SPLIT_ON.contains(&c));
+                    let part = if split {
+                        match part.split_in_two() {
+                            Ok((front, back)) => {
+                                tracing::info!(code = ?err.error_code(), members = front.len() + back.len(), "splitting a refused call to find the member");
+                                parts.push_front(back);
+                                parts.push_front(front);
+                                continue;
+                            }
+                            Err(one) => one,
+                        }
+                    } else {
+                        part
+                    };
+                    let code = err.error_code().map(ErrorCode::code);
+                    let reason: Arc<str> = err.kind.to_string().into();
+                    out.failed.extend(
+                        part.iter()
+                            .map(|m| FailedMember::new(m, code, reason.clone(), err.random)),
+                    );
+                }
+            }
+        }
+        out.rate_limited = observer.rate_limited.load(Ordering::Relaxed);
+        out
+    }
+
+    async fn send(
+        &self,
+        part: &MemberList<'static>,
+        options: CallOptions,
+    ) -> Result<Outcome<Envelope>, CallError> {
+        let members = part.reborrow();
+        let transport = self.client.transport();
+        match &self.kind {
+            Kind::Ban {
+                ends_at,
+                description,
+            } => {
+                // What is left of the ban: a repeat converges on the same
+                // end instead of extending it.
+                let req = BanRequest {
+                    group_id: self.group.reborrow(),
+                    members,
+                    duration: seconds_left(*ends_at),
+                    description: description.as_ref().map(Description::reborrow),
+                };
+                transport.call_with(&req, options).await
+            }
+            Kind::Unban => {
+                let req = UnbanRequest {
+                    group_id: self.group.reborrow(),
+                    members,
+                };
+                transport.call_with(&req, options).await
+            }
+        }
+    }
+}
+
+/// A batch to run: a ticket the store knows it by, the job it belongs to,
+/// and its members.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Batch<T> {
+    /// What the store knows the batch by (a journal needs nothing; Redis,
+    /// the stream entry).
+    pub ticket: T,
+    /// Its job.
+    pub job: Arc<JobRun>,
+    /// Its members (at most 20).
+    pub members: MemberList<'static>,
+}
+
+impl<T> Batch<T> {
+    /// A batch of `job`.
+    pub fn new(ticket: T, job: Arc<JobRun>, members: MemberList<'static>) -> Self {
+        Batch {
+            ticket,
+            job,
+            members,
+        }
+    }
+}
+
+/// What a store has to run.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Polled<T> {
+    /// These batches, now (fewer than asked: there are no more now).
+    Batches(Vec<Batch<T>>),
+    /// None now; ask again later.
+    Idle,
+    /// None, and there will be none: once the batches in flight finish, the
+    /// engine returns.
+    Exhausted,
+}
+
+/// Where a job's batches come from and where their outcomes go: the journal
+/// file for the local engine, Redis Streams for a fleet. The engine knows
+/// no more of a store than this.
+pub trait ProgressStore: Send {
+    /// What the store knows a batch by.
+    type Ticket: Send + 'static;
+    /// Why the store failed; the engine stops and returns it.
+    type Error: Send;
+
+    /// Up to `max` batches to run.
+    fn poll(
+        &mut self,
+        max: usize,
+    ) -> impl Future<Output = Result<Polled<Self::Ticket>, Self::Error>> + Send;
+
+    /// Records what a batch did.
+    fn record(
+        &mut self,
+        ticket: Self::Ticket,
+        job: &JobRun,
+        outcome: BatchOutcome,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// The engine's shutdown signal was raised: no batch is polled any
+    /// more. A store decides what its jobs do (the local engine stops its
+    /// job; a worker lets its batches finish).
+    fn shutdown(&mut self);
+}
+
+/// How [`drive`] runs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DriveOptions {
+    /// Batches in flight at once.
+    pub window: usize,
+    /// When raised, no batch is polled any more and the engine returns once
+    /// the batches in flight finish.
+    pub shutdown: Option<AbortSignal>,
+    /// How long to wait before polling a store that was idle.
+    pub idle_wait: Duration,
+}
+
+impl DriveOptions {
+    /// `window` batches in flight, no shutdown signal, 200 ms idle wait.
+    pub fn new(window: usize) -> Self {
+        DriveOptions {
+            window: window.max(1),
+            shutdown: None,
+            idle_wait: Duration::from_millis(200),
+        }
+    }
+
+    /// Stops polling when `signal` is raised.
+    pub fn shutdown_on(mut self, signal: AbortSignal) -> Self {
+        self.shutdown = Some(signal);
+        self
+    }
+
+    /// How long to wait before polling an idle store again.
+    pub fn idle_wait(mut self, wait: Duration) -> Self {
+        self.idle_wait = wait;
+        self
+    }
+}
+
+/// The engine: keeps up to `window` batches in flight, polling the store
+/// for more as each finishes and recording each outcome as it arrives.
+/// Returns when the store is exhausted (or shut down) and nothing is in
+/// flight, or at the store's first error.
+pub async fn drive<S: ProgressStore>(store: &mut S, options: DriveOptions) -> Result<(), S::Error> {
+    let mut in_flight = FuturesUnordered::new();
+    let mut exhausted = false;
+    let mut shut = false;
+    let shutdown = options.shutdown.clone();
+    loop {
+        let mut idle = false;
+        if !exhausted && !shut && in_flight.len() < options.window {
+            match store.poll(options.window - in_flight.len()).await? {
+                Polled::Batches(batches) => {
+                    idle = in_flight.len() + batches.len() < options.window;
+                    for b in batches {
+                        in_flight.push(async move {
+                            let outcome = b.job.run_batch(b.members).await;
+                            (b.ticket, b.job, outcome)
+                        });
+                    }
+                }
+                Polled::Idle => idle = true,
+                Polled::Exhausted => exhausted = true,
+            }
+        }
+        if in_flight.is_empty() && (exhausted || shut) {
+            return Ok(());
+        }
+        tokio::select! {
+            Some((ticket, job, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+                store.record(ticket, &job, outcome).await?;
+            }
+            () = wait_abort(shutdown.as_ref()), if !shut => {
+                shut = true;
+                store.shutdown();
+            }
+            () = tokio::time::sleep(options.idle_wait), if idle || (in_flight.is_empty() && !exhausted) => {}
+        }
+    }
+}
+
+/// Resolves when the signal is raised; never without one.
+async fn wait_abort(signal: Option<&AbortSignal>) {
+    match signal {
+        Some(s) => s.aborted().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Stops `job` as interrupted by its caller.
+pub(crate) fn interrupt(job: &JobRun) {
+    job.stop(StopReason::new(
+        StopKind::Interrupted,
+        "the caller stopped the job",
+    ));
+}

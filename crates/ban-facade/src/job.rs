@@ -1,0 +1,199 @@
+//! The job vocabulary every engine and store speaks: what a job does
+//! ([`JobAction`], [`JobSpec`]) and where it stands ([`JobState`]). The
+//! local engine, its journal and the fleet's Redis store all read and write
+//! these types, through serde, and nothing else.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use ban_proto::{Description, GroupId};
+
+use crate::input::InputError;
+use crate::report::Action;
+
+/// What a job does, with the data that action needs. A ban carries the
+/// absolute end of the ban (Unix seconds), so every call of the job,
+/// whenever and wherever it is sent, converges on the same `BannedUntil`.
+///
+/// Serialized with an `action` tag:
+/// `{"action":"ban","ends_at":1790000000,"description":"raid"}`,
+/// `{"action":"unban"}`. An unknown action is refused when decoded, never
+/// taken for another.
+///
+/// ```
+/// use ban_facade::JobAction;
+///
+/// let ban: JobAction = serde_json::from_str(r#"{"action":"ban","ends_at":1790000000}"#)?;
+/// assert_eq!(ban, JobAction::Ban { ends_at: 1790000000, description: None });
+/// assert!(serde_json::from_str::<JobAction>(r#"{"action":"kick"}"#).is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum JobAction {
+    /// `ban_group_member` until `ends_at`.
+    Ban {
+        /// When the bans end, Unix seconds.
+        ends_at: u64,
+        /// Why, shown to the members (at most 1000 bytes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+    },
+    /// `unban_group_member`.
+    Unban,
+}
+
+impl JobAction {
+    /// The report's action.
+    pub fn kind(&self) -> Action {
+        match self {
+            JobAction::Ban { .. } => Action::Ban,
+            JobAction::Unban => Action::Unban,
+        }
+    }
+}
+
+/// A job: the group and what to do to its members (the members travel
+/// apart, in batches).
+///
+/// ```
+/// use ban_facade::{JobAction, JobSpec};
+///
+/// let spec = JobSpec::new("@TGS#aJRGC4MH6", JobAction::Unban)?;
+/// let json = serde_json::to_string(&spec).unwrap();
+/// assert_eq!(json, r#"{"group":"@TGS#aJRGC4MH6","action":"unban"}"#);
+/// assert_eq!(serde_json::from_str::<JobSpec>(&json).unwrap(), spec);
+/// # Ok::<(), ban_facade::InputError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct JobSpec {
+    /// The group.
+    pub group: String,
+    /// What the job does.
+    #[serde(flatten)]
+    pub action: JobAction,
+}
+
+impl JobSpec {
+    /// A job, its group and description checked as a call would check them.
+    pub fn new(group: &str, action: JobAction) -> Result<JobSpec, InputError> {
+        let spec = JobSpec {
+            group: group.to_owned(),
+            action,
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Checks the group ID and the description (a decoded spec comes from
+    /// outside: Redis, a file).
+    pub fn validate(&self) -> Result<(), InputError> {
+        GroupId::new(self.group.as_str())?;
+        if let JobAction::Ban {
+            description: Some(d),
+            ..
+        } = &self.action
+        {
+            Description::new(d.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a job stands.
+///
+/// ```
+/// use ban_facade::JobState;
+///
+/// let state: JobState = "paused".parse()?;
+/// assert_eq!(state, JobState::Paused);
+/// assert_eq!(state.to_string(), "paused");
+/// assert!("stopped".parse::<JobState>().is_err());
+/// # Ok::<(), ban_facade::UnknownName>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum JobState {
+    /// Members are being sent.
+    Running,
+    /// Stopped by a failure of the job's (credentials, group, ...) until
+    /// someone resumes it.
+    Paused,
+    /// Stopped for good by a person or by an unban of the same group.
+    Cancelled,
+    /// Every member is done or failed.
+    Done,
+}
+
+impl JobState {
+    /// Every state.
+    pub const ALL: &'static [JobState] = &[
+        JobState::Running,
+        JobState::Paused,
+        JobState::Cancelled,
+        JobState::Done,
+    ];
+
+    /// Its name, as serialized.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobState::Running => "running",
+            JobState::Paused => "paused",
+            JobState::Cancelled => "cancelled",
+            JobState::Done => "done",
+        }
+    }
+
+    /// Whether the job will change no more.
+    pub const fn is_final(self) -> bool {
+        matches!(self, JobState::Cancelled | JobState::Done)
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not one of a vocabulary's (a job state, an action).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} {given:?} is unknown; expected one of: {expected}")]
+pub struct UnknownName {
+    /// What was being named.
+    pub what: &'static str,
+    /// What was given (escaped, at most 64 bytes of it).
+    pub given: String,
+    /// The names allowed.
+    pub expected: String,
+}
+
+impl UnknownName {
+    pub(crate) fn new<'a>(
+        what: &'static str,
+        given: &str,
+        names: impl Iterator<Item = &'a str>,
+    ) -> Self {
+        UnknownName {
+            what,
+            given: ban_proto::escape_bounded(given, 64),
+            expected: names.collect::<Vec<_>>().join(", "),
+        }
+    }
+}
+
+impl FromStr for JobState {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        JobState::ALL
+            .iter()
+            .copied()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| UnknownName::new("job state", s, JobState::ALL.iter().map(|s| s.as_str())))
+    }
+}
