@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use ban_emulator::Emulator;
 use ban_facade::{AbortSignal, ClientBuilder};
 use ban_fleet::testing::RedisServer;
-use ban_fleet::{FleetConfig, JobAction, JobQueue, RedisLimiter, Worker, WorkerConfig};
+use ban_fleet::{FleetConfig, JobAction, JobQueue, JobSpec, RedisLimiter, Worker, WorkerConfig};
 
 fn peak_rss_mb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -47,11 +47,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let submitted = Instant::now();
     let id = queue
         .submit(
-            "@TGS#aMILLION",
-            JobAction::Ban {
-                ends_at: 4_000_000_000,
-                description: Some("bot wave".into()),
-            },
+            &JobSpec::new(
+                "@TGS#aMILLION",
+                JobAction::Ban {
+                    ends_at: 4_000_000_000,
+                    description: Some("bot wave".into()),
+                },
+            )?,
             &members,
         )
         .await?;
@@ -105,9 +107,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{n} members, {workers} workers: {elapsed:.1} s (floor {floor:.0} s, {:+.1}%), {} done, {} failed, {} lost, {} calls ({} × 60007, busiest second {}), Redis peak memory {used}, this process's peak RSS {} MB",
         (elapsed / floor - 1.0) * 100.0,
-        report.done.len(),
-        report.failed.len(),
-        report.not_attempted.len(),
+        report.report.succeeded.len(),
+        report.report.failed.len(),
+        report.report.not_attempted.len(),
         ban.accepted,
         ban.rate_limited,
         ban.busiest_second,

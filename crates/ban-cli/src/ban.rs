@@ -127,7 +127,7 @@ fn fix(kind: StopKind) -> &'static str {
 
 fn print_report(g: &Global, report: &BulkReport, target: &Target) -> Result<ExitCode, Failure> {
     let verb = report.action.done_key();
-    let total = report.succeeded.len() + report.failed.len() + report.not_attempted.len();
+    let total = report.total();
     if g.json {
         output::json_value(report)?;
     } else {
@@ -149,18 +149,7 @@ fn print_report(g: &Global, report: &BulkReport, target: &Target) -> Result<Exit
                 String::new()
             },
         ))?;
-        for f in &report.failed {
-            let code = f.code.map_or_else(|| "-".to_owned(), |c| c.to_string());
-            output::line(format_args!(
-                "failed\t{}\tcode {code}\t{} (random {})",
-                escape(&f.member),
-                f.reason,
-                f.random
-            ))?;
-        }
-        for m in &report.not_attempted {
-            output::line(format_args!("not_attempted\t{}", escape(m)))?;
-        }
+        output::report_members(report)?;
     }
     output::flush()?;
     let Some(stop) = &report.stopped else {
@@ -171,32 +160,42 @@ fn print_report(g: &Global, report: &BulkReport, target: &Target) -> Result<Exit
         });
     };
     let left = report.failed.len() + report.not_attempted.len();
-    let resume = match &target.journal {
-        Some(j) => format!(
-            "; run the same command with --journal {} to resume",
-            j.display()
-        ),
-        None if report.not_attempted.is_empty() => String::new(),
-        None if g.json => "; they are listed in not_attempted".to_owned(),
-        None => "; they are listed above as not_attempted lines".to_owned(),
-    };
-    let code = stop
-        .code
-        .map(|c| format!(" (service code {c})"))
-        .unwrap_or_default();
-    eprintln!(
-        "{}: {}{code}: {}; {}. {} of {total} member(s) not done, {} not attempted{resume}",
-        if stop.kind == StopKind::Interrupted {
-            "interrupted"
-        } else {
-            "error: stopped early"
-        },
-        stop.kind,
-        stop.reason,
-        fix(stop.kind),
-        left,
-        report.not_attempted.len(),
-    );
+    if stop.kind == StopKind::Interrupted {
+        let done = report.succeeded.len();
+        match &target.journal {
+            Some(j) => eprintln!(
+                "interrupted: {done} of {total} done; rerun the same command (with --journal {}) to finish",
+                j.display()
+            ),
+            None => eprintln!(
+                "interrupted: {done} of {total} done; rerun with --journal FILE to finish"
+            ),
+        }
+    } else {
+        let resume = match &target.journal {
+            Some(j) => format!(
+                "; run the same command with --journal {} to resume",
+                j.display()
+            ),
+            None if report.not_attempted.is_empty() => String::new(),
+            None if g.json => "; they are listed in not_attempted".to_owned(),
+            None if report.not_attempted.len() > output::LISTED => {
+                "; --json lists them in not_attempted".to_owned()
+            }
+            None => "; they are listed above as not_attempted lines".to_owned(),
+        };
+        let code = stop
+            .code
+            .map(|c| format!(" (service code {c})"))
+            .unwrap_or_default();
+        eprintln!(
+            "error: stopped early: {}{code}: {}; {}. {left} of {total} member(s) not done, {} not attempted{resume}",
+            stop.kind,
+            stop.reason,
+            fix(stop.kind),
+            report.not_attempted.len(),
+        );
+    }
     Ok(ExitCode::from(if stop.kind == StopKind::Interrupted {
         INTERRUPTED
     } else {

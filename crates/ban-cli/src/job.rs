@@ -3,18 +3,18 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ban_facade::AbortSignal;
-use ban_fleet::{JobAction, JobError, JobQueue, Worker, WorkerConfig};
+use ban_facade::{AbortSignal, JobAction, JobSpec, JobState};
+use ban_fleet::{JobError, JobQueue, Worker, WorkerConfig};
 
 use crate::args::{Global, JobCmd, Rate};
 use crate::members;
-use crate::output::{self, escape, failed, usage, Failure};
+use crate::output::{self, chain, escape, failed, usage, Failure};
 use crate::settings::Settings;
 
 fn job_error(e: JobError) -> Failure {
     match e {
-        JobError::Input(_) | JobError::NoSuchJob(_) | JobError::Setting(_) => usage(e),
-        other => failed(other),
+        JobError::Input(_) | JobError::NoSuchJob(_) | JobError::Setting(_) => usage(chain(&e)),
+        other => failed(chain(&other)),
     }
 }
 
@@ -23,7 +23,7 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
     let (url, prefix) = settings.redis(rate)?;
     let queue = JobQueue::connect(&url, &prefix)
         .await
-        .map_err(|e| usage(format!("--redis (TIM_REDIS_URL): {e}")))?;
+        .map_err(|e| usage(format!("--redis (TIM_REDIS_URL): {}", chain(&e))))?;
     match cmd {
         JobCmd::Submit {
             group,
@@ -50,15 +50,18 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
                 }
                 (false, None) => return Err(usage("give --duration, or --unban")),
             };
+            let spec = JobSpec::new(&group, action).map_err(|i| list.explain(i))?;
             let id = queue
-                .submit(&group, action, &list.accounts)
+                .submit(&spec, &list.accounts)
                 .await
                 .map_err(|e| match e {
                     JobError::Input(i) => list.explain(i),
                     other => job_error(other),
                 })?;
             if g.json {
-                output::line(serde_json::json!({"job": id, "members": list.accounts.len()}))?;
+                let distinct: std::collections::HashSet<&str> =
+                    list.accounts.iter().map(String::as_str).collect();
+                output::line(serde_json::json!({"job": id, "members": distinct.len()}))?;
             } else {
                 output::line(&id)?;
             }
@@ -125,13 +128,17 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
             if g.json {
                 output::json_value(&s)?;
             } else {
+                let why = s
+                    .stopped
+                    .as_ref()
+                    .map(|r| format!(" ({}: {})", r.kind, escape(&r.reason)))
+                    .unwrap_or_default();
                 output::line(format_args!(
-                    "job {} ({} {}): {}{}\n  {} members: {} done, {} failed, {} pending, {} batch(es) in flight\n  {} live worker(s), {} calls, {:.1} calls/s, {} redeliveries",
+                    "job {} ({} {}): {}{why}\n  {} members: {} done, {} failed, {} pending, {} batch(es) in flight\n  {} live worker(s), {} calls, {:.1} calls/s, {} redeliveries",
                     s.id,
                     s.action,
                     escape(&s.group),
                     s.state,
-                    s.reason.as_deref().map(|r| format!(" ({})", escape(r))).unwrap_or_default(),
                     s.total,
                     s.done,
                     s.failed,
@@ -151,36 +158,26 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
                 output::json_value(&r)?;
             } else {
                 output::line(format_args!(
-                    "job {} ({}): {} done, {} failed, {} not attempted of {}; {} calls, {} retries",
-                    r.status.id,
-                    r.status.state,
-                    r.done.len(),
-                    r.failed.len(),
-                    r.not_attempted.len(),
-                    r.status.total,
-                    r.status.calls,
-                    r.retries
+                    "job {} ({}): {} {}, {} failed, {} not attempted of {}; {} calls, {} retries",
+                    r.job,
+                    r.state,
+                    r.report.succeeded.len(),
+                    r.report.action.done_key(),
+                    r.report.failed.len(),
+                    r.report.not_attempted.len(),
+                    r.report.total(),
+                    r.report.calls,
+                    r.report.retries
                 ))?;
-                for f in &r.failed {
-                    output::line(format_args!(
-                        "failed\t{}\tcode {}\t{}",
-                        escape(f["member"].as_str().unwrap_or("")),
-                        f["code"],
-                        escape(f["reason"].as_str().unwrap_or(""))
-                    ))?;
-                }
-                for m in &r.not_attempted {
-                    output::line(format_args!("not_attempted\t{}", escape(m)))?;
-                }
+                output::report_members(&r.report)?;
             }
             output::flush()?;
-            let finished = matches!(r.status.state.as_str(), "done" | "cancelled");
-            if finished && !keep {
+            if r.state.is_final() && !keep {
                 queue.delete(&job).await.map_err(job_error)?;
             }
-            Ok(match (r.status.state.as_str(), r.failed.is_empty()) {
-                ("done", true) => ExitCode::SUCCESS,
-                ("paused", _) => ExitCode::from(2),
+            Ok(match (r.state, r.report.failed.is_empty()) {
+                (JobState::Done, true) => ExitCode::SUCCESS,
+                (JobState::Paused, _) => ExitCode::from(2),
                 _ => ExitCode::from(1),
             })
         }

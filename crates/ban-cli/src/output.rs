@@ -100,6 +100,52 @@ pub(crate) fn report_failure(json: bool, f: &Failure) -> u8 {
     f.code
 }
 
+/// How many failed and how many not-attempted members a human-format
+/// report lists; `--json` lists every one.
+pub(crate) const LISTED: usize = 20;
+
+/// The members of a report for people: at most [`LISTED`] failed and
+/// [`LISTED`] not attempted, then how to see them all.
+pub(crate) fn report_members(report: &ban_facade::BulkReport) -> Result<(), Failure> {
+    for f in report.failed.iter().take(LISTED) {
+        let code = f.code.map_or_else(|| "-".to_owned(), |c| c.to_string());
+        line(format_args!(
+            "failed\t{}\tcode {code}\t{} (random {})",
+            escape(&f.member),
+            escape(&f.reason),
+            f.random
+        ))?;
+    }
+    for m in report.not_attempted.iter().take(LISTED) {
+        line(format_args!("not_attempted\t{}", escape(m)))?;
+    }
+    let hidden = report.failed.len().saturating_sub(LISTED)
+        + report.not_attempted.len().saturating_sub(LISTED);
+    if hidden > 0 {
+        line(format_args!(
+            "... and {hidden} more member(s) not listed ({} failed, {} not attempted in all); --json lists every one (--json > report.json)",
+            report.failed.len(),
+            report.not_attempted.len()
+        ))?;
+    }
+    Ok(())
+}
+
+/// An error and its causes, on one line: `what failed: why: why`.
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(cause) = cur {
+        let c = cause.to_string();
+        if !text.ends_with(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+        cur = cause.source();
+    }
+    text
+}
+
 /// A Unix time as RFC 3339, or the bare number when it is past year 9999.
 pub(crate) fn rfc3339(secs: u64) -> String {
     std::time::UNIX_EPOCH

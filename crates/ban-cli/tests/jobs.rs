@@ -137,16 +137,15 @@ fn a_wrong_key_pauses_the_job_for_every_worker() {
             .output()
             .unwrap(),
     );
-    let reason = status["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("credentials") && reason.contains("70009"),
-        "{reason}"
-    );
+    assert_eq!(status["stopped"]["kind"], "credentials", "{status}");
+    assert_eq!(status["stopped"]["code"], 70009, "{status}");
     let sent = emu.control("stats")["total_calls"].as_u64().unwrap();
     assert!(sent <= 64, "{sent} calls for one worker's window");
     let (out, v) = report(&emu, &redis, &id);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(v["stopped"]["kind"], "paused");
+    assert_eq!(v["state"], "paused");
+    // The vocabulary of `banctl ban --json`.
+    assert_eq!(v["stopped"]["kind"], "credentials");
 }
 
 #[test]

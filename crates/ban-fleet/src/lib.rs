@@ -39,7 +39,8 @@ pub use config::{
     DEFAULT_KEY_PREFIX, DEFAULT_PROBE_EVERY, DEFAULT_REDIS_TIMEOUT, DEGRADED_MARGIN,
     THROTTLE_PENALTY,
 };
-pub use jobs::queue::{JobAction, JobError, JobQueue, JobReport, JobStatus};
+pub use ban_facade::{JobAction, JobSpec, JobState};
+pub use jobs::queue::{JobError, JobQueue, JobReport, JobStatus, SettingError};
 pub use jobs::worker::{
     Worker, WorkerConfig, WorkerStats, DEFAULT_LEASE, DEFAULT_MAX_DELIVERIES, DEFAULT_RETENTION,
 };

@@ -1,15 +1,18 @@
 //! Ban jobs on Redis Streams: a million-member ban spread over workers,
 //! nothing lost when one dies.
 //!
-//! A job is a hash (group, action, the ban's absolute end, description,
-//! total, state, counters), a stream of batches of at most 20 members read
-//! through one consumer group, a set of the members done and a hash of the
-//! members failed with their reasons. Workers record each batch's outcome
-//! and acknowledge it in one Lua script, so a batch delivered twice is
-//! counted once; delivery is at least once, and repeating a ban is
-//! harmless because every ban call sends what is left of one absolute end.
+//! A job is a hash (its [`ban_facade::JobSpec`] as JSON, its
+//! [`ban_facade::JobState`], counters), a stream of batches of at most 20
+//! members read through one consumer group, a set of the members done and
+//! a hash of the members failed (each a [`ban_facade::FailedMember`] as
+//! JSON). A worker is the facade's one engine over the Redis store: it
+//! records each batch's outcome and acknowledges it in one Lua script, so
+//! a batch delivered twice is counted once; delivery is at least once, and
+//! repeating a ban is harmless because every ban call sends what is left
+//! of one absolute end.
 
+mod meta;
 pub(crate) mod queue;
 mod report;
-mod stream;
+mod store;
 pub(crate) mod worker;

@@ -1,21 +1,43 @@
-//! The job queue: a job is a hash, a stream of batches of at most 20
-//! members (one consumer group), and the members done and failed.
+//! The job queue: a job is a hash (its spec as JSON, its state, counters),
+//! a stream of batches of at most 20 members (one consumer group), a set of
+//! the members done and a hash of those failed (member → JSON record).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ban_facade::{validate_members, InputError};
+use ban_facade::{
+    validate_members, BulkReport, FailedMember, InputError, JobAction, JobSpec, JobState,
+    StopKind, StopReason,
+};
 use ban_proto::MemberList;
 use redis::aio::ConnectionManager;
+use redis::streams::{StreamPendingReply, StreamRangeReply};
 use redis::AsyncCommands;
 
+use super::meta::{JobMeta, F};
 pub use super::report::{JobReport, JobStatus};
 
 /// The consumer group every worker reads through.
 pub(crate) const GROUP: &str = "workers";
+/// The stream entry field that holds a batch's members, one a line.
+pub(crate) const MEMBERS_FIELD: &str = "m";
 /// Batches queued per pipelined round trip when submitting.
 const SUBMIT_PIPELINE: usize = 2_000;
+/// How long a worker's heartbeat counts it as alive.
+pub(crate) const LIVE_FOR_MS: u64 = 5_000;
+
+/// A worker setting that makes no sense.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name} is {given}; it must be {expected}")]
+pub struct SettingError {
+    /// The setting.
+    pub name: &'static str,
+    /// What was given.
+    pub given: String,
+    /// What it must be.
+    pub expected: &'static str,
+}
 
 /// Why a job call failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,14 +47,15 @@ pub enum JobError {
     #[error(transparent)]
     Input(#[from] InputError),
     /// Redis refused or could not be reached.
-    #[error("Redis: {0}")]
+    #[error("Redis failed")]
     Redis(#[from] redis::RedisError),
-    /// No such job (never submitted, or deleted after its report was read).
-    #[error("job {0} does not exist (never submitted, or its report was read and it was deleted)")]
+    /// No such job (never submitted, deleted after its report was read, or
+    /// lost by a Redis that does not persist its data).
+    #[error("job {0} does not exist: never submitted, deleted after its report was read, or lost by Redis (a restart without persistence)")]
     NoSuchJob(String),
-    /// A worker setting makes no sense; the text names it.
-    #[error("{0}")]
-    Setting(String),
+    /// A worker setting makes no sense.
+    #[error(transparent)]
+    Setting(#[from] SettingError),
     /// The job's data is not what this version wrote.
     #[error("job {id}: {what}")]
     Corrupt {
@@ -43,32 +66,20 @@ pub enum JobError {
     },
 }
 
-/// What a job does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum JobAction {
-    /// Ban until an absolute time (Unix seconds): every batch, whenever and
-    /// wherever it is sent, converges on that end.
-    Ban {
-        /// When the bans end, Unix seconds.
-        ends_at: u64,
-        /// Why, shown to the members.
-        description: Option<String>,
-    },
-    /// Lift bans. Submitting one cancels the group's running ban jobs, and
-    /// its batches are served only after one lease, when no batch of theirs
-    /// can still be in flight: a late ban never undoes the unban.
-    Unban,
-}
-
-/// The keys of one job.
+/// The keys of one job. They share one hash tag (`{id}`), so every script
+/// and transaction on a job touches one Redis Cluster slot.
 #[derive(Debug, Clone)]
 pub(crate) struct JobKeys {
     pub(crate) hash: String,
     pub(crate) stream: String,
     pub(crate) done: String,
     pub(crate) failed: String,
-    pub(crate) lastfail: String,
+}
+
+impl JobKeys {
+    fn all(&self) -> [&String; 4] {
+        [&self.hash, &self.stream, &self.done, &self.failed]
+    }
 }
 
 /// Ban jobs on Redis Streams: submit, follow, report, cancel. Cheap to
@@ -91,6 +102,11 @@ pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A new job id: 64 random bits, as 16 hex digits.
+fn new_id() -> String {
+    format!("{:016x}", fastrand::u64(..))
 }
 
 impl JobQueue {
@@ -119,12 +135,11 @@ impl JobQueue {
     }
 
     pub(crate) fn keys(&self, id: &str) -> JobKeys {
-        let base = format!("{}:job:{id}", self.prefix);
+        let base = format!("{}:job:{{{id}}}", self.prefix);
         JobKeys {
             stream: format!("{base}:stream"),
             done: format!("{base}:done"),
             failed: format!("{base}:failed"),
-            lastfail: format!("{base}:lastfail"),
             hash: base,
         }
     }
@@ -135,65 +150,49 @@ impl JobQueue {
     /// job's id.
     pub async fn submit<S: AsRef<str>>(
         &self,
-        group: &str,
-        action: JobAction,
+        spec: &JobSpec,
         members: &[S],
     ) -> Result<String, JobError> {
-        let group = ban_proto::GroupId::new(group.to_owned()).map_err(InputError::from)?;
-        if let JobAction::Ban {
-            description: Some(d),
-            ..
-        } = &action
-        {
-            ban_proto::Description::new(d.as_str()).map_err(InputError::from)?;
-        }
+        spec.validate()?;
         let (members, duplicates) = validate_members(members)?;
-        let id = format!("{:x}{:04x}", now_ms(), fastrand::u16(..));
-        let keys = self.keys(&id);
+        let spec_json = serde_json::to_string(spec).map_err(|e| JobError::Corrupt {
+            id: String::new(),
+            what: format!("the spec cannot be encoded: {e}"),
+        })?;
         let mut conn = self.conn.clone();
-        let mut fields: Vec<(&str, String)> = vec![
-            ("group", group.as_str().to_owned()),
-            ("total", members.len().to_string()),
-            ("duplicates", duplicates.to_string()),
-            ("state", "running".into()),
-            ("created_ms", now_ms().to_string()),
-        ];
-        match &action {
-            JobAction::Ban {
-                ends_at,
-                description,
-            } => {
-                fields.push(("action", "ban".into()));
-                fields.push(("ends_at", ends_at.to_string()));
-                if let Some(d) = description {
-                    fields.push(("description", d.clone()));
-                }
+        // The id is taken with HSETNX: two submissions never share one.
+        let (id, keys) = loop {
+            let id = new_id();
+            let keys = self.keys(&id);
+            let created: bool = conn.hset_nx(&keys.hash, F::SPEC, &spec_json).await?;
+            if created {
+                break (id, keys);
             }
-            JobAction::Unban => {
-                fields.push(("action", "unban".into()));
-                // A late ban batch must not undo this unban: cancel the
-                // group's ban jobs and start after one lease.
-                let cancelled = self.cancel_ban_jobs(group.as_str(), &id).await?;
-                if cancelled > 0 {
-                    let lease = crate::jobs::worker::DEFAULT_LEASE.as_millis() as u64;
-                    fields.push(("not_before_ms", (now_ms() + lease).to_string()));
-                }
+        };
+        let mut fields: Vec<(&str, String)> = vec![
+            (F::TOTAL, members.len().to_string()),
+            (F::DUPLICATES, duplicates.to_string()),
+            (F::STATE, JobState::Running.to_string()),
+            (F::CREATED_MS, now_ms().to_string()),
+        ];
+        if spec.action == JobAction::Unban {
+            // A late ban batch must not undo this unban: cancel the group's
+            // ban jobs and start after one lease.
+            let cancelled = self.cancel_ban_jobs(&spec.group, &id).await?;
+            if cancelled > 0 {
+                let lease = crate::jobs::worker::DEFAULT_LEASE.as_millis() as u64;
+                fields.push((F::NOT_BEFORE_MS, (now_ms() + lease).to_string()));
             }
         }
         let _: () = conn.hset_multiple(&keys.hash, &fields).await?;
-        let _: () = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(&keys.stream)
-            .arg(GROUP)
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async(&mut conn)
+        let _: () = conn
+            .xgroup_create_mkstream(&keys.stream, GROUP, "0")
             .await?;
         for chunk in members.chunks(MemberList::MAX * SUBMIT_PIPELINE) {
             let mut pipe = redis::pipe();
             for batch in chunk.chunks(MemberList::MAX) {
                 let text: Vec<&str> = batch.iter().map(|m| m.as_str()).collect();
-                pipe.xadd(&keys.stream, "*", &[("m", text.join("\n"))])
+                pipe.xadd(&keys.stream, "*", &[(MEMBERS_FIELD, text.join("\n"))])
                     .ignore();
             }
             let _: () = pipe.query_async(&mut conn).await?;
@@ -204,22 +203,28 @@ impl JobQueue {
         Ok(id)
     }
 
+    /// The ids of every job workers look at.
+    pub(crate) async fn job_ids(&self) -> Result<Vec<String>, JobError> {
+        let mut conn = self.conn.clone();
+        Ok(conn.smembers(self.jobs_key()).await?)
+    }
+
     /// Cancels the running or paused ban jobs of `group`; returns how many.
     async fn cancel_ban_jobs(&self, group: &str, by: &str) -> Result<usize, JobError> {
-        let mut conn = self.conn.clone();
-        let ids: Vec<String> = conn.smembers(self.jobs_key()).await?;
         let mut n = 0;
-        for other in ids {
-            let h: HashMap<String, String> = conn.hgetall(self.keys(&other).hash).await?;
-            let live = matches!(
-                h.get("state").map(String::as_str),
-                Some("running" | "paused")
-            );
-            if live
-                && h.get("group").map(String::as_str) == Some(group)
-                && h.get("action").map(String::as_str) == Some("ban")
+        for other in self.job_ids().await? {
+            let Ok(meta) = self.meta(&other).await else {
+                continue;
+            };
+            if !meta.state.is_final()
+                && meta.spec.group == group
+                && matches!(meta.spec.action, JobAction::Ban { .. })
             {
-                self.set_state(&other, "cancelled", &format!("cancelled by unban job {by}"))
+                let stop = StopReason::new(
+                    StopKind::Cancelled,
+                    format!("cancelled by unban job {by}"),
+                );
+                self.set_state(&other, JobState::Cancelled, Some(&stop))
                     .await?;
                 n += 1;
             }
@@ -227,32 +232,41 @@ impl JobQueue {
         Ok(n)
     }
 
+    /// Sets a job's state, with why it stopped (paused or cancelled).
     pub(crate) async fn set_state(
         &self,
         id: &str,
-        state: &str,
-        reason: &str,
+        state: JobState,
+        stopped: Option<&StopReason>,
     ) -> Result<(), JobError> {
         let mut conn = self.conn.clone();
         let hash = self.keys(id).hash;
-        let _: () = conn
-            .hset_multiple(&hash, &[("state", state), ("reason", reason)])
-            .await?;
-        if state != "paused" {
-            let _: () = conn.hset(&hash, "finished_ms", now_ms()).await?;
+        let mut pipe = redis::pipe();
+        pipe.atomic().hset(&hash, F::STATE, state.as_str()).ignore();
+        match stopped {
+            Some(stop) => {
+                let json = serde_json::to_string(stop).unwrap_or_default();
+                pipe.hset(&hash, F::STOPPED, json).ignore();
+            }
+            None => {
+                pipe.hdel(&hash, F::STOPPED).ignore();
+            }
         }
+        if state.is_final() {
+            pipe.hset(&hash, F::FINISHED_MS, now_ms()).ignore();
+        }
+        let _: () = pipe.query_async(&mut conn).await?;
         Ok(())
     }
 
     /// Stops workers from taking the job's batches; the report marks the
     /// members not done `not_attempted`.
     pub async fn cancel(&self, id: &str) -> Result<(), JobError> {
-        let h = self.meta(id).await?;
-        if matches!(
-            h.get("state").map(String::as_str),
-            Some("running" | "paused")
-        ) {
-            self.set_state(id, "cancelled", "cancelled").await?;
+        let meta = self.meta(id).await?;
+        if !meta.state.is_final() {
+            let stop = StopReason::new(StopKind::Cancelled, "cancelled by an operator");
+            self.set_state(id, JobState::Cancelled, Some(&stop))
+                .await?;
         }
         Ok(())
     }
@@ -260,119 +274,102 @@ impl JobQueue {
     /// Lets workers take a paused job's batches again (after fixing what
     /// paused it: the key, the group).
     pub async fn resume(&self, id: &str) -> Result<(), JobError> {
-        let h = self.meta(id).await?;
-        if h.get("state").map(String::as_str) == Some("paused") {
-            let mut conn = self.conn.clone();
-            let _: () = conn
-                .hset_multiple(self.keys(id).hash, &[("state", "running"), ("reason", "")])
-                .await?;
+        let meta = self.meta(id).await?;
+        if meta.state == JobState::Paused {
+            self.set_state(id, JobState::Running, None).await?;
         }
         Ok(())
     }
 
-    pub(crate) async fn meta(&self, id: &str) -> Result<HashMap<String, String>, JobError> {
+    /// A job's hash, typed.
+    pub(crate) async fn meta(&self, id: &str) -> Result<JobMeta, JobError> {
         let mut conn = self.conn.clone();
         let h: HashMap<String, String> = conn.hgetall(self.keys(id).hash).await?;
         if h.is_empty() {
             return Err(JobError::NoSuchJob(id.to_owned()));
         }
-        Ok(h)
+        JobMeta::from_hash(id, &h)
     }
 
     /// The job's status.
     pub async fn status(&self, id: &str) -> Result<JobStatus, JobError> {
-        let h = self.meta(id).await?;
+        let meta = self.meta(id).await?;
+        self.status_of(id, &meta).await
+    }
+
+    async fn status_of(&self, id: &str, meta: &JobMeta) -> Result<JobStatus, JobError> {
         let keys = self.keys(id);
         let mut conn = self.conn.clone();
-        let num = |k: &str| h.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         let done: u64 = conn.scard(&keys.done).await?;
         let failed: u64 = conn.hlen(&keys.failed).await?;
-        let pending_summary: redis::Value = redis::cmd("XPENDING")
-            .arg(&keys.stream)
-            .arg(GROUP)
-            .query_async(&mut conn)
-            .await?;
-        let in_flight = match pending_summary {
-            redis::Value::Array(v) => match v.first() {
-                Some(redis::Value::Int(n)) => *n as u64,
-                _ => 0,
-            },
-            _ => 0,
-        };
+        let pending: StreamPendingReply = conn.xpending(&keys.stream, GROUP).await?;
         let live_workers: u64 = conn
-            .zcount(self.workers_key(), now_ms().saturating_sub(5_000), "+inf")
+            .zcount(
+                self.workers_key(),
+                now_ms().saturating_sub(LIVE_FOR_MS),
+                "+inf",
+            )
             .await?;
-        let total = num("total");
-        let end = match num("finished_ms") {
-            0 => now_ms(),
-            t => t,
-        };
-        let secs = (end.saturating_sub(num("created_ms")) as f64 / 1000.0).max(0.001);
-        let reason = h.get("reason").filter(|r| !r.is_empty()).cloned();
+        let secs = (meta.elapsed().as_secs_f64()).max(0.001);
         Ok(JobStatus {
             id: id.to_owned(),
-            state: h.get("state").cloned().unwrap_or_default(),
-            reason,
-            action: h.get("action").cloned().unwrap_or_default(),
-            group: h.get("group").cloned().unwrap_or_default(),
-            total,
+            state: meta.state,
+            stopped: meta.stopped.clone(),
+            action: meta.spec.action.kind(),
+            group: meta.spec.group.clone(),
+            total: meta.total,
             done,
             failed,
-            pending: total.saturating_sub(done + failed),
-            in_flight,
+            pending: meta.total.saturating_sub(done + failed),
+            in_flight: pending.count() as u64,
             live_workers,
-            calls: num("calls"),
-            rate: num("calls") as f64 / secs,
-            redeliveries: num("redeliveries"),
+            calls: meta.calls,
+            rate: meta.calls as f64 / secs,
+            redeliveries: meta.redeliveries,
         })
     }
 
-    /// The job's report: every member once, done, failed or not attempted.
+    /// The job's report: every member once, done, failed or not attempted,
+    /// in the shape of a local job's report.
     pub async fn report(&self, id: &str) -> Result<JobReport, JobError> {
-        let status = self.status(id).await?;
-        let h = self.meta(id).await?;
+        let meta = self.meta(id).await?;
+        let status = self.status_of(id, &meta).await?;
         let keys = self.keys(id);
         let mut conn = self.conn.clone();
         let done: HashSet<String> = conn.smembers(&keys.done).await?;
-        let failed: BTreeMap<String, String> = conn.hgetall(&keys.failed).await?;
-        let entries: redis::streams::StreamRangeReply = conn.xrange_all(&keys.stream).await?;
-        let mut in_order = Vec::with_capacity(status.total as usize);
+        let failed: HashMap<String, String> = conn.hgetall(&keys.failed).await?;
+        let entries: StreamRangeReply = conn.xrange_all(&keys.stream).await?;
+        let mut report = BulkReport::new(meta.spec.action.kind(), meta.spec.group.clone());
         for e in &entries.ids {
-            if let Some(redis::Value::BulkString(b)) = e.map.get("m") {
-                let text = String::from_utf8_lossy(b);
-                in_order.extend(text.split('\n').map(str::to_owned));
+            let text: String = e.get(MEMBERS_FIELD).unwrap_or_default();
+            for m in text.split('\n') {
+                if done.contains(m) {
+                    report.succeeded.push(m.to_owned());
+                } else if let Some(f) = failed.get(m) {
+                    let f: FailedMember =
+                        serde_json::from_str(f).map_err(|e| JobError::Corrupt {
+                            id: id.to_owned(),
+                            what: format!("a failure record is unreadable: {e}"),
+                        })?;
+                    report.failed.push(f);
+                } else {
+                    report.not_attempted.push(m.to_owned());
+                }
             }
         }
-        let mut report_done = Vec::new();
-        let mut not_attempted = Vec::new();
-        for m in in_order {
-            if done.contains(&m) {
-                report_done.push(m);
-            } else if !failed.contains_key(&m) {
-                not_attempted.push(m);
-            }
-        }
-        let failed = failed
-            .values()
-            .filter_map(|v| serde_json::from_str::<serde_json::Value>(v).ok())
-            .map(|f| {
-                serde_json::json!({"member": f[0], "code": f[1], "reason": f[2], "random": f[3]})
-            })
-            .collect();
-        let num = |k: &str| h.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        let end = match num("finished_ms") {
-            0 => now_ms(),
-            t => t,
-        };
+        report.stopped = meta.stopped.clone();
+        report.duplicates = meta.duplicates as usize;
+        report.calls = meta.calls;
+        report.retries = meta.retries;
+        report.rate_limited = meta.rate_limited;
+        report.limiter = "redis".to_owned();
+        report.elapsed = meta.elapsed();
         Ok(JobReport {
-            done: report_done,
-            failed,
-            not_attempted,
-            duplicates: num("duplicates"),
-            retries: num("retries"),
-            rate_limited: num("rate_limited"),
-            elapsed: Duration::from_millis(end.saturating_sub(num("created_ms"))),
-            status,
+            job: id.to_owned(),
+            state: meta.state,
+            report,
+            redeliveries: meta.redeliveries,
+            live_workers: status.live_workers,
         })
     }
 
@@ -381,18 +378,16 @@ impl JobQueue {
     pub async fn delete(&self, id: &str) -> Result<(), JobError> {
         let keys = self.keys(id);
         let mut conn = self.conn.clone();
-        let _: () = redis::pipe()
-            .atomic()
-            .del(&[
-                &keys.hash,
-                &keys.stream,
-                &keys.done,
-                &keys.failed,
-                &keys.lastfail,
-            ])
-            .srem(self.jobs_key(), id)
-            .query_async(&mut conn)
-            .await?;
+        // One slot for the job's keys; the jobs set is apart (Cluster).
+        let _: () = conn.del(&keys.all()).await?;
+        let _: () = conn.srem(self.jobs_key(), id).await?;
+        Ok(())
+    }
+
+    /// Forgets a job that is gone from Redis.
+    pub(crate) async fn forget(&self, id: &str) -> Result<(), JobError> {
+        let mut conn = self.conn.clone();
+        let _: () = conn.srem(self.jobs_key(), id).await?;
         Ok(())
     }
 
@@ -402,13 +397,7 @@ impl JobQueue {
         let ms = retention.as_millis() as i64;
         let mut conn = self.conn.clone();
         let mut pipe = redis::pipe();
-        for k in [
-            &keys.hash,
-            &keys.stream,
-            &keys.done,
-            &keys.failed,
-            &keys.lastfail,
-        ] {
+        for k in keys.all() {
             pipe.pexpire(k, ms).ignore();
         }
         let _: () = pipe.query_async(&mut conn).await?;

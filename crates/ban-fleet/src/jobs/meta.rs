@@ -1,0 +1,99 @@
+//! A job's hash, typed: its fields' names in one place, read back into one
+//! struct (a field that is missing or unreadable is an error naming it,
+//! never a silent default).
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use ban_facade::{JobSpec, JobState, StopReason};
+
+use super::queue::{now_ms, JobError};
+
+/// The fields of a job's hash.
+pub(crate) struct F;
+
+impl F {
+    /// The job's spec (group, action and its data), JSON.
+    pub(crate) const SPEC: &'static str = "spec";
+    pub(crate) const TOTAL: &'static str = "total";
+    pub(crate) const DUPLICATES: &'static str = "duplicates";
+    pub(crate) const STATE: &'static str = "state";
+    /// Why it was paused or cancelled: a `StopReason`, JSON.
+    pub(crate) const STOPPED: &'static str = "stopped";
+    pub(crate) const CREATED_MS: &'static str = "created_ms";
+    pub(crate) const FINISHED_MS: &'static str = "finished_ms";
+    pub(crate) const NOT_BEFORE_MS: &'static str = "not_before_ms";
+    pub(crate) const CALLS: &'static str = "calls";
+    pub(crate) const RETRIES: &'static str = "retries";
+    pub(crate) const RATE_LIMITED: &'static str = "rate_limited";
+    pub(crate) const REDELIVERIES: &'static str = "redeliveries";
+}
+
+/// A job's hash.
+#[derive(Debug, Clone)]
+pub(crate) struct JobMeta {
+    pub(crate) spec: JobSpec,
+    pub(crate) total: u64,
+    pub(crate) duplicates: u64,
+    pub(crate) state: JobState,
+    pub(crate) stopped: Option<StopReason>,
+    pub(crate) created_ms: u64,
+    pub(crate) finished_ms: Option<u64>,
+    pub(crate) not_before_ms: u64,
+    pub(crate) calls: u64,
+    pub(crate) retries: u64,
+    pub(crate) rate_limited: u64,
+    pub(crate) redeliveries: u64,
+}
+
+impl JobMeta {
+    pub(crate) fn from_hash(id: &str, h: &HashMap<String, String>) -> Result<JobMeta, JobError> {
+        let corrupt = |field: &str, what: String| JobError::Corrupt {
+            id: id.to_owned(),
+            what: format!("field {field}: {what}"),
+        };
+        let required = |field: &'static str| {
+            h.get(field)
+                .ok_or_else(|| corrupt(field, "missing".into()))
+        };
+        let parse = |field: &'static str, v: &str| {
+            u64::from_str(v).map_err(|e| corrupt(field, format!("{v:?} is not a number: {e}")))
+        };
+        // Counters are created by their first increment: absent is 0.
+        let counter = |field: &'static str| h.get(field).map_or(Ok(0), |v| parse(field, v));
+        let spec: JobSpec = serde_json::from_str(required(F::SPEC)?)
+            .map_err(|e| corrupt(F::SPEC, e.to_string()))?;
+        let state = required(F::STATE)?
+            .parse::<JobState>()
+            .map_err(|e| corrupt(F::STATE, e.to_string()))?;
+        let stopped = h
+            .get(F::STOPPED)
+            .map(|s| serde_json::from_str::<StopReason>(s))
+            .transpose()
+            .map_err(|e| corrupt(F::STOPPED, e.to_string()))?;
+        Ok(JobMeta {
+            spec,
+            total: parse(F::TOTAL, required(F::TOTAL)?)?,
+            duplicates: counter(F::DUPLICATES)?,
+            state,
+            stopped,
+            created_ms: parse(F::CREATED_MS, required(F::CREATED_MS)?)?,
+            finished_ms: h
+                .get(F::FINISHED_MS)
+                .map(|v| parse(F::FINISHED_MS, v))
+                .transpose()?,
+            not_before_ms: counter(F::NOT_BEFORE_MS)?,
+            calls: counter(F::CALLS)?,
+            retries: counter(F::RETRIES)?,
+            rate_limited: counter(F::RATE_LIMITED)?,
+            redeliveries: counter(F::REDELIVERIES)?,
+        })
+    }
+
+    /// From submission to the end (or now).
+    pub(crate) fn elapsed(&self) -> Duration {
+        let end = self.finished_ms.unwrap_or_else(now_ms);
+        Duration::from_millis(end.saturating_sub(self.created_ms))
+    }
+}
