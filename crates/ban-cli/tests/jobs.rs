@@ -228,3 +228,127 @@ fn a_batch_that_always_fails_is_failed_after_the_delivery_bound() {
     assert_eq!(v["banned"].as_array().unwrap().len(), 80);
     assert!(v["redeliveries"].as_u64().unwrap() >= 2);
 }
+
+/// The brownout: 15% of connections dropped. `banctl ban` rides it out;
+/// a fleet job, run by the same engine, must too (it used to pause after a
+/// quarter of the job, each batch having its own failure monitor).
+#[test]
+fn a_brownout_neither_pauses_a_fleet_job_nor_stops_banctl_ban() {
+    let members = names("brown", 20_000);
+    let redis = RedisServer::start().unwrap();
+    let emu = start_emulator(
+        "jobbrownout",
+        &["--fault-rate", "0.15", "--fault-kinds", "drop"],
+    );
+    let id = submit(&emu, &redis, &members, &["--duration", "1h"]);
+    let workers = [worker(&emu, &redis, &[]), worker(&emu, &redis, &[])];
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let (out, v) = report(&emu, &redis, &id);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(v["state"], "done", "{}", v["stopped"]);
+    assert_eq!(v["banned"].as_array().unwrap().len(), 20_000);
+    let dropped = emu.control("stats")["faults"]["dropped"].as_u64().unwrap();
+    assert!(dropped > 100, "only {dropped} connections dropped");
+
+    // The same members through `banctl ban`, through the same faults:
+    // every one banned, exit 0.
+    let file = emu.dir.join("brownout-single.txt");
+    std::fs::write(&file, members.join("\n")).unwrap();
+    let out = emu.run(&[
+        "ban",
+        "--group",
+        G,
+        "--members-file",
+        file.to_str().unwrap(),
+        "--duration",
+        "1h",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["banned"].as_array().unwrap().len(), 20_000);
+    assert!(v["stopped"].is_null());
+}
+
+/// A failure of the job's own (here, a group that does not exist) pauses
+/// a fleet job at once, with the reason in the vocabulary of `banctl ban`.
+#[test]
+fn an_unknown_group_pauses_the_job_within_one_window() {
+    let redis = RedisServer::start().unwrap();
+    let emu = start_emulator("jobgroup", &[]);
+    let file = emu.dir.join("nosuch.txt");
+    std::fs::write(&file, names("n", 10_000).join("\n")).unwrap();
+    let out = job(
+        &emu,
+        &redis,
+        &[
+            "submit",
+            "--group",
+            "@TGS#aNOSUCH",
+            "--members-file",
+            file.to_str().unwrap(),
+            "--duration",
+            "1h",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let started = Instant::now();
+    let w = worker(&emu, &redis, &[]);
+    let mut cmd = job(&emu, &redis, &["status", &id, "--json"]);
+    // 2 s on a calm machine; the margin is for a loaded one (each poll
+    // here starts a debug-build process).
+    wait_for("the job pauses", Duration::from_secs(5), || {
+        json(&cmd.output().unwrap())["state"] == "paused"
+    });
+    eprintln!("paused after {:?}", started.elapsed());
+    let _ = w.wait_with_output();
+    let sent = emu.control("stats")["total_calls"].as_u64().unwrap();
+    assert!(sent <= 64, "{sent} calls for one worker's window");
+    let (out, v) = report(&emu, &redis, &id);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(v["stopped"]["kind"], "group", "{}", v["stopped"]);
+}
+
+/// `banctl ban --json` and `banctl job report --json` of the same members
+/// decode into one report type, with the same keys.
+#[test]
+fn ban_and_job_report_print_one_shape() {
+    let members = names("shape", 45);
+    let redis = RedisServer::start().unwrap();
+    let emu = start_emulator("jobshape", &[]);
+    let id = submit(&emu, &redis, &members, &["--duration", "1h"]);
+    let out = worker(&emu, &redis, &[]).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (_, fleet) = report(&emu, &redis, &id);
+    let out = emu.run_stdin(&common::BAN_STDIN, &members.join("\n"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let local = json(&out);
+    let keys = |v: &Value| -> HashSet<String> { v.as_object().unwrap().keys().cloned().collect() };
+    let fleet_only: HashSet<String> = ["job", "state", "redeliveries", "live_workers"]
+        .map(String::from)
+        .into();
+    assert_eq!(
+        keys(&fleet)
+            .difference(&fleet_only)
+            .cloned()
+            .collect::<HashSet<_>>(),
+        keys(&local),
+        "fleet {fleet:#}\nlocal {local:#}"
+    );
+    let a: ban_facade::BulkReport = serde_json::from_value(local).unwrap();
+    let b: ban_facade::BulkReport = serde_json::from_value(fleet).unwrap();
+    assert_eq!((a.action, &a.group), (b.action, &b.group));
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(&a.succeeded), sorted(&b.succeeded));
+    assert_eq!(a.succeeded.len(), 45);
+}

@@ -11,8 +11,7 @@ use ban_proto::{BanDuration, MemberAccount, MemberList};
 
 use crate::client::Client;
 use crate::engine::{
-    drive, interrupt, since_epoch, Batch, BatchOutcome, DriveOptions, JobRun, Polled,
-    ProgressStore,
+    drive, interrupt, since_epoch, Batch, BatchOutcome, DriveOptions, JobRun, Polled, ProgressStore,
 };
 use crate::input::{InputError, InvalidMember};
 use crate::job::{JobAction, JobSpec};
@@ -20,7 +19,6 @@ use crate::journal::{Header, Journal};
 use crate::options::BulkOptions;
 use crate::report::{Action, BulkReport, Progress};
 use crate::stop::{Patience, StopKind, StopReason};
-
 
 type Chunk = Vec<MemberAccount<'static>>;
 

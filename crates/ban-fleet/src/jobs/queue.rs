@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ban_facade::{
-    validate_members, BulkReport, FailedMember, InputError, JobAction, JobSpec, JobState,
-    StopKind, StopReason,
+    validate_members, BulkReport, FailedMember, InputError, JobAction, JobSpec, JobState, StopKind,
+    StopReason,
 };
 use ban_proto::MemberList;
 use redis::aio::ConnectionManager;
@@ -220,10 +220,8 @@ impl JobQueue {
                 && meta.spec.group == group
                 && matches!(meta.spec.action, JobAction::Ban { .. })
             {
-                let stop = StopReason::new(
-                    StopKind::Cancelled,
-                    format!("cancelled by unban job {by}"),
-                );
+                let stop =
+                    StopReason::new(StopKind::Cancelled, format!("cancelled by unban job {by}"));
                 self.set_state(&other, JobState::Cancelled, Some(&stop))
                     .await?;
                 n += 1;
@@ -265,8 +263,7 @@ impl JobQueue {
         let meta = self.meta(id).await?;
         if !meta.state.is_final() {
             let stop = StopReason::new(StopKind::Cancelled, "cancelled by an operator");
-            self.set_state(id, JobState::Cancelled, Some(&stop))
-                .await?;
+            self.set_state(id, JobState::Cancelled, Some(&stop)).await?;
         }
         Ok(())
     }

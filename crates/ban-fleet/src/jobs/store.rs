@@ -72,12 +72,15 @@ impl Leases {
                     &entries,
                     StreamClaimOptions::default().with_justid(),
                 );
-                if let Err(e) = tokio::time::timeout(every, claim).await.unwrap_or_else(|_| {
-                    Err(redis::RedisError::from((
-                        redis::ErrorKind::Io,
-                        "lease renewal timed out",
-                    )))
-                }) {
+                if let Err(e) = tokio::time::timeout(every, claim)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(redis::RedisError::from((
+                            redis::ErrorKind::Io,
+                            "lease renewal timed out",
+                        )))
+                    })
+                {
                     tracing::warn!(%stream, error = %e, "renewing leases failed; retrying");
                 }
             }
@@ -167,9 +170,10 @@ impl RedisStore {
                 entry: entry.id.clone(),
                 deliveries,
             };
-            match accounts.map_err(|e| e.to_string()).and_then(|a| {
-                MemberList::new(a).map_err(|e| e.to_string())
-            }) {
+            match accounts
+                .map_err(|e| e.to_string())
+                .and_then(|a| MemberList::new(a).map_err(|e| e.to_string()))
+            {
                 Ok(members) => {
                     self.leases.add(stream, &entry.id);
                     out.push(Batch::new(ticket, run.clone(), members));
