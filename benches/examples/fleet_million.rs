@@ -69,7 +69,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             redis.url(),
             emu.sdkappid(),
         ))?);
-        let client = ClientBuilder::for_emulator(&emu).limiter(limiter).build()?;
+        let client = ClientBuilder::for_emulator(&emu.ready_json())
+            .unwrap()
+            .limiter(limiter)
+            .build()?;
         let worker = Worker::new(
             queue.clone(),
             client,

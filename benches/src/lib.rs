@@ -75,9 +75,8 @@ pub fn bare_client(emu: &Emulator) -> BareClient {
 
 /// A bare client; `http2: false` keeps it to HTTP/1.1 keep-alive connections.
 pub fn bare_client_with(emu: &Emulator, http2: bool) -> BareClient {
-    let certs = ban_transport::tls::certificates_from_pem(emu.ca_cert_pem().expect("TLS emulator"))
-        .expect("PEM");
-    let tls = ban_transport::tls::client_config(false, certs).expect("TLS config");
+    let tls =
+        ban_emulator::client_config(emu.ca_cert_pem().expect("TLS emulator")).expect("TLS config");
     // The same TCP settings as the SDK's (nodelay, or delayed ACKs add 40 ms).
     let mut http = HttpConnector::new();
     http.enforce_http(false);

@@ -9,7 +9,7 @@ use ban_facade::{BanDuration, BulkAction, BulkOptions, BulkReport, Client, Clien
 use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::output::{self, escape, failed, rfc3339, Failure};
+use crate::output::{self, escape, failed, failed_err, rfc3339, Failure};
 
 fn step(n: u32, text: impl std::fmt::Display) -> Result<(), Failure> {
     output::line(format_args!("{n:>2}. {text}"))
@@ -36,7 +36,7 @@ pub(crate) async fn run() -> Result<ExitCode, Failure> {
     let started = Instant::now();
     output::line("banctl demo: banning members of a Tencent Cloud Chat AVChatRoom, against the local emulator\n")?;
 
-    let emu = Emulator::builder().start().await.map_err(failed)?;
+    let emu = Emulator::builder().start().await.map_err(failed_err)?;
     let rate = emu.config().rate_limit.map_or_else(
         || "no rate limit".to_owned(),
         |r| format!("rate limit {r} calls/s per command"),
@@ -48,7 +48,10 @@ pub(crate) async fn run() -> Result<ExitCode, Failure> {
             emu.endpoint()
         ),
     )?;
-    let client = ClientBuilder::for_emulator(&emu).build().map_err(failed)?;
+    let client = ClientBuilder::for_emulator(&emu.ready_json())
+        .map_err(failed_err)?
+        .build()
+        .map_err(failed_err)?;
     let outcome = walk_through(&emu, &client).await;
     let stats = emu.stats();
     emu.stop().await;
@@ -66,11 +69,11 @@ pub(crate) async fn run() -> Result<ExitCode, Failure> {
 async fn walk_through(emu: &Emulator, client: &Client) -> Result<(usize, usize), Failure> {
     let group = emu
         .create_group(None, GroupType::AVChatRoom)
-        .map_err(failed)?;
+        .map_err(failed_err)?;
     let viewers = ["alice", "bob", "carol"];
     let raiders = ["raider1", "raider2"];
     for m in viewers.iter().chain(&raiders) {
-        emu.join(&group, m).map_err(failed)?;
+        emu.join(&group, m).map_err(failed_err)?;
     }
     step(
         2,
@@ -81,11 +84,11 @@ async fn walk_through(emu: &Emulator, client: &Client) -> Result<(usize, usize),
         ),
     )?;
 
-    let hour = BanDuration::from_secs(3600).map_err(failed)?;
+    let hour = BanDuration::from_secs(3600).map_err(failed_err)?;
     let report = client
         .ban_members(&group, &raiders, hour, Some("raid on the live stream"))
         .await
-        .map_err(failed)?;
+        .map_err(failed_err)?;
     check("the raiders' ban", &report)?;
     step(
         3,
@@ -118,9 +121,9 @@ async fn walk_through(emu: &Emulator, client: &Client) -> Result<(usize, usize),
 
     let delivered = emu
         .send_group_msg(&group, "welcome to the stream!")
-        .map_err(failed)?;
-    let alice = emu.inbox(&group, "alice").map_err(failed)?.len();
-    let raider = emu.inbox(&group, "raider1").map_err(failed)?.len();
+        .map_err(failed_err)?;
+    let alice = emu.inbox(&group, "alice").map_err(failed_err)?.len();
+    let raider = emu.inbox(&group, "raider1").map_err(failed_err)?.len();
     if raider != 0 || alice != 1 {
         return Err(failed(format!(
             "alice has {alice} message(s) and raider1 {raider}; a ban must withhold messages"
@@ -151,7 +154,7 @@ async fn walk_through(emu: &Emulator, client: &Client) -> Result<(usize, usize),
     let bulk = client
         .bulk(spam, &group, &bots, options)
         .await
-        .map_err(failed)?;
+        .map_err(failed_err)?;
     bar.finish_and_clear();
     check("the bots' ban", &bulk)?;
     output::line(format_args!(
@@ -170,10 +173,10 @@ async fn walk_through(emu: &Emulator, client: &Client) -> Result<(usize, usize),
     let calls_before = emu.stats().accepted("get_group_ban_member");
     let listed: Vec<_> = client
         .banned_members(&group)
-        .map_err(failed)?
+        .map_err(failed_err)?
         .try_collect()
         .await
-        .map_err(failed)?;
+        .map_err(failed_err)?;
     let pages = emu.stats().accepted("get_group_ban_member") - calls_before;
     let banned = report.succeeded.len() + bulk.succeeded.len();
     if listed.len() != banned {
@@ -190,12 +193,12 @@ async fn walk_through(emu: &Emulator, client: &Client) -> Result<(usize, usize),
     let lifted = client
         .unban_members(&group, &["raider1"])
         .await
-        .map_err(failed)?;
+        .map_err(failed_err)?;
     check("the unban", &lifted)?;
-    emu.join(&group, "raider1").map_err(failed)?;
+    emu.join(&group, "raider1").map_err(failed_err)?;
     emu.send_group_msg(&group, "second chance")
-        .map_err(failed)?;
-    let raider = emu.inbox(&group, "raider1").map_err(failed)?.len();
+        .map_err(failed_err)?;
+    let raider = emu.inbox(&group, "raider1").map_err(failed_err)?.len();
     step(
         8,
         format!(

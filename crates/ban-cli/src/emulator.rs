@@ -6,7 +6,7 @@ use std::time::Duration;
 use ban_emulator::{Emulator, EmulatorConfig, FaultKind};
 
 use crate::args::{EmulatorArgs, Global};
-use crate::output::{failed, usage, Failure};
+use crate::output::{failed, usage, usage_err, Failure};
 use crate::settings::Settings;
 
 pub(crate) async fn run(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure> {
@@ -49,7 +49,7 @@ pub(crate) async fn run(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure
     config.sensitive_words = a.sensitive_words;
     config.open_control = a.open_control;
     config.failing_members = a.failing_members;
-    let emu = Emulator::start(config).await.map_err(usage)?;
+    let emu = Emulator::start(config).await.map_err(usage_err)?;
     let info = emu.ready_info();
     if let Some(path) = &a.ready_file {
         let text = serde_json::to_string_pretty(&info)

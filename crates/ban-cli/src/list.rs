@@ -5,17 +5,17 @@ use std::process::ExitCode;
 use futures_util::StreamExt;
 
 use crate::args::{Global, Rate};
-use crate::output::{self, escape, failed, rfc3339, usage, Failure};
+use crate::output::{self, escape, failed_err, rfc3339, usage_err, Failure};
 use crate::settings::Settings;
 
 /// Lists banned members as pages arrive, so `| head` ends it early.
 pub(crate) async fn run(g: &Global, group: &str, rate: &Rate) -> Result<ExitCode, Failure> {
     let client = Settings::new(g).client(rate)?;
-    let mut stream = client.banned_members(group).map_err(usage)?;
+    let mut stream = client.banned_members(group).map_err(usage_err)?;
     let mut all = Vec::new();
     let mut n = 0usize;
     while let Some(item) = stream.next().await {
-        let b = item.map_err(failed)?;
+        let b = item.map_err(failed_err)?;
         n += 1;
         if g.json {
             all.push(b);

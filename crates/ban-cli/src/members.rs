@@ -12,7 +12,7 @@ use std::path::Path;
 
 use ban_facade::{InputError, InvalidMember, INVALID_SHOWN};
 
-use crate::output::{escape, usage, Failure};
+use crate::output::{usage, usage_err, Failure};
 
 /// Where a member came from, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +119,7 @@ impl Members {
     /// came from.
     pub(crate) fn explain(&self, e: InputError) -> Failure {
         let InputError::Members(bad) = &e else {
-            return usage(e);
+            return usage_err(e);
         };
         let named: Vec<String> = bad
             .iter()
@@ -129,7 +129,7 @@ impl Members {
                     .origins
                     .get(b.index)
                     .map_or_else(|| format!("#{}", b.index + 1), ToString::to_string);
-                format!("{at} \"{}\": {}", escape(&b.member), b.error)
+                format!("{at} \"{}\": {}", b.quoted(), b.error)
             })
             .collect();
         let more = bad.len().saturating_sub(INVALID_SHOWN);

@@ -133,17 +133,17 @@ pub(crate) fn report_members(report: &ban_facade::BulkReport) -> Result<(), Fail
 
 /// An error and its causes, on one line: `what failed: why: why`.
 pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cur = e.source();
-    while let Some(cause) = cur {
-        let c = cause.to_string();
-        if !text.ends_with(&c) {
-            text.push_str(": ");
-            text.push_str(&c);
-        }
-        cur = cause.source();
-    }
-    text
+    ban_facade::error_chain(e)
+}
+
+/// Bad input or configuration (exit 2), said with every cause.
+pub(crate) fn usage_err(e: impl std::error::Error + 'static) -> Failure {
+    usage(chain(&e))
+}
+
+/// A failed operation (exit 1), said with every cause.
+pub(crate) fn failed_err(e: impl std::error::Error + 'static) -> Failure {
+    failed(chain(&e))
 }
 
 /// A Unix time as RFC 3339, or the bare number when it is past year 9999.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use ban_fleet::{DownPolicy, FleetConfig, RedisLimiter, DEFAULT_FLEET_PER_SEC};
 
 use crate::args::{Global, Rate};
-use crate::output::{usage, Failure};
+use crate::output::{chain, usage, usage_err, Failure};
 
 /// What the flags and the environment say, flags first.
 pub(crate) struct Settings<'a> {
@@ -21,7 +21,7 @@ pub(crate) struct Settings<'a> {
 }
 
 fn config(e: ConfigError) -> Failure {
-    usage(e)
+    usage_err(e)
 }
 
 impl<'a> Settings<'a> {
@@ -62,7 +62,7 @@ impl<'a> Settings<'a> {
             (None, Some(path)) => {
                 return read_secret_key_file(path)
                     .map(Some)
-                    .map_err(|e| usage(format!("--secret-key-file: {e}")))
+                    .map_err(|e| usage(format!("--secret-key-file: {}", chain(&e))))
             }
             (None, None) => {}
         }
@@ -73,7 +73,7 @@ impl<'a> Settings<'a> {
             (Some(k), None) => Ok(Some(k.clone())),
             (None, Some(path)) => read_secret_key_file(path)
                 .map(Some)
-                .map_err(|e| usage(format!("TIM_SECRET_KEY_FILE: {e}"))),
+                .map_err(|e| usage(format!("TIM_SECRET_KEY_FILE: {}", chain(&e)))),
             (None, None) => Ok(None),
         }
     }
@@ -129,7 +129,7 @@ impl<'a> Settings<'a> {
         }
         RedisLimiter::new(config)
             .map(|l| Some(Arc::new(l)))
-            .map_err(|e| usage(format!("--redis (TIM_REDIS_URL): {e}")))
+            .map_err(|e| usage(format!("--redis (TIM_REDIS_URL): {}", chain(&e))))
     }
 
     /// The client for ban, unban and list, paced as `rate` says.
@@ -155,12 +155,12 @@ impl<'a> Settings<'a> {
             (Some(p), _) => {
                 b = b
                     .ca_cert_file(&p.to_string_lossy())
-                    .map_err(|e| usage(format!("--ca-cert: {e}")))?
+                    .map_err(|e| usage(format!("--ca-cert: {}", chain(&e))))?
             }
             (None, Some(p)) => {
                 b = b
                     .ca_cert_file(&p.to_string_lossy())
-                    .map_err(|e| usage(format!("TIM_CA_CERT: {e}")))?
+                    .map_err(|e| usage(format!("TIM_CA_CERT: {}", chain(&e))))?
             }
             (None, None) => {}
         }

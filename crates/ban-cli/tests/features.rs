@@ -19,6 +19,8 @@ fn without_default_features_banctl_has_no_emulator() {
             "-p",
             "ban-cli",
             "--no-default-features",
+            "--features",
+            "ring",
             "--bin",
             "banctl",
         ])

@@ -17,6 +17,7 @@ pub const DEFAULT_ADMIN: &str = "administrator";
 
 /// A group type, as `create_group` spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum GroupType {
     /// Audio-video group (live streams).
     AVChatRoom,
@@ -70,6 +71,7 @@ impl FromStr for GroupType {
 /// A fault the emulator can inject instead of answering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum FaultKind {
     /// Answer HTTP 200 with `ErrorCode` 10002 (internal error; retry).
     InternalError,
@@ -86,7 +88,7 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Every kind.
-    pub const ALL: [FaultKind; 5] = [
+    pub const ALL: &'static [FaultKind] = &[
         FaultKind::InternalError,
         FaultKind::BadGateway,
         FaultKind::Drop,
@@ -115,6 +117,7 @@ impl FromStr for FaultKind {
 /// `kinds`, drawn from a generator seeded with `seed`, so a run is
 /// reproducible for a given seed and arrival order.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FaultConfig {
     /// Share of requests that meet a fault.
     pub rate: f64,
@@ -150,6 +153,7 @@ impl Default for FaultConfig {
 /// The emulator's configuration. Every field has a default, so
 /// `EmulatorConfig::default()` is a working emulator on a free loopback port.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct EmulatorConfig {
     /// The SDKAppID it answers for.
     pub sdkappid: u64,
@@ -202,6 +206,7 @@ pub struct EmulatorConfig {
 /// How the emulator pages `get_group_ban_member`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Paging {
     /// `NextOffset` 0 on the last page, as the field's description says.
     #[default]

@@ -50,13 +50,14 @@ use crate::core::Core;
 pub use crate::core::{
     CommandStats, FaultStats, GroupState, InboxMessage, JoinError, Stats, UNKNOWN_COMMAND,
 };
+pub use crate::tls::client_config;
 
 /// Why the emulator could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EmulatorError {
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -74,6 +75,7 @@ pub enum EmulatorError {
 /// What a client needs to talk to a running emulator; `banctl emulator
 /// --ready-file` writes this as JSON.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ReadyInfo {
     /// Base URL, e.g. `https://127.0.0.1:40123`.
     pub endpoint: String,
@@ -361,6 +363,11 @@ impl Emulator {
             admin: self.admin().to_owned(),
             control_token: self.control_token().map(str::to_owned),
         }
+    }
+    /// [`Emulator::ready_info`] as the JSON of its ready file: what a
+    /// client is built from (`ban_facade::ClientBuilder::for_emulator`).
+    pub fn ready_json(&self) -> String {
+        serde_json::to_string(&self.ready_info()).unwrap_or_default()
     }
     /// The token the control surface (`/emulator/v1/`) needs as
     /// `Authorization: Bearer <token>`; `None` when started open.

@@ -55,3 +55,23 @@ pub(crate) fn make() -> Result<Tls, EmulatorError> {
         ca_pem: ca.pem(),
     })
 }
+
+/// A rustls client configuration that trusts only the emulator CA in
+/// `ca_pem` (ring provider, TLS 1.2 and 1.3, no ALPN): for raw clients of
+/// the emulator in tests and baselines, beside the SDK's own.
+pub fn client_config(ca_pem: &str) -> Result<rustls::ClientConfig, EmulatorError> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.map_err(tls_err)?).map_err(tls_err)?;
+    }
+    if roots.is_empty() {
+        return Err(tls_err("the CA PEM holds no certificate"));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls_err)?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}

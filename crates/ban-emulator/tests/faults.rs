@@ -50,7 +50,7 @@ async fn every_fault_kind_is_observable_and_counted() {
         .group(G)
         .rate_limit(0)
         .fault_rate(0.5)
-        .fault_kinds(FaultKind::ALL)
+        .fault_kinds(FaultKind::ALL.iter().copied())
         .fault_delay(Duration::from_secs(3))
         .fault_error(70107, 0)
         .seed(7)

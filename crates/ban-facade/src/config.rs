@@ -41,7 +41,7 @@ pub enum ConfigError {
         reason: String,
     },
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     File {
         /// The path.
         path: String,
@@ -340,20 +340,35 @@ impl ClientBuilder {
         self.transport(|t| t.limiter(limiter))
     }
 
-    /// A builder for a running [`ban_emulator::Emulator`]: its endpoint,
-    /// CA, SDKAppID, key and admin; plain HTTP allowed when it serves it.
-    /// The one "client for this emulator" of the demo, tests and benches.
+    /// A builder for a running emulator, from what its ready file holds
+    /// (`banctl emulator --ready-file`, or `Emulator::ready_json` in
+    /// process): its endpoint, CA, SDKAppID, key and admin; plain HTTP
+    /// allowed when it serves it. The one "client for this emulator" of the
+    /// demo, tests and benches; this crate does not depend on the emulator.
     #[cfg(feature = "test-util")]
-    pub fn for_emulator(emu: &ban_emulator::Emulator) -> Self {
+    pub fn for_emulator(ready_json: &str) -> Result<Self, ConfigError> {
+        #[derive(serde::Deserialize)]
+        struct Ready {
+            endpoint: String,
+            ca_cert_pem: Option<String>,
+            sdkappid: u64,
+            secret_key: String,
+            admin: String,
+        }
+        let r: Ready = serde_json::from_str(ready_json).map_err(|e| ConfigError::Invalid {
+            field: "the emulator's ready file",
+            given: ban_proto::escape_bounded(ready_json, ban_proto::QUOTED_BYTES),
+            reason: e.to_string(),
+        })?;
         let b = ClientBuilder::default()
-            .sdkappid(emu.sdkappid())
-            .secret_key(emu.secret_key().expose())
-            .admin(emu.admin())
-            .endpoint(emu.endpoint());
-        match emu.ca_cert_pem() {
+            .sdkappid(r.sdkappid)
+            .secret_key(r.secret_key)
+            .admin(r.admin)
+            .endpoint(r.endpoint);
+        Ok(match r.ca_cert_pem {
             Some(pem) => b.ca_cert_pem(pem),
             None => b.danger_allow_plain_http(true),
-        }
+        })
     }
 
     /// Builds the client.

@@ -229,7 +229,7 @@ impl JobRun {
                         part
                     };
                     let code = err.error_code().map(ErrorCode::code);
-                    let reason: Arc<str> = err.kind.to_string().into();
+                    let reason: Arc<str> = err.kind.detail().into();
                     out.failed.extend(
                         part.iter()
                             .map(|m| FailedMember::new(m, code, reason.clone(), err.random)),

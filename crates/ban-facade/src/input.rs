@@ -34,6 +34,14 @@ pub struct InvalidMember {
     pub error: ValidationError,
 }
 
+impl InvalidMember {
+    /// The account as an error quotes it: escaped, at most
+    /// [`ban_proto::QUOTED_BYTES`] (64) bytes of it.
+    pub fn quoted(&self) -> String {
+        ban_proto::escape_bounded(&self.member, ban_proto::QUOTED_BYTES)
+    }
+}
+
 /// How many invalid members an error names; the rest are counted.
 pub const INVALID_SHOWN: usize = 10;
 
@@ -41,13 +49,7 @@ fn describe_invalid(bad: &[InvalidMember]) -> String {
     use std::fmt::Write;
     let mut s = format!("{} of the members are invalid, nothing was sent", bad.len());
     for b in bad.iter().take(INVALID_SHOWN) {
-        let _ = write!(
-            s,
-            "; #{} \"{}\": {}",
-            b.index + 1,
-            ban_proto::escape(&b.member),
-            b.error
-        );
+        let _ = write!(s, "; #{} \"{}\": {}", b.index + 1, b.quoted(), b.error);
     }
     if bad.len() > INVALID_SHOWN {
         let _ = write!(s, "; and {} more", bad.len() - INVALID_SHOWN);

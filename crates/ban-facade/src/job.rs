@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use ban_proto::{Description, GroupId};
+use ban_proto::{Description, GroupId, SettingError};
 
 use crate::input::InputError;
 use crate::report::Action;
@@ -113,7 +113,7 @@ impl JobSpec {
 /// assert_eq!(state, JobState::Paused);
 /// assert_eq!(state.to_string(), "paused");
 /// assert!("stopped".parse::<JobState>().is_err());
-/// # Ok::<(), ban_facade::UnknownName>(())
+/// # Ok::<(), ban_facade::SettingError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -161,41 +161,15 @@ impl fmt::Display for JobState {
     }
 }
 
-/// A name that is not one of a vocabulary's (a job state, an action).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what} {given:?} is unknown; expected one of: {expected}")]
-pub struct UnknownName {
-    /// What was being named.
-    pub what: &'static str,
-    /// What was given (escaped, at most 64 bytes of it).
-    pub given: String,
-    /// The names allowed.
-    pub expected: String,
-}
-
-impl UnknownName {
-    pub(crate) fn new<'a>(
-        what: &'static str,
-        given: &str,
-        names: impl Iterator<Item = &'a str>,
-    ) -> Self {
-        UnknownName {
-            what,
-            given: ban_proto::escape_bounded(given, 64),
-            expected: names.collect::<Vec<_>>().join(", "),
-        }
-    }
-}
-
 impl FromStr for JobState {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, UnknownName> {
+    type Err = SettingError;
+    fn from_str(s: &str) -> Result<Self, SettingError> {
         JobState::ALL
             .iter()
             .copied()
             .find(|st| st.as_str() == s)
             .ok_or_else(|| {
-                UnknownName::new("job state", s, JobState::ALL.iter().map(|s| s.as_str()))
+                SettingError::unknown("job state", s, JobState::ALL.iter().map(|s| s.as_str()))
             })
     }
 }

@@ -32,7 +32,7 @@ const FORMAT: &str = "tim-ban/1";
 #[non_exhaustive]
 pub enum JournalError {
     /// The file could not be read or written.
-    #[error("journal {path}: {source}")]
+    #[error("journal {path} cannot be read or written")]
     Io {
         /// The journal's path.
         path: PathBuf,

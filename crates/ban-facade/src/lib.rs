@@ -43,12 +43,12 @@ mod stop;
 // this crate alone.
 pub use ban_proto::{
     BanDuration, BannedAccount, Command, ErrorCode, MemberAccount, MemberList, Region, RetryClass,
-    UserSig,
+    SettingError, UserSig,
 };
 pub use ban_sign::{Clock, RenewPolicy, SecretKey};
 pub use ban_transport::{
-    AbortSignal, BuildError, CallError, Cause, Credentials, CredentialsError, ErrorKind, Limiter,
-    Outcome, RateLimit, RetryPolicy, Transport, TransportBuilder,
+    error_chain, AbortSignal, BuildError, CallError, Cause, Credentials, CredentialsError,
+    ErrorKind, Limiter, Outcome, RateLimit, RetryPolicy, Transport, TransportBuilder,
 };
 pub use bulk::{validate_members, BulkAction};
 pub use client::{BannedStream, Client, SignerCredentials};
@@ -58,7 +58,7 @@ pub use config::{
 };
 pub use engine::{drive, Batch, BatchOutcome, DriveOptions, JobRun, Polled, ProgressStore};
 pub use input::{InputError, InvalidMember, INVALID_SHOWN};
-pub use job::{JobAction, JobSpec, JobState, UnknownName};
+pub use job::{JobAction, JobSpec, JobState};
 pub use journal::JournalError;
 pub use options::BulkOptions;
 pub use report::{Action, BulkReport, FailedMember, Progress};

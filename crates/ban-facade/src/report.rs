@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde::{Deserialize, Deserializer};
 
-use crate::job::UnknownName;
 use crate::stop::StopReason;
 
 /// What a bulk job does, by name (`ban`, `unban`).
@@ -49,13 +48,15 @@ impl std::fmt::Display for Action {
 }
 
 impl std::str::FromStr for Action {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, UnknownName> {
+    type Err = ban_proto::SettingError;
+    fn from_str(s: &str) -> Result<Self, ban_proto::SettingError> {
         Action::ALL
             .iter()
             .copied()
             .find(|a| a.name() == s)
-            .ok_or_else(|| UnknownName::new("action", s, Action::ALL.iter().map(|a| a.name())))
+            .ok_or_else(|| {
+                ban_proto::SettingError::unknown("action", s, Action::ALL.iter().map(|a| a.name()))
+            })
     }
 }
 

@@ -315,6 +315,6 @@ pub(crate) fn reason_of(kind: StopKind, failure: &ErrorKind) -> StopReason {
     StopReason {
         kind,
         code,
-        reason: failure.to_string().into(),
+        reason: failure.detail().into(),
     }
 }

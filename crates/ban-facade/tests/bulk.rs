@@ -16,7 +16,8 @@ const G: &str = "@TGS#aFACADE";
 
 async fn setup(b: EmulatorBuilder) -> (Emulator, Client) {
     let emu = b.group(G).start().await.unwrap();
-    let client = ClientBuilder::for_emulator(&emu)
+    let client = ClientBuilder::for_emulator(&emu.ready_json())
+        .unwrap()
         .attempt_timeout(Duration::from_secs(2))
         .retry(
             RetryPolicy::default()

@@ -118,10 +118,7 @@ fn settings_that_make_no_sense_are_refused_when_built() {
     let cases = [
         (base().max_in_flight(0), "max_in_flight"),
         (
-            base().usersig_policy(ban_facade::RenewPolicy {
-                validity: 0,
-                ..Default::default()
-            }),
+            base().usersig_policy(ban_facade::RenewPolicy::with_validity(0)),
             "usersig_policy.validity",
         ),
         (

@@ -18,7 +18,8 @@ async fn refused_client(attempts: u32) -> (Emulator, Client) {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let client = ClientBuilder::for_emulator(&emu)
+    let client = ClientBuilder::for_emulator(&emu.ready_json())
+        .unwrap()
         .endpoint(format!("https://127.0.0.1:{port}"))
         .retry(
             RetryPolicy::default()

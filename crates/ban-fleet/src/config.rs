@@ -53,11 +53,11 @@ impl std::str::FromStr for DownPolicy {
 #[non_exhaustive]
 pub enum FleetError {
     /// The Redis URL is not usable.
-    #[error("Redis URL is not usable ({0}); expected redis://host:port, rediss://host:port or unix:///path")]
+    #[error("the Redis URL is not usable; expected redis://host:port, rediss://host:port or unix:///path")]
     Url(#[source] redis::RedisError),
-    /// A setting is out of range; the text names it.
-    #[error("{0}")]
-    Setting(String),
+    /// A setting is out of range.
+    #[error(transparent)]
+    Setting(#[from] ban_proto::SettingError),
 }
 
 /// How a [`RedisLimiter`](crate::RedisLimiter) shares the budget.

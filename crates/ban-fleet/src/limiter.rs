@@ -100,19 +100,20 @@ impl RedisLimiter {
     /// A limiter for `config`. Does no I/O: Redis is first asked on the
     /// first permit (and refused settings are reported here).
     pub fn new(config: FleetConfig) -> Result<RedisLimiter, FleetError> {
-        let (per_sec, burst) = config.rate.check().map_err(FleetError::Setting)?;
-        if config.timeout.is_zero()
-            || config.probe_every.is_zero()
-            || config.heartbeat_every.is_zero()
-        {
-            return Err(FleetError::Setting(
-                "timeout, probe_every and heartbeat_every must be above 0".into(),
-            ));
+        let (per_sec, burst) = config.rate.check()?;
+        for (name, d) in [
+            ("timeout", config.timeout),
+            ("probe_every", config.probe_every),
+            ("heartbeat_every", config.heartbeat_every),
+        ] {
+            if d.is_zero() {
+                return Err(ban_proto::SettingError::new(name, "0 s", "above 0").into());
+            }
         }
         let client = redis::Client::open(config.redis_url.as_str()).map_err(FleetError::Url)?;
         let interval_us = 1_000_000 / u64::from(per_sec.get());
         let tolerance_us = interval_us * u64::from(burst.get() - 1);
-        let local = LocalLimiter::new(config.rate).map_err(FleetError::Setting)?;
+        let local = LocalLimiter::new(config.rate)?;
         Ok(RedisLimiter {
             inner: Arc::new(Inner {
                 client,

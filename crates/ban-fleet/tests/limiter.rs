@@ -17,7 +17,8 @@ fn names(prefix: &str, n: usize) -> Vec<String> {
 }
 
 fn client(emu: &Emulator, limiter: &Arc<RedisLimiter>) -> Client {
-    ClientBuilder::for_emulator(emu)
+    ClientBuilder::for_emulator(&emu.ready_json())
+        .unwrap()
         .limiter(limiter.clone())
         .build()
         .unwrap()

@@ -75,7 +75,7 @@ async fn two_workers_finish_a_job_and_its_report_has_the_local_shape() {
     let members = names("w", 3_000);
     let id = queue.submit(&ban(), &members).await.unwrap();
     assert_eq!(id.len(), 16, "64 random bits as hex: {id}");
-    let builder = || ClientBuilder::for_emulator(&emu);
+    let builder = || ClientBuilder::for_emulator(&emu.ready_json()).unwrap();
     let stats = run_workers(
         &queue,
         vec![
@@ -114,7 +114,7 @@ async fn a_brownout_never_pauses_a_fleet_job() {
     let queue = JobQueue::connect(&redis.url(), "t").await.unwrap();
     let members = names("b", 4_000);
     let id = queue.submit(&ban(), &members).await.unwrap();
-    let builder = || ClientBuilder::for_emulator(&emu);
+    let builder = || ClientBuilder::for_emulator(&emu.ready_json()).unwrap();
     let stats = run_workers(
         &queue,
         vec![
@@ -144,7 +144,11 @@ async fn a_job_failure_pauses_the_job_at_once_with_its_reason() {
     let started = Instant::now();
     let stats = run_workers(
         &queue,
-        vec![client(&emu, &redis, ClientBuilder::for_emulator(&emu))],
+        vec![client(
+            &emu,
+            &redis,
+            ClientBuilder::for_emulator(&emu.ready_json()).unwrap(),
+        )],
     )
     .await;
     let elapsed = started.elapsed();

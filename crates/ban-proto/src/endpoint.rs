@@ -48,14 +48,14 @@ impl Endpoint {
         endpoint!("group_open_http_svc", "send_group_msg", None, 200);
 
     /// The three ban commands this crate types.
-    pub const BAN_COMMANDS: [&'static Endpoint; 3] = [
+    pub const BAN_COMMANDS: &'static [&'static Endpoint] = &[
         &Self::BAN_GROUP_MEMBER,
         &Self::UNBAN_GROUP_MEMBER,
         &Self::GET_GROUP_BAN_MEMBER,
     ];
 
     /// Every command in the catalogue.
-    pub const ALL: [&'static Endpoint; 5] = [
+    pub const ALL: &'static [&'static Endpoint] = &[
         &Self::BAN_GROUP_MEMBER,
         &Self::UNBAN_GROUP_MEMBER,
         &Self::GET_GROUP_BAN_MEMBER,
@@ -66,7 +66,7 @@ impl Endpoint {
     /// Looks a command up by its path (with or without a leading `/`).
     pub fn by_path(path: &str) -> Option<&'static Endpoint> {
         let path = path.strip_prefix('/').unwrap_or(path);
-        Self::ALL.into_iter().find(|e| e.path == path)
+        Self::ALL.iter().copied().find(|e| e.path == path)
     }
 }
 
@@ -111,7 +111,7 @@ pub enum Region {
 
 impl Region {
     /// Every region.
-    pub const ALL: [Region; 8] = [
+    pub const ALL: &'static [Region] = &[
         Region::China,
         Region::Singapore,
         Region::Seoul,
@@ -195,7 +195,8 @@ impl FromStr for Region {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let norm = s.trim().to_ascii_lowercase().replace(['_', ' '], "-");
         Region::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|r| r.name() == norm || r.domain() == norm)
             .ok_or_else(|| ParseRegionError {
                 given: s.to_owned(),
@@ -225,7 +226,7 @@ mod tests {
 
     #[test]
     fn regions_parse_by_name_and_domain() {
-        for r in Region::ALL {
+        for &r in Region::ALL {
             assert_eq!(r.name().parse::<Region>().unwrap(), r);
             assert_eq!(r.domain().parse::<Region>().unwrap(), r);
         }

@@ -37,6 +37,7 @@ mod codes;
 mod endpoint;
 mod message;
 mod secret;
+mod setting;
 mod text;
 mod validate;
 
@@ -47,6 +48,7 @@ pub use message::{
     Envelope, ServiceResponse, UnbanRequest,
 };
 pub use secret::UserSig;
+pub use setting::{SettingError, QUOTED_BYTES};
 pub use text::{escape, escape_bounded, MAX_INFO_BYTES};
 pub use validate::{
     BanDuration, Description, GroupId, MemberAccount, MemberList, PageLimit, PageOffset,

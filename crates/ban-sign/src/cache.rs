@@ -13,6 +13,7 @@ use crate::sig::Signer;
 /// margin is the larger of `fraction` of the validity and `min_margin`, but
 /// never more than half the validity.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct RenewPolicy {
     /// How long each sig is valid, in seconds.
     pub validity: u64,
@@ -34,6 +35,26 @@ impl Default for RenewPolicy {
 }
 
 impl RenewPolicy {
+    /// Sigs valid `validity` seconds, renewed as the default says.
+    pub fn with_validity(validity: u64) -> Self {
+        RenewPolicy {
+            validity,
+            ..RenewPolicy::default()
+        }
+    }
+
+    /// Renew when less than this share of the validity is left.
+    pub fn fraction(mut self, fraction: f64) -> Self {
+        self.fraction = fraction;
+        self
+    }
+
+    /// ... or when less than this many seconds are left.
+    pub fn min_margin(mut self, secs: u64) -> Self {
+        self.min_margin = secs;
+        self
+    }
+
     /// Seconds before expiry at which a sig is renewed.
     pub fn margin(&self) -> u64 {
         let by_fraction = (self.validity as f64 * self.fraction.clamp(0.0, 1.0)) as u64;

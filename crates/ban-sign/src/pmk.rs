@@ -9,6 +9,7 @@ use crate::sig::Signer;
 
 /// A room for a PrivateMapKey: numeric (`roomid`) or named (`roomstr`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Room {
     /// A numeric room ID.
     Numeric(u32),

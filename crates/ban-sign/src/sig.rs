@@ -138,6 +138,7 @@ fn decode_alphabet(sig: &str) -> Result<Vec<u8>, VerifyError> {
 
 /// What a UserSig says about itself, once decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Claims {
     /// `TLS.ver` (`"2.0"`).
     pub version: String,
@@ -169,6 +170,7 @@ struct Decoded {
 
 /// Which stage of decoding failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MalformedStage {
     /// A character outside Tencent's alphabet.
     Alphabet,

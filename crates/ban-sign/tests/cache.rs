@@ -22,15 +22,9 @@ fn setup(policy: RenewPolicy) -> (Arc<ManualClock>, Arc<CachedSigner>, Signer) {
 #[test]
 fn margin_is_ten_percent_or_five_minutes() {
     assert_eq!(RenewPolicy::default().margin(), 8_640);
-    let short = RenewPolicy {
-        validity: 1_200,
-        ..RenewPolicy::default()
-    };
+    let short = RenewPolicy::with_validity(1_200);
     assert_eq!(short.margin(), 300);
-    let tiny = RenewPolicy {
-        validity: 100,
-        ..RenewPolicy::default()
-    };
+    let tiny = RenewPolicy::with_validity(100);
     assert_eq!(tiny.margin(), 50);
 }
 

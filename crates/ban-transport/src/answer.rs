@@ -106,30 +106,20 @@ fn bounded_info(info: &str) -> String {
     ban_proto::escape_bounded(info, ban_proto::MAX_INFO_BYTES)
 }
 
-/// Sorts a client error into connect / TLS / network, with the chain of
-/// causes as text (none of which holds the URL or the UserSig) and the
-/// error itself kept as the source.
+/// Sorts a client error into connect / TLS / network, keeping the error
+/// itself as the source (none of its causes holds the URL or the UserSig):
+/// the kind's own words say what failed, [`ErrorKind::detail`] adds why.
 pub(crate) fn classify(e: hyper_util::client::legacy::Error) -> ErrorKind {
-    let mut chain = Vec::new();
-    let mut tls = None;
     let mut cur: Option<&(dyn StdError + 'static)> = Some(&e);
     while let Some(err) = cur {
         if let Some(t) = find_rustls(err) {
-            tls = Some(t.clone());
-            break;
-        }
-        let text = err.to_string();
-        if !chain.contains(&text) {
-            chain.push(text);
+            let t = t.clone();
+            return ErrorKind::Tls(Cause::with_source(describe_tls(&t), Arc::new(t)));
         }
         cur = err.source();
     }
-    if let Some(t) = tls {
-        return ErrorKind::Tls(Cause::with_source(describe_tls(&t), Arc::new(t)));
-    }
-    let text = chain.join(": ");
     let connect = e.is_connect();
-    let cause = Cause::with_source(text, Arc::new(e));
+    let cause = Cause::with_source("", Arc::new(e));
     if connect {
         ErrorKind::Connect(cause)
     } else {
@@ -152,7 +142,7 @@ fn describe_tls(e: &rustls::Error) -> String {
         rustls::Error::InvalidCertificate(C::UnknownIssuer) => {
             "the server's certificate is not trusted (unknown issuer); trust its CA (the emulator hands out its CA PEM)".into()
         }
-        rustls::Error::InvalidCertificate(c) => format!("the server's certificate was refused: {c:?}"),
-        other => format!("TLS handshake failed: {other}"),
+        rustls::Error::InvalidCertificate(_) => "the server's certificate was refused".into(),
+        _ => "the handshake failed".into(),
     }
 }

@@ -1,5 +1,6 @@
 //! Configures a [`Transport`]: one place owns each default.
 
+use ban_proto::SettingError;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -203,7 +204,11 @@ impl TransportBuilder {
     /// only when calls are made; building itself does no I/O.
     pub fn build(self) -> Result<Transport, BuildError> {
         let credentials = self.credentials.ok_or_else(|| {
-            BuildError::Setting("credentials are missing; call credentials(...)".into())
+            BuildError::Setting(SettingError::new(
+                "credentials",
+                "missing",
+                "given (call credentials(...))",
+            ))
         })?;
         let base = parse_base(&self.endpoint, self.allow_plain_http)?;
         let backup = match (&self.backup, self.failover, self.region) {
@@ -211,22 +216,18 @@ impl TransportBuilder {
             (None, true, Some(region)) => Some(region.backup_url()),
             _ => None,
         };
-        self.retry.check().map_err(BuildError::Setting)?;
+        self.retry.check()?;
         for (name, d) in [
             ("connect_timeout", self.connect_timeout),
             ("attempt_timeout", self.attempt_timeout),
         ] {
             if d.is_zero() {
-                return Err(BuildError::Setting(format!(
-                    "{name} is 0; it must be above 0"
-                )));
+                return Err(BuildError::Setting(SettingError::new(name, 0, "above 0")));
             }
         }
         let limiter: Option<Arc<dyn Limiter>> = match (self.limiter, self.rate) {
             (Some(l), _) => Some(l),
-            (None, Some(rate)) => Some(Arc::new(
-                LocalLimiter::new(rate).map_err(BuildError::Setting)?,
-            )),
+            (None, Some(rate)) => Some(Arc::new(LocalLimiter::new(rate)?)),
             (None, None) => None,
         };
         let tls = crate::tls::client_config(self.webpki_roots, self.extra_roots)?;

@@ -313,7 +313,7 @@ impl Transport {
         match read_body(resp, &self.inner.body_budget).await {
             Ok(bytes) => interpret(status, &bytes),
             Err(e) => Attempt::Failed(ErrorKind::Network(Cause::with_source(
-                format!("reading the answer: {e}"),
+                "while reading the answer",
                 e.into(),
             ))),
         }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ban_proto::{ErrorCode, RetryClass};
+use ban_proto::{ErrorCode, RetryClass, SettingError};
 
 /// The error underneath a failure, shared so that errors stay `Clone`.
 pub type SharedError = Arc<dyn StdError + Send + Sync + 'static>;
@@ -95,17 +95,14 @@ pub enum BuildError {
     /// A root certificate could not be read or used.
     #[error("root certificate: {0}")]
     Certificate(#[source] CauseError),
-    /// A setting is out of range or missing; the text names it.
-    #[error("{0}")]
-    Setting(String),
+    /// A setting is out of range or missing.
+    #[error(transparent)]
+    Setting(#[from] SettingError),
 }
 
 impl BuildError {
     pub(crate) fn certificate(message: &str, e: impl StdError + Send + Sync + 'static) -> Self {
-        BuildError::Certificate(CauseError(Cause::with_source(
-            format!("{message}: {e}"),
-            Arc::new(e),
-        )))
+        BuildError::Certificate(CauseError(Cause::with_source(message, Arc::new(e))))
     }
 
     pub(crate) fn certificate_msg(message: &str) -> Self {
@@ -187,6 +184,17 @@ impl ErrorKind {
         }
     }
 
+    /// The failure in words with every cause underneath it, on one line:
+    /// what reports and logs keep (`connect failed: client error (Connect):
+    /// tcp connect error: Connection refused (os error 111)`).
+    pub fn detail(&self) -> String {
+        let mut text = self.to_string();
+        if let Some(source) = self.cause().and_then(Cause::source) {
+            append_chain(&mut text, source);
+        }
+        text
+    }
+
     /// The cause, for the kinds that have one.
     pub fn cause(&self) -> Option<&Cause> {
         match self {
@@ -199,14 +207,24 @@ impl ErrorKind {
     }
 }
 
+/// One line in the kind's own words, never the text of its cause (that is
+/// `source()` of the error holding it; [`ErrorKind::detail`] joins both).
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let with = |f: &mut fmt::Formatter<'_>, what: &str, c: &Cause| {
+            f.write_str(what)?;
+            if c.message().is_empty() {
+                Ok(())
+            } else {
+                write!(f, ": {}", c.message())
+            }
+        };
         match self {
             ErrorKind::InvalidRequest(e) => write!(f, "invalid request, not sent: {e}"),
-            ErrorKind::Credentials(e) => write!(f, "no UserSig, not sent: {e}"),
-            ErrorKind::Connect(e) => write!(f, "connect failed: {e}"),
-            ErrorKind::Tls(e) => write!(f, "TLS failed: {e}"),
-            ErrorKind::Network(e) => write!(f, "connection broke before an answer: {e}"),
+            ErrorKind::Credentials(e) => with(f, "no UserSig, not sent", e),
+            ErrorKind::Connect(e) => with(f, "connect failed", e),
+            ErrorKind::Tls(e) => with(f, "TLS failed", e),
+            ErrorKind::Network(e) => with(f, "connection broke before an answer", e),
             ErrorKind::Timeout(d) => write!(f, "no answer within {} ms", d.as_millis()),
             ErrorKind::RateLimitWait(d) => write!(
                 f,
@@ -231,6 +249,34 @@ impl fmt::Display for ErrorKind {
             }
         }
     }
+}
+
+/// Appends `e` and its sources, each once, as `: cause: cause`.
+fn append_chain(text: &mut String, e: &(dyn StdError + 'static)) {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let part = err.to_string();
+        if !part.is_empty() && !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cur = err.source();
+    }
+}
+
+/// An error and every cause underneath it, on one line (each cause once):
+/// for people, where `Display` alone says only what failed.
+///
+/// ```
+/// let io = std::io::Error::other("disk full");
+/// assert_eq!(ban_transport::error_chain(&io), "disk full");
+/// ```
+pub fn error_chain(e: &(dyn StdError + 'static)) -> String {
+    let mut text = e.to_string();
+    if let Some(source) = e.source() {
+        append_chain(&mut text, source);
+    }
+    text
 }
 
 /// A failed call: what went wrong last, with what identifies the call.

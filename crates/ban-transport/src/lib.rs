@@ -45,7 +45,7 @@ mod credentials;
 mod error;
 mod limit;
 mod retry;
-pub mod tls;
+mod tls;
 
 pub use builder::{
     TransportBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT,
@@ -54,6 +54,6 @@ pub use builder::{
 pub use client::{Outcome, Transport};
 pub use control::{AbortSignal, AttemptObserver, CallOptions};
 pub use credentials::{Credentials, CredentialsError, StaticCredentials};
-pub use error::{BuildError, CallError, Cause, CauseError, ErrorKind, SharedError};
+pub use error::{error_chain, BuildError, CallError, Cause, CauseError, ErrorKind, SharedError};
 pub use limit::{BoxFuture, Limiter, LocalLimiter, RateLimit};
 pub use retry::RetryPolicy;

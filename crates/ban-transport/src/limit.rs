@@ -3,6 +3,7 @@
 //! process) is the embedded default; `ban-fleet` plugs in one shared
 //! through Redis.
 
+use ban_proto::SettingError;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -47,12 +48,13 @@ impl RateLimit {
         RateLimit { burst, ..self }
     }
 
-    /// Refuses a zero rate or burst, with a message naming the field.
-    pub fn check(&self) -> Result<(NonZeroU32, NonZeroU32), String> {
-        let per_sec = NonZeroU32::new(self.per_sec)
-            .ok_or("rate limit per_sec is 0; it must be at least 1 (or no limit at all)")?;
-        let burst =
-            NonZeroU32::new(self.burst).ok_or("rate limit burst is 0; it must be at least 1")?;
+    /// Refuses a zero rate or burst, naming the field.
+    pub fn check(&self) -> Result<(NonZeroU32, NonZeroU32), SettingError> {
+        let per_sec = NonZeroU32::new(self.per_sec).ok_or_else(|| {
+            SettingError::new("rate limit per_sec", 0, "at least 1 (or no limit at all)")
+        })?;
+        let burst = NonZeroU32::new(self.burst)
+            .ok_or_else(|| SettingError::new("rate limit burst", 0, "at least 1"))?;
         Ok((per_sec, burst))
     }
 }
@@ -99,7 +101,7 @@ struct Pacer {
 
 impl LocalLimiter {
     /// A limiter of `rate` per command; refuses a zero rate or burst.
-    pub fn new(rate: RateLimit) -> Result<LocalLimiter, String> {
+    pub fn new(rate: RateLimit) -> Result<LocalLimiter, SettingError> {
         let (per_sec, burst) = rate.check()?;
         Ok(LocalLimiter {
             quota: Quota::per_second(per_sec).allow_burst(burst),

@@ -45,12 +45,20 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Refuses settings that make no sense (no attempt, a zero deadline),
     /// with a message naming the field.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ban_proto::SettingError> {
         if self.max_attempts == 0 {
-            return Err("retry.max_attempts is 0; at least 1 attempt is needed".into());
+            return Err(ban_proto::SettingError::new(
+                "retry.max_attempts",
+                0,
+                "at least 1",
+            ));
         }
         if self.deadline.is_zero() {
-            return Err("retry.deadline is 0; it must be above 0".into());
+            return Err(ban_proto::SettingError::new(
+                "retry.deadline",
+                "0 s",
+                "above 0",
+            ));
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ compile_error!(
 
 /// The crypto provider this build uses: ring when the `ring` feature is on
 /// (the default), else aws-lc-rs.
-pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub(crate) fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
     #[cfg(feature = "ring")]
     let provider = rustls::crypto::ring::default_provider();
     #[cfg(all(feature = "aws-lc-rs", not(feature = "ring")))]
@@ -25,7 +25,7 @@ pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 /// Reads every certificate of a PEM text; refuses text that holds none.
-pub fn certificates_from_pem(pem: &str) -> Result<Vec<CertificateDer<'static>>, BuildError> {
+pub(crate) fn certificates_from_pem(pem: &str) -> Result<Vec<CertificateDer<'static>>, BuildError> {
     let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| BuildError::certificate("PEM not readable", e))?;
@@ -39,13 +39,7 @@ pub fn certificates_from_pem(pem: &str) -> Result<Vec<CertificateDer<'static>>, 
 
 /// A client configuration trusting the webpki roots (when `webpki` is
 /// true) and `extra` roots, TLS 1.2 and 1.3, no client certificate.
-///
-/// ```
-/// let config = ban_transport::tls::client_config(true, Vec::new())?;
-/// assert!(config.alpn_protocols.is_empty());
-/// # Ok::<(), ban_transport::BuildError>(())
-/// ```
-pub fn client_config(
+pub(crate) fn client_config(
     webpki: bool,
     extra: Vec<CertificateDer<'static>>,
 ) -> Result<rustls::ClientConfig, BuildError> {
@@ -61,7 +55,7 @@ pub fn client_config(
     Ok(
         rustls::ClientConfig::builder_with_provider(crypto_provider())
             .with_safe_default_protocol_versions()
-            .map_err(|e| BuildError::Setting(format!("TLS versions: {e}")))?
+            .map_err(|e| BuildError::certificate("the TLS versions cannot be used", e))?
             .with_root_certificates(roots)
             .with_no_client_auth(),
     )

@@ -122,8 +122,7 @@ impl Emu {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let certs = ban_transport::tls::certificates_from_pem(&pem).unwrap();
-            let tls = ban_transport::tls::client_config(false, certs).unwrap();
+            let tls = ban_emulator::client_config(&pem).unwrap();
             let conn = hyper_rustls::HttpsConnectorBuilder::new()
                 .with_tls_config(tls)
                 .https_only()

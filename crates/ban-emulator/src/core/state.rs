@@ -12,6 +12,7 @@ use crate::config::GroupType;
 
 /// One message delivered to a member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InboxMessage {
     /// The group's message sequence number.
     #[serde(rename = "MsgSeq")]
@@ -75,6 +76,7 @@ impl Group {
 
 /// A snapshot of one group, for tests and the control surface.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct GroupState {
     /// The group ID.
     #[serde(rename = "GroupId")]
@@ -95,6 +97,7 @@ pub struct GroupState {
 
 /// Why a member could not join.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum JoinError {
     /// The member is banned until the given time.
     #[error("{member} is banned from {group} until {until}")]

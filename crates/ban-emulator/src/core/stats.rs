@@ -9,6 +9,7 @@ use super::{lock, Core};
 
 /// Per-command counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CommandStats {
     /// Calls answered with `ErrorCode` 0.
     pub accepted: u64,
@@ -36,6 +37,7 @@ pub const UNKNOWN_COMMAND: &str = "(unknown)";
 
 /// Faults injected, by kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FaultStats {
     /// Answered 10002.
     pub internal_error: u64,
@@ -52,6 +54,7 @@ pub struct FaultStats {
 
 /// What the emulator has seen: `GET /emulator/v1/stats` returns this as JSON.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Stats {
     /// Every request to a `/v4/` path.
     pub total_calls: u64,

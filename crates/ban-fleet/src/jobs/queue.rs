@@ -10,7 +10,7 @@ use ban_facade::{
     validate_members, BulkReport, FailedMember, InputError, JobAction, JobSpec, JobState, StopKind,
     StopReason,
 };
-use ban_proto::MemberList;
+use ban_proto::{MemberList, SettingError};
 use redis::aio::ConnectionManager;
 use redis::streams::{StreamPendingReply, StreamRangeReply};
 use redis::AsyncCommands;
@@ -26,18 +26,6 @@ pub(crate) const MEMBERS_FIELD: &str = "m";
 const SUBMIT_PIPELINE: usize = 2_000;
 /// How long a worker's heartbeat counts it as alive.
 pub(crate) const LIVE_FOR_MS: u64 = 5_000;
-
-/// A worker setting that makes no sense.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{name} is {given}; it must be {expected}")]
-pub struct SettingError {
-    /// The setting.
-    pub name: &'static str,
-    /// What was given.
-    pub given: String,
-    /// What it must be.
-    pub expected: &'static str,
-}
 
 /// Why a job call failed.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use ban_facade::{drive, AbortSignal, Client, DriveOptions, DEFAULT_MAX_IN_FLIGHT};
 
-use super::queue::{JobError, JobQueue, SettingError};
+use ban_proto::SettingError;
+
+use super::queue::{JobError, JobQueue};
 use super::store::RedisStore;
 
 /// How long a delivered batch may stay unacknowledged before another
@@ -81,13 +83,8 @@ impl WorkerConfig {
 
     /// Refuses settings that make no sense, naming them.
     fn check(&self) -> Result<(), JobError> {
-        let zero = |name: &'static str| {
-            Err(JobError::Setting(SettingError {
-                name,
-                given: "0".into(),
-                expected: "above 0",
-            }))
-        };
+        let zero =
+            |name: &'static str| Err(JobError::Setting(SettingError::new(name, 0, "above 0")));
         if self.max_in_flight == 0 {
             return zero("max_in_flight");
         }
@@ -101,11 +98,11 @@ impl WorkerConfig {
             return zero("retention");
         }
         if self.consumer.is_empty() {
-            return Err(JobError::Setting(SettingError {
-                name: "consumer",
-                given: "empty".into(),
-                expected: "a name of 1 byte or more",
-            }));
+            return Err(JobError::Setting(SettingError::new(
+                "consumer",
+                "empty",
+                "a name of 1 byte or more",
+            )));
         }
         Ok(())
     }
