@@ -422,3 +422,43 @@ fn cli_hygiene() {
     let secret = emu.info["secret_key"].as_str().unwrap();
     assert!(!stderr(&out).contains(secret), "the key is never echoed");
 }
+
+/// A report for people lists at most 20 failed members and says how to see
+/// them all; `--json` lists every one.
+#[test]
+fn a_human_report_lists_at_most_20_failures() {
+    let emu = start_emulator(
+        "listed",
+        &[
+            "--fault-rate",
+            "1",
+            "--fault-kinds",
+            "service_error",
+            "--fault-code",
+            "70107",
+        ],
+    );
+    let members: String = (0..45).map(|i| format!("m{i}\n")).collect();
+    let human = [
+        "ban",
+        "--group",
+        G,
+        "--members-file",
+        "-",
+        "--duration",
+        "60",
+    ];
+    let out = emu.run_stdin(&human, &members);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("failed\t")).count(),
+        20
+    );
+    assert!(
+        text.contains("and 25 more member(s) not listed") && text.contains("--json"),
+        "{text}"
+    );
+    let out = emu.run_stdin(&BAN_STDIN, &members);
+    assert_eq!(json(&out)["failed"].as_array().unwrap().len(), 45);
+}

@@ -339,6 +339,19 @@ fn members_files_cannot_ban_the_wrong_string() {
         "{err}"
     );
     assert!(err.contains("line 3 \"bell\\u{7}\""), "{err}");
+
+    // A 10 MB line is quoted by its first 64 bytes, never echoed whole.
+    let huge = "y".repeat(10 << 20);
+    std::fs::write(&file, format!("ok\n{huge}\n")).unwrap();
+    let out = emu.run(&ban);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.len() < 1_000, "{} bytes of error", err.len());
+    assert!(
+        err.contains(&format!("line 2 \"{}...\"", "y".repeat(64))),
+        "{err}"
+    );
+    assert!(err.contains("at most 32 bytes"), "{err}");
     assert_eq!(total_calls(&emu), 1, "only the --trim run sent");
 }
 
