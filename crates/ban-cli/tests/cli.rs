@@ -439,16 +439,9 @@ fn a_human_report_lists_at_most_20_failures() {
         ],
     );
     let members: String = (0..45).map(|i| format!("m{i}\n")).collect();
-    let human = [
-        "ban",
-        "--group",
-        G,
-        "--members-file",
-        "-",
-        "--duration",
-        "60",
-    ];
-    let out = emu.run_stdin(&human, &members);
+    // BAN_STDIN without its --json.
+    let human = &BAN_STDIN[..BAN_STDIN.len() - 1];
+    let out = emu.run_stdin(human, &members);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(

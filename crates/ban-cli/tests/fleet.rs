@@ -9,26 +9,13 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use ban_fleet::testing::RedisServer;
-use common::{json, start_emulator, stderr, Emu, G};
+use common::{json, start_emulator, stderr, Emu};
 use serde_json::Value;
 
 /// Starts `banctl ban` of `n` members named `prefix…`, with `extra` flags.
 fn spawn_ban(emu: &Emu, prefix: &str, n: usize, extra: &[&str]) -> Child {
-    let file = emu.dir.join(format!("{prefix}.txt"));
-    let members: String = (0..n).map(|i| format!("{prefix}{i}\n")).collect();
-    std::fs::write(&file, members).unwrap();
-    let mut args = vec![
-        "ban",
-        "--group",
-        G,
-        "--members-file",
-        file.to_str().unwrap(),
-        "--duration",
-        "1h",
-        "--json",
-    ];
-    args.extend_from_slice(extra);
-    emu.cmd(&args)
+    let members: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
+    common::ban_file_cmd(emu, &format!("{prefix}.txt"), &members, extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

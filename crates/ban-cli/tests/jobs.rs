@@ -255,18 +255,7 @@ fn a_brownout_neither_pauses_a_fleet_job_nor_stops_banctl_ban() {
 
     // The same members through `banctl ban`, through the same faults:
     // every one banned, exit 0.
-    let file = emu.dir.join("brownout-single.txt");
-    std::fs::write(&file, members.join("\n")).unwrap();
-    let out = emu.run(&[
-        "ban",
-        "--group",
-        G,
-        "--members-file",
-        file.to_str().unwrap(),
-        "--duration",
-        "1h",
-        "--json",
-    ]);
+    let out = common::ban_file(&emu, "brownout-single.txt", &members, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v["banned"].as_array().unwrap().len(), 20_000);

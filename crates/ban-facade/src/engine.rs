@@ -21,7 +21,7 @@ use crate::client::Client;
 use crate::input::InputError;
 use crate::job::{JobAction, JobSpec};
 use crate::report::FailedMember;
-use crate::stop::{reason_of, Health, Patience, StopKind, StopReason};
+use crate::stop::{is_rate_limited, reason_of, Health, Patience, StopKind, StopReason};
 
 /// The codes after which a call of several members is split in two to find
 /// the member(s) the service refused.
@@ -116,11 +116,7 @@ struct BatchObserver {
 
 impl AttemptObserver for BatchObserver {
     fn attempt_done(&self, failure: Option<&ErrorKind>) {
-        if let Some(ErrorKind::Service {
-            code: ErrorCode::RestRateLimited,
-            ..
-        }) = failure
-        {
+        if is_rate_limited(failure) {
             self.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
         self.health.attempt_done(failure);

@@ -261,13 +261,20 @@ impl Health {
     }
 }
 
-impl AttemptObserver for Health {
-    fn attempt_done(&self, failure: Option<&ErrorKind>) {
-        if let Some(ErrorKind::Service {
+/// Whether an attempt was refused by the service's rate limit (60007).
+pub(crate) fn is_rate_limited(failure: Option<&ErrorKind>) -> bool {
+    matches!(
+        failure,
+        Some(ErrorKind::Service {
             code: ErrorCode::RestRateLimited,
             ..
-        }) = failure
-        {
+        })
+    )
+}
+
+impl AttemptObserver for Health {
+    fn attempt_done(&self, failure: Option<&ErrorKind>) {
+        if is_rate_limited(failure) {
             self.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
         let unanswered = match failure {

@@ -31,9 +31,14 @@ fn ban() -> JobSpec {
     .unwrap()
 }
 
-fn client(emu: &Emulator, redis: &RedisServer, builder: ClientBuilder) -> Client {
+/// A client of the emulator sharing its budget through `redis`.
+fn client(emu: &Emulator, redis: &RedisServer) -> Client {
     let limiter = RedisLimiter::new(FleetConfig::new(redis.url(), emu.sdkappid())).unwrap();
-    builder.limiter(Arc::new(limiter)).build().unwrap()
+    ClientBuilder::for_emulator(&emu.ready_json())
+        .unwrap()
+        .limiter(Arc::new(limiter))
+        .build()
+        .unwrap()
 }
 
 async fn run_workers(queue: &JobQueue, clients: Vec<Client>) -> Vec<ban_fleet::WorkerStats> {
@@ -75,15 +80,7 @@ async fn two_workers_finish_a_job_and_its_report_has_the_local_shape() {
     let members = names("w", 3_000);
     let id = queue.submit(&ban(), &members).await.unwrap();
     assert_eq!(id.len(), 16, "64 random bits as hex: {id}");
-    let builder = || ClientBuilder::for_emulator(&emu.ready_json()).unwrap();
-    let stats = run_workers(
-        &queue,
-        vec![
-            client(&emu, &redis, builder()),
-            client(&emu, &redis, builder()),
-        ],
-    )
-    .await;
+    let stats = run_workers(&queue, vec![client(&emu, &redis), client(&emu, &redis)]).await;
     assert_eq!(stats.iter().map(|s| s.batches).sum::<u64>(), 150);
     let r: JobReport = queue.report(&id).await.unwrap();
     assert_eq!(r.state, JobState::Done);
@@ -114,15 +111,7 @@ async fn a_brownout_never_pauses_a_fleet_job() {
     let queue = JobQueue::connect(&redis.url(), "t").await.unwrap();
     let members = names("b", 4_000);
     let id = queue.submit(&ban(), &members).await.unwrap();
-    let builder = || ClientBuilder::for_emulator(&emu.ready_json()).unwrap();
-    let stats = run_workers(
-        &queue,
-        vec![
-            client(&emu, &redis, builder()),
-            client(&emu, &redis, builder()),
-        ],
-    )
-    .await;
+    let stats = run_workers(&queue, vec![client(&emu, &redis), client(&emu, &redis)]).await;
     let r = queue.report(&id).await.unwrap();
     assert_eq!(r.state, JobState::Done, "{:?}", r.report.stopped);
     assert_eq!(stats.iter().map(|s| s.paused_jobs).sum::<u64>(), 0);
@@ -142,15 +131,7 @@ async fn a_job_failure_pauses_the_job_at_once_with_its_reason() {
     let spec = JobSpec::new("@TGS#aNOSUCH", JobAction::Unban).unwrap();
     let id = queue.submit(&spec, &names("g", 20_000)).await.unwrap();
     let started = Instant::now();
-    let stats = run_workers(
-        &queue,
-        vec![client(
-            &emu,
-            &redis,
-            ClientBuilder::for_emulator(&emu.ready_json()).unwrap(),
-        )],
-    )
-    .await;
+    let stats = run_workers(&queue, vec![client(&emu, &redis)]).await;
     let elapsed = started.elapsed();
     let status = queue.status(&id).await.unwrap();
     assert_eq!(status.state, JobState::Paused);

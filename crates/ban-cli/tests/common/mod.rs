@@ -26,6 +26,30 @@ pub(crate) const BAN_STDIN: [&str; 8] = [
     "--json",
 ];
 
+/// `banctl ban --json` of `members`, run to its end.
+pub(crate) fn ban_file(emu: &Emu, name: &str, members: &[String], extra: &[&str]) -> Output {
+    ban_file_cmd(emu, name, members, extra).output().unwrap()
+}
+
+/// `banctl ban --json` of `members`, written to a file named `name`, for
+/// an hour, with `extra` flags.
+pub(crate) fn ban_file_cmd(emu: &Emu, name: &str, members: &[String], extra: &[&str]) -> Command {
+    let file = emu.dir.join(name);
+    std::fs::write(&file, members.join("\n")).unwrap();
+    let mut args = vec![
+        "ban",
+        "--group",
+        G,
+        "--members-file",
+        file.to_str().unwrap(),
+        "--duration",
+        "1h",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    emu.cmd(&args)
+}
+
 pub(crate) struct Emu {
     pub child: Child,
     pub info: Value,
