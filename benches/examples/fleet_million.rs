@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .latency(Duration::from_millis(20))
         .start()
         .await?;
-    let queue = JobQueue::connect(&redis.url(), "tim-ban").await?;
+    let queue = JobQueue::connect(&redis.url(), "tim-ban", emu.sdkappid()).await?;
     let members: Vec<String> = (0..n).map(|i| format!("bot{i:07}")).collect();
     let submitted = Instant::now();
     let id = queue

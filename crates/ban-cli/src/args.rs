@@ -117,6 +117,10 @@ pub(crate) struct Rate {
         value_name = "POLICY"
     )]
     pub redis_policy: String,
+    /// Go on alone (with this process's share of the budget) when Redis is
+    /// unreachable at the start, instead of exiting 2.
+    #[arg(long, global = true)]
+    pub redis_optional: bool,
 }
 
 /// The group and the members a command acts on.
@@ -167,6 +171,10 @@ pub(crate) enum JobCmd {
         /// Lift bans instead (cancels the group's running ban jobs first).
         #[arg(long)]
         unban: bool,
+        /// Accept a Redis that does not log writes (no AOF): a restart of it
+        /// loses the job and leaves no record.
+        #[arg(long)]
+        allow_volatile_redis: bool,
     },
     /// Work on the queued jobs until interrupted.
     Work {

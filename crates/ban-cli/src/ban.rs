@@ -38,7 +38,7 @@ pub(crate) async fn run(
             members.trimmed
         );
     }
-    let client = Settings::new(g).client(&target.rate)?;
+    let client = Settings::new(g).client(&target.rate).await?;
     let bar = progress_bar(g.json, members.accounts.len());
     let abort = AbortSignal::new();
     let signals = tokio::spawn(watch_signals(abort.clone(), bar.clone()));

@@ -55,8 +55,9 @@ pub(crate) async fn run(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure
         let text = serde_json::to_string_pretty(&info)
             .map_err(|e| failed(format!("cannot encode the ready file: {e}")))?;
         // Write then rename, so a watcher never reads half a file.
+        // Mode 0600: it holds the secret key and the control token.
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text)
+        write_private(&tmp, text.as_bytes())
             .and_then(|()| std::fs::rename(&tmp, path))
             .map_err(|e| usage(format!("cannot write --ready-file {}: {e}", path.display())))?;
     }
@@ -72,4 +73,24 @@ pub(crate) async fn run(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure
         .map_err(|e| failed(format!("cannot wait for Ctrl-C: {e}")))?;
     emu.stop().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a file only its owner may read (0600 on Unix).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        // A file left from before keeps its mode: set it.
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(bytes)
 }

@@ -13,7 +13,12 @@ use crate::settings::Settings;
 
 fn job_error(e: JobError) -> Failure {
     match e {
-        JobError::Input(_) | JobError::NoSuchJob(_) | JobError::Setting(_) => usage(chain(&e)),
+        JobError::Input(_)
+        | JobError::NoSuchJob(_)
+        | JobError::Setting(_)
+        | JobError::Setup(_)
+        | JobError::State { .. }
+        | JobError::Quarantined { .. } => usage(chain(&e)),
         other => failed(chain(&other)),
     }
 }
@@ -21,9 +26,12 @@ fn job_error(e: JobError) -> Failure {
 pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode, Failure> {
     let settings = Settings::new(g);
     let (url, prefix) = settings.redis(rate)?;
-    let queue = JobQueue::connect(&url, &prefix)
+    let mut queue = JobQueue::connect(&url, &prefix, settings.require_sdkappid()?)
         .await
         .map_err(|e| usage(format!("--redis (TIM_REDIS_URL): {}", chain(&e))))?;
+    if let Some(admin) = settings.admin() {
+        queue = queue.admin(&admin);
+    }
     match cmd {
         JobCmd::Submit {
             group,
@@ -33,7 +41,9 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
             duration,
             description,
             unban,
+            allow_volatile_redis,
         } => {
+            let queue = queue.allow_volatile(allow_volatile_redis);
             let list = members::read(&flags, members_file.as_deref(), trim)?;
             let action = match (unban, duration) {
                 (true, _) => JobAction::Unban,
@@ -75,7 +85,19 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
             max_deliveries,
         } => {
             if let Some(addr) = metrics_listen {
+                // A real histogram (buckets), not the exporter's default
+                // summary: quantiles can then be summed across workers.
+                const WAIT_BUCKETS: &[f64] = &[
+                    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                ];
                 metrics_exporter_prometheus::PrometheusBuilder::new()
+                    .set_buckets_for_metric(
+                        metrics_exporter_prometheus::Matcher::Full(
+                            "ban_limiter_wait_seconds".to_owned(),
+                        ),
+                        WAIT_BUCKETS,
+                    )
+                    .map_err(|e| usage(format!("--metrics-listen: {e}")))?
                     .with_http_listener(addr)
                     .install()
                     .map_err(|e| usage(format!("--metrics-listen {addr}: {e}")))?;
@@ -86,8 +108,9 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
                 redis: Some(url.clone()),
                 redis_key_prefix: Some(prefix.clone()),
                 redis_policy: rate.redis_policy.clone(),
+                redis_optional: rate.redis_optional,
             };
-            let client = settings.client(&shared)?;
+            let client = settings.client(&shared).await?;
             let mut config = WorkerConfig::default()
                 .max_in_flight(max_in_flight as usize)
                 .exit_when_idle(exit_when_idle);
@@ -110,6 +133,12 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
             });
             let stats = worker.run(stop).await.map_err(job_error)?;
             signals.abort();
+            if stats.paused_jobs > 0 {
+                eprintln!(
+                    "error: {} job(s) this worker served were paused; see `banctl job status ID`",
+                    stats.paused_jobs
+                );
+            }
             if g.json {
                 output::line(serde_json::json!({
                     "batches": stats.batches, "retried": stats.retried,
@@ -121,7 +150,11 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
                     stats.batches, stats.retried, stats.redeliveries, stats.calls
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if stats.paused_jobs > 0 {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         JobCmd::Status { job } => {
             let s = queue.status(&job).await.map_err(job_error)?;
@@ -149,6 +182,12 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
                     s.rate,
                     s.redeliveries
                 ))?;
+                if let Some(by) = &s.paused_by {
+                    output::line(format_args!("  paused by worker {}", escape(by)))?;
+                }
+            }
+            if s.state == JobState::Running && s.live_workers == 0 {
+                eprintln!("warning: job {} is running but no worker is alive (none has said so in the last 5 s); start `banctl job work`", s.id);
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -10,7 +10,7 @@ use crate::settings::Settings;
 
 /// Lists banned members as pages arrive, so `| head` ends it early.
 pub(crate) async fn run(g: &Global, group: &str, rate: &Rate) -> Result<ExitCode, Failure> {
-    let client = Settings::new(g).client(rate)?;
+    let client = Settings::new(g).client(rate).await?;
     let mut stream = client.banned_members(group).map_err(usage_err)?;
     let mut all = Vec::new();
     let mut n = 0usize;

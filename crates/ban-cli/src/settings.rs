@@ -132,11 +132,35 @@ impl<'a> Settings<'a> {
             .map_err(|e| usage(format!("--redis (TIM_REDIS_URL): {}", chain(&e))))
     }
 
-    /// The client for ban, unban and list, paced as `rate` says.
-    pub(crate) fn client(&self, rate: &Rate) -> Result<Client, Failure> {
-        let f = self.flags;
+    /// The client for ban, unban and list, paced as `rate` says. With a
+    /// `--redis` fleet, Redis is checked first: set up wrong (a password,
+    /// a Cluster node, ...) is exit 2 in words; unreachable is exit 2 too,
+    /// unless `--redis-optional`, which goes on alone with one warning.
+    pub(crate) async fn client(&self, rate: &Rate) -> Result<Client, Failure> {
         let fleet = self.fleet(rate, self.require_sdkappid()?)?;
-        let rate = rate.rate;
+        if let Some(limiter) = &fleet {
+            match limiter.check().await {
+                Ok(_) => {}
+                // The limiter says so once, when it falls back.
+                Err(ban_fleet::FleetError::Redis(e)) if e.is_unreachable() && rate.redis_optional => {}
+                Err(ban_fleet::FleetError::Redis(e)) if e.is_unreachable() => {
+                    return Err(usage(format!(
+                        "--redis (TIM_REDIS_URL): {}; nothing was sent (pass --redis-optional to go on alone with this process's share of the budget)",
+                        chain(&e)
+                    )))
+                }
+                Err(e) => return Err(usage(format!("--redis (TIM_REDIS_URL): {}", chain(&e)))),
+            }
+        }
+        self.build_client(rate.rate, fleet)
+    }
+
+    fn build_client(
+        &self,
+        rate: Option<u32>,
+        fleet: Option<Arc<RedisLimiter>>,
+    ) -> Result<Client, Failure> {
+        let f = self.flags;
         let mut b = ClientBuilder::default()
             .sdkappid(self.require_sdkappid()?)
             .secret_key(self.require_secret_key()?.expose());

@@ -58,6 +58,9 @@ pub enum FleetError {
     /// A setting is out of range.
     #[error(transparent)]
     Setting(#[from] ban_proto::SettingError),
+    /// Redis cannot be used as set up (checked by [`crate::RedisLimiter::check`]).
+    #[error(transparent)]
+    Redis(#[from] crate::RedisSetupError),
 }
 
 /// How a [`RedisLimiter`](crate::RedisLimiter) shares the budget.
@@ -93,6 +96,39 @@ impl fmt::Debug for FleetConfig {
             .field("when_down", &self.when_down)
             .finish_non_exhaustive()
     }
+}
+
+/// Refuses a key prefix that would be unsafe in a key: empty, with white
+/// space or control characters, or with `{` or `}` (the fleet's own hash
+/// tags must be the only ones, or Cluster slots split a job's keys).
+///
+/// ```
+/// assert!(ban_fleet::check_key_prefix("tim-ban").is_ok());
+/// assert!(ban_fleet::check_key_prefix("").is_err());
+/// assert!(ban_fleet::check_key_prefix("a b").is_err());
+/// assert!(ban_fleet::check_key_prefix("{a}").is_err());
+/// ```
+pub fn check_key_prefix(prefix: &str) -> Result<(), ban_proto::SettingError> {
+    let bad = |why: &str| {
+        Err(ban_proto::SettingError::new(
+            "key prefix",
+            format!("{prefix:?}"),
+            why.to_owned(),
+        ))
+    };
+    if prefix.is_empty() {
+        return bad("1 byte or more");
+    }
+    if prefix.len() > 64 {
+        return bad("at most 64 bytes");
+    }
+    if prefix
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '{' || c == '}')
+    {
+        return bad("free of white space, control characters, '{' and '}'");
+    }
+    Ok(())
 }
 
 /// A URL without its password.

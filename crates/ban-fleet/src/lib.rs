@@ -31,18 +31,22 @@
 mod config;
 mod jobs;
 mod limiter;
+mod setup;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
 pub use ban_facade::{JobAction, JobSpec, JobState};
 pub use ban_proto::SettingError;
 pub use config::{
-    DownPolicy, FleetConfig, FleetError, DEFAULT_FLEET_PER_SEC, DEFAULT_HEARTBEAT_EVERY,
-    DEFAULT_KEY_PREFIX, DEFAULT_PROBE_EVERY, DEFAULT_REDIS_TIMEOUT, DEGRADED_MARGIN,
-    THROTTLE_PENALTY,
+    check_key_prefix, DownPolicy, FleetConfig, FleetError, DEFAULT_FLEET_PER_SEC,
+    DEFAULT_HEARTBEAT_EVERY, DEFAULT_KEY_PREFIX, DEFAULT_PROBE_EVERY, DEFAULT_REDIS_TIMEOUT,
+    DEGRADED_MARGIN, THROTTLE_PENALTY,
 };
 pub use jobs::queue::{JobError, JobQueue, JobReport, JobStatus};
+pub use jobs::store::{QUARANTINE_GRACE, QUARANTINE_WINDOW};
+pub use jobs::upkeep::HEARTBEAT_EVERY;
 pub use jobs::worker::{
     Worker, WorkerConfig, WorkerStats, DEFAULT_LEASE, DEFAULT_MAX_DELIVERIES, DEFAULT_RETENTION,
 };
 pub use limiter::{LimiterStats, RedisLimiter};
+pub use setup::RedisSetupError;

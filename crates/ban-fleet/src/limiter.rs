@@ -65,6 +65,9 @@ struct Inner {
     counters: Counters,
     id: String,
     heartbeat: std::sync::Once,
+    /// Whether the live-process count was read once: until it is, a
+    /// fallback would take the whole rate.
+    live_read: std::sync::atomic::AtomicBool,
     /// The furthest the fleet's schedule was seen to reach.
     reserved_until: Mutex<Instant>,
     /// The longest the schedule was seen to reach ahead of now (µs): how
@@ -101,6 +104,7 @@ impl RedisLimiter {
     /// first permit (and refused settings are reported here).
     pub fn new(config: FleetConfig) -> Result<RedisLimiter, FleetError> {
         let (per_sec, burst) = config.rate.check()?;
+        crate::config::check_key_prefix(&config.key_prefix)?;
         for (name, d) in [
             ("timeout", config.timeout),
             ("probe_every", config.probe_every),
@@ -131,6 +135,7 @@ impl RedisLimiter {
                 counters: Counters::default(),
                 id: format!("{:016x}", fastrand::u64(..)),
                 heartbeat: std::sync::Once::new(),
+                live_read: std::sync::atomic::AtomicBool::new(false),
                 reserved_until: Mutex::new(Instant::now()),
                 horizon_us: AtomicU64::new(0),
                 config,
@@ -153,6 +158,46 @@ impl RedisLimiter {
             throttled: c.throttled.load(Ordering::Relaxed),
             live: self.inner.live.load(Ordering::Relaxed),
         }
+    }
+
+    /// Checks Redis before the first permit: reachable, the password right,
+    /// not a Cluster node, the database there, the commands allowed; and
+    /// counts the processes alive (this one included), so a fallback never
+    /// takes more than this process's share. Returns that count.
+    ///
+    /// [`RedisSetupError::is_unreachable`](crate::RedisSetupError::is_unreachable)
+    /// tells Redis being down from Redis being set up wrong.
+    pub async fn check(&self) -> Result<usize, FleetError> {
+        let inner = &self.inner;
+        let probe = async {
+            let mut conn = inner
+                .connection()
+                .await
+                .map_err(crate::RedisSetupError::classify)?;
+            crate::setup::probe(&mut conn, &inner.key("check")).await?;
+            inner
+                .heartbeat()
+                .await
+                .map_err(crate::RedisSetupError::classify)
+        };
+        let live =
+            match tokio::time::timeout(inner.config.timeout.max(Duration::from_secs(2)), probe)
+                .await
+            {
+                Ok(r) => r?,
+                Err(_) => {
+                    return Err(
+                        crate::RedisSetupError::Unreachable(redis::RedisError::from((
+                            redis::ErrorKind::Io,
+                            "no answer in time",
+                        )))
+                        .into(),
+                    )
+                }
+            };
+        inner.live.store(live, Ordering::Relaxed);
+        inner.live_read.store(true, Ordering::Relaxed);
+        Ok(live)
     }
 
     /// Whether the breaker is open (Redis is taken as down).
@@ -326,6 +371,7 @@ async fn heartbeats(inner: Weak<Inner>, every: Duration, timeout: Duration) {
         };
         if let Ok(Ok(live)) = tokio::time::timeout(timeout, inner.heartbeat()).await {
             inner.live.store(live, Ordering::Relaxed);
+            inner.live_read.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -340,6 +386,16 @@ impl RedisLimiter {
                 inner.config.timeout,
             ));
         });
+        if !inner.live_read.load(Ordering::Relaxed) {
+            // Count the others before the first permit: a breaker that
+            // opens before the first heartbeat would take the whole rate.
+            if let Ok(Ok(live)) =
+                tokio::time::timeout(inner.config.timeout, inner.heartbeat()).await
+            {
+                inner.live.store(live, Ordering::Relaxed);
+                inner.live_read.store(true, Ordering::Relaxed);
+            }
+        }
         loop {
             if inner.should_ask() {
                 let asked = Instant::now();
@@ -408,7 +464,7 @@ impl Limiter for RedisLimiter {
     fn throttled(&self, command: &'static str) {
         let inner = self.inner.clone();
         inner.counters.throttled.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(
+        tracing::info!(
             command,
             penalty_ms = THROTTLE_PENALTY.as_millis() as u64,
             "the service answered 60007: pushing the fleet's schedule back"

@@ -14,12 +14,26 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
+    args: Vec<String>,
 }
 
 impl RedisServer {
-    /// Starts one on a free port and waits until it answers PING. Fails,
-    /// naming the fix, when `redis-server` is not installed.
+    /// Starts one on a free port, logging every write to its append-only
+    /// file (as jobs need: a restart keeps them), and waits until it
+    /// answers PING. Fails, naming the fix, when `redis-server` is not
+    /// installed.
     pub fn start() -> std::io::Result<RedisServer> {
+        Self::start_with(&["--appendonly", "yes", "--appendfsync", "everysec"])
+    }
+
+    /// One that persists nothing (no AOF, no snapshots): a restart loses
+    /// every key, as an in-memory cache would.
+    pub fn start_volatile() -> std::io::Result<RedisServer> {
+        Self::start_with(&["--appendonly", "no"])
+    }
+
+    /// One with extra `redis-server` arguments (`--requirepass`, ...).
+    pub fn start_with(args: &[&str]) -> std::io::Result<RedisServer> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let dir =
             std::env::temp_dir().join(format!("ban-fleet-redis-{}-{port}", std::process::id()));
@@ -28,6 +42,7 @@ impl RedisServer {
             child: None,
             port,
             dir,
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
         };
         server.spawn()?;
         Ok(server)
@@ -37,9 +52,10 @@ impl RedisServer {
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port"])
             .arg(self.port.to_string())
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .args(["--save", "", "--daemonize", "no"])
             .args(["--maxmemory-policy", "noeviction", "--dir"])
             .arg(&self.dir)
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -62,14 +78,16 @@ impl RedisServer {
         Ok(())
     }
 
-    /// Whether it answers PING now.
+    /// Whether it answers PING now (`-NOAUTH` counts: it is up).
     pub fn answers(&self) -> bool {
         let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
             return false;
         };
         let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
         let mut buf = [0u8; 7];
-        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+        s.write_all(b"PING\r\n").is_ok()
+            && s.read_exact(&mut buf).is_ok()
+            && (&buf == b"+PONG\r\n" || buf.starts_with(b"-NOAUTH"))
     }
 
     /// Its URL, `redis://127.0.0.1:PORT`.
@@ -90,7 +108,8 @@ impl RedisServer {
         }
     }
 
-    /// Starts it again on the same port (empty: nothing is persisted).
+    /// Starts it again on the same port, with what its append-only file
+    /// kept (nothing, for [`RedisServer::start_volatile`]).
     pub fn restart(&mut self) -> std::io::Result<()> {
         self.kill();
         self.spawn()

@@ -76,7 +76,9 @@ fn assert_each_once(report: &BulkReport, members: &[String]) {
 async fn two_workers_finish_a_job_and_its_report_has_the_local_shape() {
     let redis = RedisServer::start().unwrap();
     let emu = Emulator::builder().group(G).start().await.unwrap();
-    let queue = JobQueue::connect(&redis.url(), "t").await.unwrap();
+    let queue = JobQueue::connect(&redis.url(), "t", emu.sdkappid())
+        .await
+        .unwrap();
     let members = names("w", 3_000);
     let id = queue.submit(&ban(), &members).await.unwrap();
     assert_eq!(id.len(), 16, "64 random bits as hex: {id}");
@@ -108,7 +110,9 @@ async fn a_brownout_never_pauses_a_fleet_job() {
         .start()
         .await
         .unwrap();
-    let queue = JobQueue::connect(&redis.url(), "t").await.unwrap();
+    let queue = JobQueue::connect(&redis.url(), "t", emu.sdkappid())
+        .await
+        .unwrap();
     let members = names("b", 4_000);
     let id = queue.submit(&ban(), &members).await.unwrap();
     let stats = run_workers(&queue, vec![client(&emu, &redis), client(&emu, &redis)]).await;
@@ -127,7 +131,9 @@ async fn a_brownout_never_pauses_a_fleet_job() {
 async fn a_job_failure_pauses_the_job_at_once_with_its_reason() {
     let redis = RedisServer::start().unwrap();
     let emu = Emulator::builder().group(G).start().await.unwrap();
-    let queue = JobQueue::connect(&redis.url(), "t").await.unwrap();
+    let queue = JobQueue::connect(&redis.url(), "t", emu.sdkappid())
+        .await
+        .unwrap();
     let spec = JobSpec::new("@TGS#aNOSUCH", JobAction::Unban).unwrap();
     let id = queue.submit(&spec, &names("g", 20_000)).await.unwrap();
     let started = Instant::now();
@@ -150,7 +156,9 @@ async fn a_job_failure_pauses_the_job_at_once_with_its_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn job_ids_are_distinct_and_an_unknown_action_is_refused() {
     let redis = RedisServer::start().unwrap();
-    let queue = JobQueue::connect(&redis.url(), "t").await.unwrap();
+    let queue = JobQueue::connect(&redis.url(), "t", 1_400_000_000)
+        .await
+        .unwrap();
     let mut ids = HashSet::new();
     for _ in 0..50 {
         ids.insert(queue.submit(&ban(), &["a"]).await.unwrap());

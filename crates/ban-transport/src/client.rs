@@ -90,6 +90,16 @@ impl Transport {
         &self.inner.base
     }
 
+    /// The app the calls are made for.
+    pub fn sdkappid(&self) -> u64 {
+        self.inner.credentials.sdkappid()
+    }
+
+    /// The admin identifier the calls are made as.
+    pub fn identifier(&self) -> &str {
+        self.inner.credentials.identifier()
+    }
+
     /// The base URL calls go to now: the backup after a failover.
     pub fn active_endpoint(&self) -> &str {
         self.current_base().0

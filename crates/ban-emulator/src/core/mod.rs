@@ -107,8 +107,7 @@ impl Core {
             fault_rng,
             sig_cache: SigCache::default(),
             service_error: faults::service_error_body(&config.faults),
-            control_token: (!config.open_control)
-                .then(|| format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))),
+            control_token: (!config.open_control).then(control_token),
             config,
         };
         core.create_initial_groups();
@@ -195,4 +194,17 @@ impl Core {
         self.count(command, answer.code);
         Reply::Json(200, answer.body)
     }
+}
+
+/// A control-surface token: 128 bits from the operating system's
+/// cryptographic RNG (through rustls's ring provider), as hex.
+fn control_token() -> String {
+    let mut bytes = [0u8; 16];
+    let provider = rustls::crypto::ring::default_provider();
+    if provider.secure_random.fill(&mut bytes).is_err() {
+        // No OS randomness: a token nobody can guess is not to be had, so
+        // none that someone could; the control surface stays shut.
+        return String::from("\u{0}unavailable");
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

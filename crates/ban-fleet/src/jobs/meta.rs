@@ -16,6 +16,15 @@ pub(crate) struct F;
 impl F {
     /// The job's spec (group, action and its data), JSON.
     pub(crate) const SPEC: &'static str = "spec";
+    /// The app the job is for.
+    pub(crate) const SDKAPPID: &'static str = "sdkappid";
+    /// Who submitted it (the admin identifier), when known.
+    pub(crate) const ADMIN: &'static str = "admin";
+    /// The worker that paused it, `consumer@host`.
+    pub(crate) const PAUSED_BY: &'static str = "paused_by";
+    /// When a batch of it last succeeded (Redis time, ms), and by whom.
+    pub(crate) const LAST_OK_MS: &'static str = "last_ok_ms";
+    pub(crate) const LAST_OK_BY: &'static str = "last_ok_by";
     pub(crate) const TOTAL: &'static str = "total";
     pub(crate) const DUPLICATES: &'static str = "duplicates";
     pub(crate) const STATE: &'static str = "state";
@@ -34,6 +43,10 @@ impl F {
 #[derive(Debug, Clone)]
 pub(crate) struct JobMeta {
     pub(crate) spec: JobSpec,
+    pub(crate) sdkappid: u64,
+    pub(crate) paused_by: Option<String>,
+    pub(crate) last_ok_ms: u64,
+    pub(crate) last_ok_by: Option<String>,
     pub(crate) total: u64,
     pub(crate) duplicates: u64,
     pub(crate) state: JobState,
@@ -72,6 +85,10 @@ impl JobMeta {
             .map_err(|e| corrupt(F::STOPPED, e.to_string()))?;
         Ok(JobMeta {
             spec,
+            sdkappid: parse(F::SDKAPPID, required(F::SDKAPPID)?)?,
+            paused_by: h.get(F::PAUSED_BY).cloned(),
+            last_ok_ms: counter(F::LAST_OK_MS)?,
+            last_ok_by: h.get(F::LAST_OK_BY).cloned(),
             total: parse(F::TOTAL, required(F::TOTAL)?)?,
             duplicates: counter(F::DUPLICATES)?,
             state,

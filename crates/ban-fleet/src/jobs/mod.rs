@@ -14,5 +14,6 @@
 mod meta;
 pub(crate) mod queue;
 mod report;
-mod store;
+pub(crate) mod store;
+pub(crate) mod upkeep;
 pub(crate) mod worker;

@@ -37,6 +37,10 @@ pub enum JobError {
     /// Redis refused or could not be reached.
     #[error("Redis failed")]
     Redis(#[from] redis::RedisError),
+    /// Redis cannot be used as set up (a password, a Cluster node, no
+    /// persistence, ...), or is unreachable at the start.
+    #[error(transparent)]
+    Setup(#[from] crate::RedisSetupError),
     /// No such job (never submitted, deleted after its report was read, or
     /// lost by a Redis that does not persist its data).
     #[error("job {0} does not exist: never submitted, deleted after its report was read, or lost by Redis (a restart without persistence)")]
@@ -44,6 +48,26 @@ pub enum JobError {
     /// A worker setting makes no sense.
     #[error(transparent)]
     Setting(#[from] SettingError),
+    /// This worker's calls are refused (its key, its admin, its network)
+    /// while other workers of the job succeed: it stopped serving, and the
+    /// job goes on without it.
+    #[error("this worker stopped serving job {job}: its calls are refused ({}) while other workers of the job succeed; fix this worker's settings", .reason.kind)]
+    Quarantined {
+        /// The job.
+        job: String,
+        /// What refused this worker's calls.
+        reason: StopReason,
+    },
+    /// The job is not in a state the call applies to.
+    #[error("job {id} is {state}; it must be {wanted}")]
+    State {
+        /// The job.
+        id: String,
+        /// Its state.
+        state: JobState,
+        /// What the call needs.
+        wanted: &'static str,
+    },
     /// The job's data is not what this version wrote.
     #[error("job {id}: {what}")]
     Corrupt {
@@ -70,18 +94,26 @@ impl JobKeys {
     }
 }
 
-/// Ban jobs on Redis Streams: submit, follow, report, cancel. Cheap to
-/// clone; use it from a request handler, a CLI or a worker.
+/// Ban jobs on Redis Streams for one app: submit, follow, report, cancel.
+/// Cheap to clone; use it from a request handler, a CLI or a worker.
+///
+/// A queue belongs to one SDKAppID: its keys are laid out under that app
+/// (`PREFIX:app:SDKAPPID:…`), so the jobs of two apps on one Redis never
+/// meet, and a worker serves only the queue of its own app.
 #[derive(Clone)]
 pub struct JobQueue {
     pub(crate) conn: ConnectionManager,
     pub(crate) prefix: Arc<str>,
+    pub(crate) sdkappid: u64,
+    admin: Option<Arc<str>>,
+    allow_volatile: bool,
 }
 
 impl std::fmt::Debug for JobQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JobQueue")
             .field("prefix", &self.prefix)
+            .field("sdkappid", &self.sdkappid)
             .finish_non_exhaustive()
     }
 }
@@ -98,32 +130,69 @@ fn new_id() -> String {
 }
 
 impl JobQueue {
-    /// Connects to Redis (`redis://`, `rediss://` or `unix://`); every key
-    /// starts with `prefix`.
-    pub async fn connect(redis_url: &str, prefix: &str) -> Result<JobQueue, JobError> {
-        let client = redis::Client::open(redis_url)?;
+    /// Connects to Redis (`redis://`, `rediss://` or `unix://`) for the
+    /// jobs of app `sdkappid`; every key starts with `prefix`. Checks Redis
+    /// first: a password missing or refused, a Cluster node, a database
+    /// that does not exist are [`JobError::Setup`] in words, and so is
+    /// Redis being unreachable ([`crate::RedisSetupError::is_unreachable`]).
+    pub async fn connect(
+        redis_url: &str,
+        prefix: &str,
+        sdkappid: u64,
+    ) -> Result<JobQueue, JobError> {
+        crate::config::check_key_prefix(prefix)?;
+        let client = redis::Client::open(redis_url).map_err(crate::RedisSetupError::Url)?;
         // A report of a million-member job reads megabytes: a response may
         // take seconds (the client's default gives up after half of one).
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(5)))
             .set_response_timeout(Some(Duration::from_secs(60)));
-        let conn = ConnectionManager::new_with_config(client, config).await?;
-        Ok(JobQueue {
-            conn,
+        let mut conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(crate::RedisSetupError::classify)?;
+        let queue = JobQueue {
+            conn: conn.clone(),
             prefix: prefix.into(),
-        })
+            sdkappid,
+            admin: None,
+            allow_volatile: false,
+        };
+        crate::setup::probe(&mut conn, &queue.jobs_key()).await?;
+        Ok(queue)
+    }
+
+    /// Records `admin` as who submitted the queue's jobs.
+    pub fn admin(mut self, admin: &str) -> Self {
+        self.admin = Some(admin.into());
+        self
+    }
+
+    /// Accepts a Redis that does not log writes: a restart of it then loses
+    /// every job submitted since its last snapshot (default: refused).
+    pub fn allow_volatile(mut self, yes: bool) -> Self {
+        self.allow_volatile = yes;
+        self
+    }
+
+    /// The app the queue's jobs are for.
+    pub fn sdkappid(&self) -> u64 {
+        self.sdkappid
+    }
+
+    fn app_prefix(&self) -> String {
+        format!("{}:app:{}", self.prefix, self.sdkappid)
     }
 
     pub(crate) fn jobs_key(&self) -> String {
-        format!("{}:jobs", self.prefix)
+        format!("{}:jobs", self.app_prefix())
     }
 
     pub(crate) fn workers_key(&self) -> String {
-        format!("{}:workers", self.prefix)
+        format!("{}:workers", self.app_prefix())
     }
 
     pub(crate) fn keys(&self, id: &str) -> JobKeys {
-        let base = format!("{}:job:{{{id}}}", self.prefix);
+        let base = format!("{}:job:{{{id}}}", self.app_prefix());
         JobKeys {
             stream: format!("{base}:stream"),
             done: format!("{base}:done"),
@@ -133,8 +202,9 @@ impl JobQueue {
     }
 
     /// Validates and de-duplicates every member first (nothing is queued
-    /// if any is bad; the same rules and messages as a bulk job), stores the
-    /// job and queues its batches of at most 20, pipelined. Returns the
+    /// if any is bad; the same rules and messages as a bulk job), checks
+    /// that Redis logs writes (unless [`JobQueue::allow_volatile`]), stores
+    /// the job and queues its batches of at most 20, pipelined. Returns the
     /// job's id.
     pub async fn submit<S: AsRef<str>>(
         &self,
@@ -143,6 +213,9 @@ impl JobQueue {
     ) -> Result<String, JobError> {
         spec.validate()?;
         let (members, duplicates) = validate_members(members)?;
+        if !self.allow_volatile {
+            crate::setup::check_durable(&mut self.conn.clone()).await?;
+        }
         let spec_json = serde_json::to_string(spec).map_err(|e| JobError::Corrupt {
             id: String::new(),
             what: format!("the spec cannot be encoded: {e}"),
@@ -158,11 +231,15 @@ impl JobQueue {
             }
         };
         let mut fields: Vec<(&str, String)> = vec![
+            (F::SDKAPPID, self.sdkappid.to_string()),
             (F::TOTAL, members.len().to_string()),
             (F::DUPLICATES, duplicates.to_string()),
             (F::STATE, JobState::Running.to_string()),
             (F::CREATED_MS, now_ms().to_string()),
         ];
+        if let Some(admin) = &self.admin {
+            fields.push((F::ADMIN, admin.to_string()));
+        }
         if spec.action == JobAction::Unban {
             // A late ban batch must not undo this unban: cancel the group's
             // ban jobs and start after one lease.
@@ -225,10 +302,25 @@ impl JobQueue {
         state: JobState,
         stopped: Option<&StopReason>,
     ) -> Result<(), JobError> {
+        self.set_state_by(id, state, stopped, None).await
+    }
+
+    /// Sets a job's state, with why it stopped and which worker saw why.
+    pub(crate) async fn set_state_by(
+        &self,
+        id: &str,
+        state: JobState,
+        stopped: Option<&StopReason>,
+        by: Option<&str>,
+    ) -> Result<(), JobError> {
         let mut conn = self.conn.clone();
         let hash = self.keys(id).hash;
         let mut pipe = redis::pipe();
         pipe.atomic().hset(&hash, F::STATE, state.as_str()).ignore();
+        match by {
+            Some(by) => pipe.hset(&hash, F::PAUSED_BY, by).ignore(),
+            None => pipe.hdel(&hash, F::PAUSED_BY).ignore(),
+        };
         match stopped {
             Some(stop) => {
                 let json = serde_json::to_string(stop).unwrap_or_default();
@@ -246,24 +338,34 @@ impl JobQueue {
     }
 
     /// Stops workers from taking the job's batches; the report marks the
-    /// members not done `not_attempted`.
+    /// members not done `not_attempted`. A job that is done or cancelled
+    /// already is [`JobError::State`].
     pub async fn cancel(&self, id: &str) -> Result<(), JobError> {
         let meta = self.meta(id).await?;
-        if !meta.state.is_final() {
-            let stop = StopReason::new(StopKind::Cancelled, "cancelled by an operator");
-            self.set_state(id, JobState::Cancelled, Some(&stop)).await?;
+        if meta.state.is_final() {
+            return Err(JobError::State {
+                id: id.to_owned(),
+                state: meta.state,
+                wanted: "running or paused to be cancelled",
+            });
         }
-        Ok(())
+        let stop = StopReason::new(StopKind::Cancelled, "cancelled by an operator");
+        self.set_state(id, JobState::Cancelled, Some(&stop)).await
     }
 
     /// Lets workers take a paused job's batches again (after fixing what
-    /// paused it: the key, the group).
+    /// paused it: the key, the group). A job that is not paused is
+    /// [`JobError::State`].
     pub async fn resume(&self, id: &str) -> Result<(), JobError> {
         let meta = self.meta(id).await?;
-        if meta.state == JobState::Paused {
-            self.set_state(id, JobState::Running, None).await?;
+        if meta.state != JobState::Paused {
+            return Err(JobError::State {
+                id: id.to_owned(),
+                state: meta.state,
+                wanted: "paused to be resumed",
+            });
         }
-        Ok(())
+        self.set_state(id, JobState::Running, None).await
     }
 
     /// A job's hash, typed.
@@ -288,18 +390,16 @@ impl JobQueue {
         let done: u64 = conn.scard(&keys.done).await?;
         let failed: u64 = conn.hlen(&keys.failed).await?;
         let pending: StreamPendingReply = conn.xpending(&keys.stream, GROUP).await?;
+        let now = super::upkeep::redis_time_ms(&mut conn).await?;
         let live_workers: u64 = conn
-            .zcount(
-                self.workers_key(),
-                now_ms().saturating_sub(LIVE_FOR_MS),
-                "+inf",
-            )
+            .zcount(self.workers_key(), now.saturating_sub(LIVE_FOR_MS), "+inf")
             .await?;
         let secs = (meta.elapsed().as_secs_f64()).max(0.001);
         Ok(JobStatus {
             id: id.to_owned(),
             state: meta.state,
             stopped: meta.stopped.clone(),
+            paused_by: meta.paused_by.clone(),
             action: meta.spec.action.kind(),
             group: meta.spec.group.clone(),
             total: meta.total,

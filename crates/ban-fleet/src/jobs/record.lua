@@ -12,6 +12,8 @@
 -- ARGV[6] calls made, ARGV[7] retries made, ARGV[8] 60007 answers
 -- ARGV[9] now (ms)
 -- ARGV[10] the name of the running state, ARGV[11] of the done state
+-- ARGV[12] the worker recording (consumer name): a batch with members done
+--          stamps the job's last success (Redis time) and who made it
 --
 -- Returns 1 when recorded, 2 when recorded and the job is now done, 0
 -- when the entry was already acknowledged, -1 when the job is gone (its
@@ -24,9 +26,15 @@ if ARGV[3] == '1' then
     return 0
   end
 end
-for _, m in ipairs(cjson.decode(ARGV[4])) do
+local done = cjson.decode(ARGV[4])
+for _, m in ipairs(done) do
   redis.call('SADD', KEYS[3], m)
   redis.call('HDEL', KEYS[4], m)
+end
+if #done > 0 then
+  local t = redis.call('TIME')
+  redis.call('HSET', KEYS[2], 'last_ok_ms', string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
+  redis.call('HSET', KEYS[2], 'last_ok_by', ARGV[12])
 end
 if ARGV[3] == '1' then
   for _, f in ipairs(cjson.decode(ARGV[5])) do

@@ -14,6 +14,8 @@ pub struct JobStatus {
     pub state: JobState,
     /// Why it was paused or cancelled.
     pub stopped: Option<StopReason>,
+    /// The worker that paused it (`consumer@host`).
+    pub paused_by: Option<String>,
     /// What it does.
     pub action: Action,
     /// The group.

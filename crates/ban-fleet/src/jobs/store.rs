@@ -1,23 +1,36 @@
 //! The Redis store of the one engine: batches come from the jobs' streams
-//! (new ones with XREADGROUP, those of silent workers with XAUTOCLAIM),
-//! outcomes go through one Lua script that records and acknowledges.
+//! (new ones with XREADGROUP; those of workers gone silent with XCLAIM, at
+//! once; any left idle past the lease with XAUTOCLAIM), outcomes go through
+//! one Lua script that records and acknowledges. A Redis error never ends
+//! the worker: polling waits it out, and an outcome is recorded again with
+//! backoff until Redis takes it.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ban_facade::{
     Batch, BatchOutcome, FailedMember, JobRun, JobState, MemberAccount, MemberList, Patience,
     Polled, ProgressStore, StopKind, StopReason,
 };
 use redis::streams::{
-    StreamAutoClaimOptions, StreamAutoClaimReply, StreamClaimOptions, StreamId,
-    StreamPendingCountReply, StreamReadOptions, StreamReadReply,
+    StreamAutoClaimOptions, StreamAutoClaimReply, StreamClaimReply, StreamId,
+    StreamPendingCountReply, StreamPendingReply, StreamReadOptions, StreamReadReply,
 };
 use redis::AsyncCommands;
 
-use super::queue::{now_ms, JobError, JobQueue, GROUP, MEMBERS_FIELD};
+use super::meta::{JobMeta, F};
+use super::queue::{JobError, GROUP, LIVE_FOR_MS, MEMBERS_FIELD};
+use super::upkeep::{redis_time_ms, Leases};
 use super::worker::{Worker, WorkerStats};
+use crate::setup::Backoff;
+
+/// How recent another worker's success must be for a worker refused for
+/// its own credentials to take the fault as its own (and stop serving).
+pub const QUARANTINE_WINDOW: Duration = Duration::from_secs(10);
+/// How long a worker refused for its credentials waits for another live
+/// worker of the job to succeed before it pauses the job for everyone.
+pub const QUARANTINE_GRACE: Duration = Duration::from_secs(5);
 
 /// What the store knows a batch by.
 #[derive(Debug)]
@@ -27,65 +40,17 @@ pub(crate) struct Ticket {
     deliveries: u64,
 }
 
-/// The stream entries this worker holds, by stream: their leases are
-/// renewed while they are worked on.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Leases(Arc<Mutex<HashMap<String, HashSet<String>>>>);
-
-impl Leases {
-    fn add(&self, stream: &str, entry: &str) {
-        let mut held = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        held.entry(stream.to_owned())
-            .or_default()
-            .insert(entry.to_owned());
-    }
-
-    fn remove(&self, stream: &str, entry: &str) {
-        let mut held = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(set) = held.get_mut(stream) {
-            set.remove(entry);
-            if set.is_empty() {
-                held.remove(stream);
-            }
-        }
-    }
-
-    /// Claims every held entry again each `every` (JUSTID: its idle time
-    /// restarts, its delivery count does not grow), so no other worker
-    /// takes a batch alive here. Never ends.
-    pub(crate) async fn renew(self, queue: JobQueue, consumer: String, every: Duration) {
-        let mut conn = queue.conn.clone();
-        loop {
-            tokio::time::sleep(every).await;
-            let held: Vec<(String, Vec<String>)> = {
-                let held = self.0.lock().unwrap_or_else(|p| p.into_inner());
-                held.iter()
-                    .map(|(s, e)| (s.clone(), e.iter().cloned().collect()))
-                    .collect()
-            };
-            for (stream, entries) in held {
-                let claim = conn.xclaim_options::<_, _, _, _, _, redis::Value>(
-                    &stream,
-                    GROUP,
-                    &consumer,
-                    0,
-                    &entries,
-                    StreamClaimOptions::default().with_justid(),
-                );
-                if let Err(e) = tokio::time::timeout(every, claim)
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(redis::RedisError::from((
-                            redis::ErrorKind::Io,
-                            "lease renewal timed out",
-                        )))
-                    })
-                {
-                    tracing::warn!(%stream, error = %e, "renewing leases failed; retrying");
-                }
-            }
-        }
-    }
+/// Failures that may be this worker's alone (its key, its admin, its
+/// network, its CA) rather than the job's.
+fn may_be_the_workers(kind: StopKind) -> bool {
+    matches!(
+        kind,
+        StopKind::Credentials
+            | StopKind::Permission
+            | StopKind::Tls
+            | StopKind::Unreachable
+            | StopKind::NoAnswer
+    )
 }
 
 /// The Redis store: one [`JobRun`] (one failure monitor) per job this
@@ -93,45 +58,65 @@ impl Leases {
 pub(crate) struct RedisStore {
     worker: Worker,
     runs: HashMap<String, Arc<JobRun>>,
+    /// Jobs whose run stopped for a failure that may be this worker's,
+    /// waiting to learn whether other workers succeed.
+    suspect: HashMap<String, (StopReason, Instant)>,
     leases: Leases,
     stats: WorkerStats,
     record: redis::Script,
+    /// Since when Redis has been failing, while it is.
+    outage: Option<Instant>,
 }
 
 impl RedisStore {
-    pub(crate) fn new(worker: Worker) -> Self {
+    pub(crate) fn new(worker: Worker, leases: Leases) -> Self {
         RedisStore {
             worker,
             runs: HashMap::new(),
-            leases: Leases::default(),
+            suspect: HashMap::new(),
+            leases,
             stats: WorkerStats::default(),
             record: redis::Script::new(include_str!("record.lua")),
+            outage: None,
         }
     }
 
-    pub(crate) fn leases(&self) -> Leases {
-        self.leases.clone()
+    fn me(&self) -> &str {
+        &self.worker.config.consumer
     }
 
     /// Leaves the live set; returns what the worker did.
     pub(crate) async fn finish(self) -> WorkerStats {
         let mut conn = self.worker.queue.conn.clone();
-        let left: Result<(), _> = conn
-            .zrem(
-                self.worker.queue.workers_key(),
-                &self.worker.config.consumer,
-            )
-            .await;
+        let left: Result<(), _> = conn.zrem(self.worker.queue.workers_key(), self.me()).await;
         if let Err(e) = left {
             tracing::warn!(error = %e, "could not leave the live-worker set");
         }
         self.stats
     }
 
+    /// Logs an outage once, when it starts.
+    fn redis_failed(&mut self, e: &JobError) {
+        if self.outage.is_none() {
+            self.outage = Some(Instant::now());
+            tracing::warn!(error = %ban_facade::error_chain(e), "Redis fails: this worker waits and retries with backoff; no batch is lost");
+        }
+    }
+
+    /// Logs the end of an outage, with its length.
+    fn redis_ok(&mut self) {
+        if let Some(since) = self.outage.take() {
+            tracing::warn!(
+                outage_ms = since.elapsed().as_millis() as u64,
+                "Redis answers again: the worker goes on"
+            );
+        }
+    }
+
     /// The run of a running job: the one this worker has, or a new one (a
     /// resumed job starts with a fresh monitor). None while a stopped run
     /// waits for its batches to record the pause.
-    fn run_of(&mut self, id: &str, meta: &super::meta::JobMeta) -> Option<Arc<JobRun>> {
+    fn run_of(&mut self, id: &str, meta: &JobMeta) -> Option<Arc<JobRun>> {
         if let Some(run) = self.runs.get(id) {
             return (!run.is_stopped()).then(|| run.clone());
         }
@@ -221,44 +206,138 @@ impl RedisStore {
             .arg(calls)
             .arg(retries)
             .arg(rate_limited)
-            .arg(now_ms())
+            .arg(super::queue::now_ms())
             .arg(JobState::Running.as_str())
             .arg(JobState::Done.as_str())
+            .arg(self.me())
             .invoke_async(&mut conn)
             .await?)
     }
 
-    /// Pauses the job for every worker: `run` stopped for a reason of the
-    /// job's own.
+    /// Pauses the job for every worker, naming this worker as who saw why.
     async fn pause(&mut self, id: &str, stop: &StopReason) -> Result<(), JobError> {
         let meta = self.worker.queue.meta(id).await?;
         if meta.state == JobState::Running {
-            tracing::warn!(job = %id, kind = %stop.kind, reason = %stop.reason, "pausing the job");
+            let by = format!("{}@{}", self.me(), self.worker.config.host);
+            tracing::warn!(job = %id, kind = %stop.kind, reason = %stop.reason, by = %by, "pausing the job");
             self.worker
                 .queue
-                .set_state(id, JobState::Paused, Some(stop))
+                .set_state_by(id, JobState::Paused, Some(stop), Some(&by))
                 .await?;
             self.stats.paused_jobs += 1;
         }
         self.runs.remove(id);
+        self.suspect.remove(id);
         Ok(())
     }
-}
 
-impl ProgressStore for RedisStore {
-    type Ticket = Ticket;
-    type Error = JobError;
+    /// A failure that may be this worker's: stop serving if another worker
+    /// of the job succeeds, pause the job if none does (or none is alive).
+    async fn judge(&mut self, id: &str, stop: &StopReason) -> Result<(), JobError> {
+        let queue = self.worker.queue.clone();
+        let meta = queue.meta(id).await?;
+        let mut conn = queue.conn.clone();
+        let now = redis_time_ms(&mut conn).await?;
+        let others_ok = meta.last_ok_by.as_deref().is_some_and(|b| b != self.me())
+            && now.saturating_sub(meta.last_ok_ms) < QUARANTINE_WINDOW.as_millis() as u64;
+        if others_ok {
+            tracing::error!(job = %id, kind = %stop.kind, reason = %stop.reason, "other workers of the job succeed where this one is refused: this worker stops serving; the job goes on");
+            return Err(JobError::Quarantined {
+                job: id.to_owned(),
+                reason: stop.clone(),
+            });
+        }
+        let live: Vec<String> = conn
+            .zrangebyscore(queue.workers_key(), now.saturating_sub(LIVE_FOR_MS), "+inf")
+            .await?;
+        let others_live = live.iter().any(|w| w != self.me());
+        let since = self
+            .suspect
+            .entry(id.to_owned())
+            .or_insert_with(|| (stop.clone(), Instant::now()))
+            .1;
+        if !others_live || since.elapsed() >= QUARANTINE_GRACE {
+            self.pause(id, stop).await?;
+        }
+        Ok(())
+    }
 
-    async fn poll(&mut self, max: usize) -> Result<Polled<Ticket>, JobError> {
+    /// The live workers of the app, by Redis time.
+    async fn live_workers(&self, now: u64) -> Result<HashSet<String>, JobError> {
+        let mut conn = self.worker.queue.conn.clone();
+        let live: Vec<String> = conn
+            .zrangebyscore(
+                self.worker.queue.workers_key(),
+                now.saturating_sub(LIVE_FOR_MS),
+                "+inf",
+            )
+            .await?;
+        Ok(live.into_iter().collect())
+    }
+
+    /// Entries held by workers gone silent (no heartbeat for
+    /// [`LIVE_FOR_MS`]), claimed for this one at once: their idle time must
+    /// be at least that long too, so two live workers never claim the same.
+    async fn take_over(
+        &self,
+        stream: &str,
+        live: &HashSet<String>,
+        max: usize,
+    ) -> Result<Vec<(StreamId, u64)>, JobError> {
+        let mut conn = self.worker.queue.conn.clone();
+        let pending: StreamPendingReply = conn.xpending(stream, GROUP).await?;
+        let StreamPendingReply::Data(data) = pending else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for c in data.consumers {
+            if out.len() >= max || c.name == self.me() || live.contains(&c.name) {
+                continue;
+            }
+            let held: StreamPendingCountReply = conn
+                .xpending_consumer_count(stream, GROUP, "-", "+", max - out.len(), &c.name)
+                .await?;
+            if held.ids.is_empty() {
+                continue;
+            }
+            let delivered: HashMap<String, u64> = held
+                .ids
+                .iter()
+                .map(|p| (p.id.clone(), p.times_delivered as u64 + 1))
+                .collect();
+            let ids: Vec<&str> = held.ids.iter().map(|p| p.id.as_str()).collect();
+            let claimed: StreamClaimReply = conn
+                .xclaim(stream, GROUP, self.me(), LIVE_FOR_MS, &ids)
+                .await?;
+            if !claimed.ids.is_empty() {
+                tracing::warn!(stream, from = %c.name, batches = claimed.ids.len(), "taking over the batches of a worker gone silent");
+            }
+            out.extend(claimed.ids.into_iter().map(|e| {
+                let n = delivered.get(&e.id).copied().unwrap_or(2);
+                (e, n)
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn poll_inner(&mut self, max: usize) -> Result<Polled<Ticket>, JobError> {
         let queue = self.worker.queue.clone();
         let config = self.worker.config.clone();
         let mut conn = queue.conn.clone();
-        let _: () = conn
-            .zadd(queue.workers_key(), &config.consumer, now_ms())
-            .await?;
+        let now = redis_time_ms(&mut conn).await?;
+        let live = self.live_workers(now).await?;
         let mut out = Vec::new();
         let mut work_left = false;
         let mut depth = 0u64;
+        // Jobs waiting to learn whose the failure is.
+        let suspects: Vec<(String, StopReason)> = self
+            .suspect
+            .iter()
+            .map(|(id, (s, _))| (id.clone(), s.clone()))
+            .collect();
+        for (id, stop) in suspects {
+            self.judge(&id, &stop).await?;
+        }
         for id in queue.job_ids().await? {
             let meta = match queue.meta(&id).await {
                 Ok(m) => m,
@@ -271,10 +350,15 @@ impl ProgressStore for RedisStore {
                 }
                 Err(e) => return Err(e),
             };
+            if meta.sdkappid != queue.sdkappid {
+                tracing::error!(job = %id, job_app = meta.sdkappid, worker_app = queue.sdkappid, "a job of another app is in this app's queue; not serving it");
+                continue;
+            }
             if meta.state != JobState::Running {
                 // Paused or cancelled: this worker's batches of it stop.
                 if let Some(run) = self.runs.remove(&id) {
                     let kind = if meta.state == JobState::Paused {
+                        self.stats.paused_jobs += 1;
                         StopKind::Interrupted
                     } else {
                         StopKind::Cancelled
@@ -285,6 +369,7 @@ impl ProgressStore for RedisStore {
                             .unwrap_or_else(|| StopReason::new(kind, meta.state.as_str())),
                     );
                 }
+                self.suspect.remove(&id);
                 continue;
             }
             let keys = queue.keys(&id);
@@ -296,42 +381,42 @@ impl ProgressStore for RedisStore {
             let left = meta.total.saturating_sub(done + failed);
             depth += left;
             work_left |= left > 0;
-            if meta.not_before_ms > now_ms() || out.len() >= max {
+            if meta.not_before_ms > now || out.len() >= max {
                 continue;
             }
             let Some(run) = self.run_of(&id, &meta) else {
                 continue;
             };
             let free = max - out.len();
-            let claimed: StreamAutoClaimReply = conn
-                .xautoclaim_options(
-                    &keys.stream,
-                    GROUP,
-                    &config.consumer,
-                    config.lease.as_millis() as u64,
-                    "0-0",
-                    StreamAutoClaimOptions::default().count(free),
-                )
-                .await?;
-            let mut entries = Vec::with_capacity(free);
-            for e in claimed.claimed {
-                let pending: StreamPendingCountReply = conn
-                    .xpending_count(&keys.stream, GROUP, &e.id, &e.id, 1)
+            let mut entries = self.take_over(&keys.stream, &live, free).await?;
+            if entries.len() < free {
+                let claimed: StreamAutoClaimReply = conn
+                    .xautoclaim_options(
+                        &keys.stream,
+                        GROUP,
+                        self.me(),
+                        config.lease.as_millis() as u64,
+                        "0-0",
+                        StreamAutoClaimOptions::default().count(free - entries.len()),
+                    )
                     .await?;
-                let deliveries = pending.ids.first().map_or(1, |p| p.times_delivered as u64);
-                entries.push((e, deliveries));
+                for e in claimed.claimed {
+                    let pending: StreamPendingCountReply = conn
+                        .xpending_count(&keys.stream, GROUP, &e.id, &e.id, 1)
+                        .await?;
+                    let deliveries = pending.ids.first().map_or(1, |p| p.times_delivered as u64);
+                    entries.push((e, deliveries));
+                }
             }
             if !entries.is_empty() {
                 let n = entries.len() as u64;
-                let _: () = conn
-                    .hincr(&keys.hash, super::meta::F::REDELIVERIES, n)
-                    .await?;
+                let _: () = conn.hincr(&keys.hash, F::REDELIVERIES, n).await?;
                 metrics::counter!("ban_redeliveries_total").increment(n);
                 self.stats.redeliveries += n;
             }
             if entries.len() < free {
                 let options = StreamReadOptions::default()
-                    .group(GROUP, &config.consumer)
+                    .group(GROUP, self.me())
                     .count(free - entries.len());
                 let read: Option<StreamReadReply> = conn
                     .xread_options(&[&keys.stream], &[">"], &options)
@@ -346,25 +431,19 @@ impl ProgressStore for RedisStore {
         metrics::gauge!("ban_queue_depth").set(depth as f64);
         Ok(if !out.is_empty() {
             Polled::Batches(out)
-        } else if !work_left && config.exit_when_idle {
+        } else if !work_left && self.suspect.is_empty() && config.exit_when_idle {
             Polled::Exhausted
         } else {
             Polled::Idle
         })
     }
 
-    async fn record(
+    async fn record_inner(
         &mut self,
-        ticket: Ticket,
+        ticket: &Ticket,
         job: &JobRun,
-        outcome: BatchOutcome,
+        outcome: &BatchOutcome,
     ) -> Result<(), JobError> {
-        let keys = self.worker.queue.keys(&ticket.job);
-        self.leases.remove(&keys.stream, &ticket.entry);
-        metrics::counter!("ban_calls_total").increment(outcome.calls);
-        metrics::counter!("ban_retries_total").increment(outcome.retries);
-        metrics::counter!("ban_rate_limited_total").increment(outcome.rate_limited);
-        self.stats.calls += outcome.calls;
         let counts = (outcome.calls, outcome.retries, outcome.rate_limited);
         // Only the job's current run pauses it: a run replaced after a
         // resume, or stopped because the job was paused, does not.
@@ -373,8 +452,12 @@ impl ProgressStore for RedisStore {
             .get(&ticket.job)
             .is_some_and(|r| std::ptr::eq(Arc::as_ptr(r), job));
         if let Some(stop) = job.stopped() {
-            if current && !matches!(stop.kind, StopKind::Interrupted | StopKind::Cancelled) {
-                self.pause(&ticket.job, &stop).await?;
+            if current {
+                match stop.kind {
+                    StopKind::Interrupted | StopKind::Cancelled => {}
+                    k if may_be_the_workers(k) => self.judge(&ticket.job, &stop).await?,
+                    _ => self.pause(&ticket.job, &stop).await?,
+                }
             }
         }
         let retryable = outcome.has_retryable_failure();
@@ -383,14 +466,14 @@ impl ProgressStore for RedisStore {
         // batch pending for a redelivery.
         let stopped = job.is_stopped() || !outcome.not_attempted.is_empty();
         if stopped || (retryable && ticket.deliveries < self.worker.config.max_deliveries) {
+            self.script(ticket, false, &outcome.done, &[], counts)
+                .await?;
             let label = if stopped { "stopped" } else { "retry" };
             metrics::counter!("ban_batches_total", "outcome" => label).increment(1);
-            self.script(&ticket, false, &outcome.done, &[], counts)
-                .await?;
             self.stats.retried += 1;
             return Ok(());
         }
-        let mut failed = outcome.failed;
+        let mut failed = outcome.failed.clone();
         if retryable {
             for f in &mut failed {
                 f.reason = format!(
@@ -400,15 +483,15 @@ impl ProgressStore for RedisStore {
                 .into();
             }
         }
+        let recorded = self
+            .script(ticket, true, &outcome.done, &failed, counts)
+            .await?;
         let label = if failed.is_empty() { "done" } else { "failed" };
         metrics::counter!("ban_batches_total", "outcome" => label).increment(1);
         metrics::counter!("ban_members_total", "outcome" => "done")
             .increment(outcome.done.len() as u64);
         metrics::counter!("ban_members_total", "outcome" => "failed")
             .increment(failed.len() as u64);
-        let recorded = self
-            .script(&ticket, true, &outcome.done, &failed, counts)
-            .await?;
         self.stats.batches += 1;
         match recorded {
             -1 => {
@@ -424,6 +507,60 @@ impl ProgressStore for RedisStore {
             }
             _ => {}
         }
+        Ok(())
+    }
+}
+
+impl ProgressStore for RedisStore {
+    type Ticket = Ticket;
+    type Error = JobError;
+
+    async fn poll(&mut self, max: usize) -> Result<Polled<Ticket>, JobError> {
+        match self.poll_inner(max).await {
+            Ok(p) => {
+                self.redis_ok();
+                Ok(p)
+            }
+            Err(e @ JobError::Quarantined { .. }) => Err(e),
+            Err(e) => {
+                self.redis_failed(&e);
+                Ok(Polled::Idle)
+            }
+        }
+    }
+
+    async fn record(
+        &mut self,
+        ticket: Ticket,
+        job: &JobRun,
+        outcome: BatchOutcome,
+    ) -> Result<(), JobError> {
+        let keys = self.worker.queue.keys(&ticket.job);
+        metrics::counter!("ban_calls_total").increment(outcome.calls);
+        metrics::counter!("ban_retries_total").increment(outcome.retries);
+        metrics::counter!("ban_rate_limited_total").increment(outcome.rate_limited);
+        self.stats.calls += outcome.calls;
+        let mut backoff = Backoff::default();
+        // An outcome is never dropped: Redis down, it is recorded again
+        // (the script counts a batch once) until Redis takes it.
+        loop {
+            match self.record_inner(&ticket, job, &outcome).await {
+                Ok(()) => {
+                    self.redis_ok();
+                    break;
+                }
+                Err(e @ JobError::Quarantined { .. }) => return Err(e),
+                Err(e @ JobError::Redis(_)) => {
+                    self.redis_failed(&e);
+                    backoff.wait().await;
+                }
+                Err(e) => {
+                    tracing::error!(job = %ticket.job, entry = %ticket.entry, error = %ban_facade::error_chain(&e), "this batch's outcome cannot be recorded");
+                    break;
+                }
+            }
+        }
+        self.leases.remove(&keys.stream, &ticket.entry);
         Ok(())
     }
 

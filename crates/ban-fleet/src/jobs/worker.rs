@@ -11,6 +11,7 @@ use ban_proto::SettingError;
 
 use super::queue::{JobError, JobQueue};
 use super::store::RedisStore;
+use super::upkeep::{upkeep, Leases};
 
 /// How long a delivered batch may stay unacknowledged before another
 /// worker takes it over: above a call's 30 s deadline, so a live worker's
@@ -38,6 +39,19 @@ pub struct WorkerConfig {
     pub exit_when_idle: bool,
     /// See [`DEFAULT_RETENTION`].
     pub retention: Duration,
+    /// The host it runs on, named when it pauses a job (default: the
+    /// machine's host name).
+    pub host: String,
+}
+
+/// This machine's host name, or `unknown`.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 impl Default for WorkerConfig {
@@ -49,6 +63,7 @@ impl Default for WorkerConfig {
             max_deliveries: DEFAULT_MAX_DELIVERIES,
             exit_when_idle: false,
             retention: DEFAULT_RETENTION,
+            host: host_name(),
         }
     }
 }
@@ -143,9 +158,18 @@ impl std::fmt::Debug for Worker {
 
 impl Worker {
     /// A worker of `queue` calling through `client`; refuses a zero
-    /// in-flight window, lease, delivery bound or retention.
+    /// in-flight window, lease, delivery bound or retention, and a client
+    /// of another app than the queue's (it would ban in the wrong app).
     pub fn new(queue: JobQueue, client: Client, config: WorkerConfig) -> Result<Self, JobError> {
         config.check()?;
+        let app = client.transport().sdkappid();
+        if app != queue.sdkappid() {
+            return Err(JobError::Setting(SettingError::new(
+                "the worker's SDKAppID",
+                app,
+                format!("the queue's, {}", queue.sdkappid()),
+            )));
+        }
         Ok(Worker {
             queue,
             client,
@@ -156,15 +180,17 @@ impl Worker {
     /// Works until `stop` is raised (or, with `exit_when_idle`, until no job
     /// has work left). Batches in flight finish first.
     pub async fn run(&self, stop: AbortSignal) -> Result<WorkerStats, JobError> {
-        let mut store = RedisStore::new(self.clone());
-        let leases = tokio::spawn(store.leases().renew(
+        let leases = Leases::default();
+        let mut store = RedisStore::new(self.clone(), leases.clone());
+        let upkeep = tokio::spawn(upkeep(
             self.queue.clone(),
             self.config.consumer.clone(),
-            self.config.lease / 3,
+            leases,
+            self.config.lease,
         ));
         let options = DriveOptions::new(self.config.max_in_flight).shutdown_on(stop);
         let result = drive(&mut store, options).await;
-        leases.abort();
+        upkeep.abort();
         let stats = store.finish().await;
         result.map(|()| stats)
     }

@@ -1,0 +1,92 @@
+//! What a worker does beside its batches: say it is alive (a heartbeat in
+//! Redis time, every second), and renew the leases of the batches it holds
+//! (every third of the lease), whatever its batches are doing.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use redis::streams::StreamClaimOptions;
+use redis::AsyncCommands;
+
+use super::queue::{JobError, JobQueue, GROUP};
+
+/// How often a worker says it is alive.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+
+/// Redis's clock, in milliseconds: every worker's heartbeat and every
+/// liveness check read the same clock, whatever the hosts' clocks say.
+pub(crate) async fn redis_time_ms(
+    conn: &mut redis::aio::ConnectionManager,
+) -> Result<u64, JobError> {
+    let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(conn).await?;
+    Ok(secs * 1000 + micros / 1000)
+}
+
+/// The stream entries this worker holds, by stream.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Leases(Arc<Mutex<HashMap<String, HashSet<String>>>>);
+
+impl Leases {
+    pub(crate) fn add(&self, stream: &str, entry: &str) {
+        let mut held = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        held.entry(stream.to_owned())
+            .or_default()
+            .insert(entry.to_owned());
+    }
+
+    pub(crate) fn remove(&self, stream: &str, entry: &str) {
+        let mut held = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(set) = held.get_mut(stream) {
+            set.remove(entry);
+            if set.is_empty() {
+                held.remove(stream);
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Vec<(String, Vec<String>)> {
+        let held = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        held.iter()
+            .map(|(s, e)| (s.clone(), e.iter().cloned().collect()))
+            .collect()
+    }
+}
+
+/// Beats and renews until the task is aborted. Redis errors are waited
+/// out (logged once an outage).
+pub(crate) async fn upkeep(queue: JobQueue, consumer: String, leases: Leases, lease: Duration) {
+    let mut conn = queue.conn.clone();
+    let renew_every = (lease / 3).max(HEARTBEAT_EVERY);
+    let mut renewed = Instant::now();
+    let mut failing = false;
+    loop {
+        let beat = async {
+            let now = redis_time_ms(&mut conn).await?;
+            let _: () = conn.zadd(queue.workers_key(), &consumer, now).await?;
+            Ok::<(), JobError>(())
+        };
+        let result = tokio::time::timeout(HEARTBEAT_EVERY, beat).await;
+        let mut ok = matches!(result, Ok(Ok(())));
+        if renewed.elapsed() >= renew_every {
+            renewed = Instant::now();
+            for (stream, entries) in leases.snapshot() {
+                // JUSTID: the idle time restarts, the delivery count does not.
+                let claim = conn.xclaim_options::<_, _, _, _, _, redis::Value>(
+                    &stream,
+                    GROUP,
+                    &consumer,
+                    0,
+                    &entries,
+                    StreamClaimOptions::default().with_justid(),
+                );
+                ok &= matches!(tokio::time::timeout(renew_every, claim).await, Ok(Ok(_)));
+            }
+        }
+        if !ok && !failing {
+            tracing::warn!("the worker's heartbeat or lease renewal fails (Redis down?); retrying every second");
+        }
+        failing = !ok;
+        tokio::time::sleep(HEARTBEAT_EVERY).await;
+    }
+}

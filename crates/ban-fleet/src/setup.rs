@@ -1,0 +1,149 @@
+//! Checking a Redis before a fleet uses it: reachable, the password right,
+//! not a Cluster node behind a single-node URL, the database there, and,
+//! for jobs, writes logged to disk. Each failure in words an operator acts
+//! on; "Redis is down" apart from "Redis is set up wrong".
+
+use std::time::Duration;
+
+use redis::aio::ConnectionLike;
+use redis::{ErrorKind, RedisError, ServerErrorKind};
+
+/// Why a Redis cannot be used by the fleet.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedisSetupError {
+    /// The URL does not parse.
+    #[error("the Redis URL is not usable; expected redis://host:port, rediss://host:port or unix:///path")]
+    Url(#[source] RedisError),
+    /// Nothing answers: refused, timed out, unreachable. The only failure
+    /// that waiting may cure.
+    #[error("Redis is unreachable")]
+    Unreachable(#[source] RedisError),
+    /// Redis asks for a password the URL does not give.
+    #[error("Redis requires a password: add it to the URL (redis://:PASSWORD@host:port, or redis://USER:PASSWORD@host:port for an ACL user)")]
+    NeedsPassword(#[source] RedisError),
+    /// The user name or password was refused.
+    #[error("Redis refused the user name or password in the URL")]
+    BadPassword(#[source] RedisError),
+    /// The URL names one node of a Redis Cluster.
+    #[error("this Redis is a node of a Redis Cluster: give the cluster's nodes with --redis-cluster (TIM_REDIS_CLUSTER) instead of --redis")]
+    Cluster(#[source] RedisError),
+    /// The database number in the URL does not exist.
+    #[error("the database number in the Redis URL does not exist on this server (redis://host:port/N needs N below its `databases` setting)")]
+    Database(#[source] RedisError),
+    /// The ACL user may not run a command the fleet needs.
+    #[error("the Redis user may not run a command the fleet needs; grant it the key prefix (~PREFIX:*) and +@read +@write +@stream +@scripting +info +time")]
+    NoPermission(#[source] RedisError),
+    /// Redis logs no writes: a restart loses every job.
+    #[error("Redis does not log writes ({found}): a restart would lose every job and leave no record; turn on the append-only file (`appendonly yes` in redis.conf, or CONFIG SET appendonly yes), or pass --allow-volatile-redis to accept the loss")]
+    Volatile {
+        /// What `INFO persistence` said.
+        found: String,
+    },
+    /// Any other refusal.
+    #[error("Redis refused the fleet's commands")]
+    Other(#[source] RedisError),
+}
+
+impl RedisSetupError {
+    /// Sorts a Redis error: down, or set up wrong (and how).
+    pub fn classify(e: RedisError) -> RedisSetupError {
+        let code = e.code().unwrap_or("").to_owned();
+        let detail = e.detail().unwrap_or("").to_ascii_lowercase();
+        match e.kind() {
+            ErrorKind::Io => RedisSetupError::Unreachable(e),
+            ErrorKind::InvalidClientConfig => RedisSetupError::Url(e),
+            ErrorKind::Server(ServerErrorKind::Moved | ServerErrorKind::Ask) => {
+                RedisSetupError::Cluster(e)
+            }
+            ErrorKind::Server(ServerErrorKind::NoPerm) => RedisSetupError::NoPermission(e),
+            _ if code == "NOAUTH" => RedisSetupError::NeedsPassword(e),
+            _ if code == "WRONGPASS" || code == "NOPERM" && detail.contains("password") => {
+                RedisSetupError::BadPassword(e)
+            }
+            ErrorKind::AuthenticationFailed => {
+                if detail.contains("no password") || detail.contains("without") {
+                    RedisSetupError::NeedsPassword(e)
+                } else {
+                    RedisSetupError::BadPassword(e)
+                }
+            }
+            _ if code == "NOPERM" => RedisSetupError::NoPermission(e),
+            _ if detail.contains("db index") => RedisSetupError::Database(e),
+            _ if detail.contains("cluster") => RedisSetupError::Cluster(e),
+            _ => RedisSetupError::Other(e),
+        }
+    }
+
+    /// Whether this is Redis being down (waiting may cure it), not a setup
+    /// to fix.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, RedisSetupError::Unreachable(_))
+    }
+}
+
+/// Asks Redis a command every fleet process needs, and one a Cluster node
+/// behind a plain URL refuses with MOVED (a key of the fleet's).
+pub(crate) async fn probe<C: ConnectionLike>(
+    conn: &mut C,
+    key: &str,
+) -> Result<(), RedisSetupError> {
+    let _: (u64, u64) = redis::cmd("TIME")
+        .query_async(conn)
+        .await
+        .map_err(RedisSetupError::classify)?;
+    let _: u64 = redis::cmd("EXISTS")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .map_err(RedisSetupError::classify)?;
+    Ok(())
+}
+
+/// Whether Redis logs every write (`aof_enabled:1` in `INFO persistence`,
+/// which managed services that hide CONFIG still answer).
+pub(crate) async fn check_durable<C: ConnectionLike>(conn: &mut C) -> Result<(), RedisSetupError> {
+    let info: String = redis::cmd("INFO")
+        .arg("persistence")
+        .query_async(conn)
+        .await
+        .map_err(RedisSetupError::classify)?;
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .map(str::trim)
+    };
+    match field("aof_enabled") {
+        Some("1") => Ok(()),
+        other => Err(RedisSetupError::Volatile {
+            found: format!(
+                "aof_enabled:{}, rdb snapshots alone lose what came after the last one",
+                other.unwrap_or("?")
+            ),
+        }),
+    }
+}
+
+/// Capped exponential backoff for reconnecting: 100 ms doubling to 5 s.
+#[derive(Debug, Clone)]
+pub(crate) struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            next: Duration::from_millis(100),
+        }
+    }
+}
+
+impl Backoff {
+    pub(crate) const MAX: Duration = Duration::from_secs(5);
+
+    /// Waits the next step.
+    pub(crate) async fn wait(&mut self) {
+        tokio::time::sleep(self.next).await;
+        self.next = (self.next * 2).min(Self::MAX);
+    }
+}
