@@ -455,3 +455,22 @@ fn a_human_report_lists_at_most_20_failures() {
     let out = emu.run_stdin(&BAN_STDIN, &members);
     assert_eq!(json(&out)["failed"].as_array().unwrap().len(), 45);
 }
+
+/// The ready file holds the secret key and the control token: only its
+/// owner may read it, and the token is 128 random bits.
+#[cfg(unix)]
+#[test]
+fn the_ready_file_is_private_and_its_token_random() {
+    use std::os::unix::fs::PermissionsExt;
+    let a = start_emulator("private-a", &[]);
+    let b = start_emulator("private-b", &[]);
+    let mode = std::fs::metadata(a.dir.join("ready.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let token = |e: &common::Emu| e.info["control_token"].as_str().unwrap().to_owned();
+    assert_eq!(token(&a).len(), 32);
+    assert!(token(&a).bytes().all(|c| c.is_ascii_hexdigit()));
+    assert_ne!(token(&a), token(&b));
+}

@@ -2,6 +2,8 @@
 //! `banctl emulator`, a separate process on a loopback port, over TLS.
 #![allow(dead_code)]
 
+pub(crate) mod fleet;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
