@@ -1,5 +1,7 @@
 //! Repository chores, run from anywhere in the workspace as `cargo xtask ...`:
 //!
+//! - `cargo xtask test`: every test, set-up included (installs
+//!   `redis-server` when missing): the README's test command.
 //! - `cargo xtask ci`: what `.ci/run` runs (tidy, fmt, clippy, tests, docs).
 //! - `cargo xtask release <version> [--dry-run]`: bump, check, package and
 //!   publish every publishable crate in dependency order, then tag.
@@ -9,6 +11,7 @@
 
 mod bench;
 mod release;
+mod setup;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +22,7 @@ fn main() -> ExitCode {
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(&root),
+        Some("test") => test(&root, &args[1..]),
         Some("release") => release::run(&root, &args[1..]),
         Some("bench") => bench::run(&root, &args[1..]),
         _ => Err(USAGE.to_owned()),
@@ -33,7 +37,7 @@ fn main() -> ExitCode {
 }
 
 const USAGE: &str =
-    "usage: cargo xtask ci | release <version> [--dry-run] | bench [criterion filter]";
+    "usage: cargo xtask test [cargo test args] | ci | release <version> [--dry-run] | bench [criterion filter]";
 
 /// The workspace root: the parent of this crate's directory.
 fn workspace_root() -> PathBuf {
@@ -58,13 +62,24 @@ pub const CI_STEPS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "cargo test (the README's test command)",
+        "cargo xtask test (the README's test command)",
         &["test", "--workspace"],
     ),
     ("cargo doc", &["doc", "--workspace", "--no-deps"]),
 ];
 
+/// The README's test command: what the tests need, then every test.
+fn test(root: &Path, extra: &[String]) -> Result<(), String> {
+    setup::ensure_redis()?;
+    let mut cmd = Command::new(cargo());
+    cmd.args(["test", "--workspace"])
+        .args(extra)
+        .current_dir(root);
+    run(&mut cmd)
+}
+
 fn ci(root: &Path) -> Result<(), String> {
+    setup::ensure_redis()?;
     println!("== tidy (file lengths)");
     tidy::run(root)?;
     for (name, args) in CI_STEPS {
