@@ -104,8 +104,17 @@ pub(crate) struct Rate {
     pub rate: Option<u32>,
     /// Share the SDKAppID's budget with every process using this Redis
     /// (redis://, rediss:// or unix:// URL) [or TIM_REDIS_URL].
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        conflicts_with = "redis_cluster"
+    )]
     pub redis: Option<String>,
+    /// The same through a Redis Cluster: some of its nodes' URLs,
+    /// comma-separated [or TIM_REDIS_CLUSTER].
+    #[arg(long, global = true, value_name = "URL,URL...")]
+    pub redis_cluster: Option<String>,
     /// The prefix of the fleet's Redis keys [or TIM_REDIS_KEY_PREFIX; default: tim-ban].
     #[arg(long, global = true, value_name = "PREFIX")]
     pub redis_key_prefix: Option<String>,

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ban_facade::{AbortSignal, JobAction, JobSpec, JobState};
-use ban_fleet::{JobError, JobQueue, Worker, WorkerConfig};
+use ban_fleet::{JobError, JobQueue, RedisAddr, Worker, WorkerConfig};
 
 use crate::args::{Global, JobCmd, Rate};
 use crate::members;
@@ -26,7 +26,7 @@ fn job_error(e: JobError) -> Failure {
 pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode, Failure> {
     let settings = Settings::new(g);
     let (url, prefix) = settings.redis(rate)?;
-    let mut queue = JobQueue::connect(&url, &prefix, settings.require_sdkappid()?)
+    let mut queue = JobQueue::connect(url.clone(), &prefix, settings.require_sdkappid()?)
         .await
         .map_err(|e| usage(format!("--redis (TIM_REDIS_URL): {}", chain(&e))))?;
     if let Some(admin) = settings.admin() {
@@ -103,9 +103,14 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
                     .map_err(|e| usage(format!("--metrics-listen {addr}: {e}")))?;
             }
             // Every worker shares the budget through the same Redis.
+            let (node, cluster) = match &url {
+                RedisAddr::Cluster(nodes) => (None, Some(nodes.join(","))),
+                node => (Some(node_url(node)), None),
+            };
             let shared = Rate {
                 rate: rate.rate,
-                redis: Some(url.clone()),
+                redis: node,
+                redis_cluster: cluster,
                 redis_key_prefix: Some(prefix.clone()),
                 redis_policy: rate.redis_policy.clone(),
                 redis_optional: rate.redis_optional,
@@ -230,5 +235,14 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
             output::line(format_args!("job {job} resumed"))?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// A node's URL.
+fn node_url(addr: &RedisAddr) -> String {
+    match addr {
+        RedisAddr::Node(url) => url.clone(),
+        RedisAddr::Cluster(nodes) => nodes.join(","),
+        _ => String::new(),
     }
 }

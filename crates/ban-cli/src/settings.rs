@@ -9,7 +9,7 @@ use ban_facade::{
 
 use std::sync::Arc;
 
-use ban_fleet::{DownPolicy, FleetConfig, RedisLimiter, DEFAULT_FLEET_PER_SEC};
+use ban_fleet::{DownPolicy, FleetConfig, RedisAddr, RedisLimiter, DEFAULT_FLEET_PER_SEC};
 
 use crate::args::{Global, Rate};
 use crate::output::{chain, usage, usage_err, Failure};
@@ -90,36 +90,55 @@ impl<'a> Settings<'a> {
         self.flags.admin.clone().or_else(|| self.env.admin.clone())
     }
 
-    /// The Redis URL and key prefix, from flags or variables.
-    pub(crate) fn redis(&self, rate: &Rate) -> Result<(String, String), Failure> {
-        let url = rate
-            .redis
-            .as_ref()
-            .or(self.env.redis_url.as_ref())
-            .ok_or_else(|| usage("jobs need Redis; pass --redis URL or set TIM_REDIS_URL"))?;
+    /// Where the fleet's Redis is, from flags or variables, when given:
+    /// one node (`--redis`, `TIM_REDIS_URL`) or a Cluster
+    /// (`--redis-cluster`, `TIM_REDIS_CLUSTER`).
+    fn redis_addr(&self, rate: &Rate) -> Result<Option<RedisAddr>, Failure> {
+        Ok(match (&rate.redis, &rate.redis_cluster) {
+            (Some(url), _) => Some(RedisAddr::from(url)),
+            (None, Some(list)) => Some(RedisAddr::cluster_from_list(list)),
+            (None, None) => match (&self.env.redis_url, &self.env.redis_cluster) {
+                (Some(_), Some(_)) => {
+                    return Err(usage(
+                        "both TIM_REDIS_URL and TIM_REDIS_CLUSTER are set; set one",
+                    ))
+                }
+                (Some(url), None) => Some(RedisAddr::from(url)),
+                (None, Some(list)) => Some(RedisAddr::cluster_from_list(list)),
+                (None, None) => None,
+            },
+        })
+    }
+
+    /// The fleet's Redis and key prefix, from flags or variables.
+    pub(crate) fn redis(&self, rate: &Rate) -> Result<(RedisAddr, String), Failure> {
+        let addr = self.redis_addr(rate)?.ok_or_else(|| {
+            usage("jobs need Redis; pass --redis URL (or --redis-cluster URL,URL...), or set TIM_REDIS_URL (or TIM_REDIS_CLUSTER)")
+        })?;
         let prefix = rate
             .redis_key_prefix
             .as_ref()
             .or(self.env.redis_key_prefix.as_ref())
             .cloned()
             .unwrap_or_else(|| ban_fleet::DEFAULT_KEY_PREFIX.to_owned());
-        Ok((url.clone(), prefix))
+        Ok((addr, prefix))
     }
 
     /// The limiter a `--redis` fleet shares, when one is asked for.
     fn fleet(&self, rate: &Rate, sdkappid: u64) -> Result<Option<Arc<RedisLimiter>>, Failure> {
-        let Some(url) = rate.redis.as_ref().or(self.env.redis_url.as_ref()) else {
+        let Some(addr) = self.redis_addr(rate)? else {
             return Ok(None);
         };
         let policy: DownPolicy = rate
             .redis_policy
             .parse()
             .map_err(|e| usage(format!("--redis-policy: {e}")))?;
-        let mut config = FleetConfig::new(url.clone(), sdkappid)
-            .when_down(policy)
-            .rate(RateLimit::per_second(
-                rate.rate.unwrap_or(DEFAULT_FLEET_PER_SEC),
-            ));
+        let mut config =
+            FleetConfig::new(addr, sdkappid)
+                .when_down(policy)
+                .rate(RateLimit::per_second(
+                    rate.rate.unwrap_or(DEFAULT_FLEET_PER_SEC),
+                ));
         if let Some(prefix) = rate
             .redis_key_prefix
             .as_ref()

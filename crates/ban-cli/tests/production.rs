@@ -243,3 +243,79 @@ fn job_commands_say_when_they_do_not_apply() {
         "{status}"
     );
 }
+
+#[test]
+fn a_job_and_four_ban_processes_share_a_redis_cluster() {
+    let cluster = ban_fleet::testing::RedisCluster::start().unwrap();
+    let nodes = cluster.url_list();
+    let emu = start_emulator("cluster", &["--rate-limit", "200", "--latency-ms", "20"]);
+    let on_cluster = |args: &[&str]| {
+        let mut all = vec!["job"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--redis-cluster", nodes.as_str()]);
+        emu.cmd(&all)
+    };
+    let file = emu.dir.join("cluster-job.txt");
+    std::fs::write(&file, names("cj", 20_000).join("\n")).unwrap();
+    let path = file.to_str().unwrap();
+    let out = on_cluster(&[
+        "submit",
+        "--group",
+        G,
+        "--members-file",
+        path,
+        "--duration",
+        "1h",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            on_cluster(&["work", "--exit-when-idle"])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let out = on_cluster(&["report", &id, "--json"]).output().unwrap();
+    let v = json(&out);
+    assert_eq!(v["state"], "done");
+    each_once(&v, 20_000);
+
+    // Four `banctl ban` processes share the app's budget through it.
+    let before = emu.control("stats")["commands"]["ban_group_member"].clone();
+    let bans: Vec<_> = (0..4)
+        .map(|p| {
+            let members = names(&format!("cb{p}-"), 2_500);
+            common::ban_file_cmd(
+                &emu,
+                &format!("cb{p}.txt"),
+                &members,
+                &["--redis-cluster", &nodes],
+            )
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for b in bans {
+        let out = b.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(json(&out)["limiter"], "redis", "no process fell back");
+    }
+    let after = emu.control("stats")["commands"]["ban_group_member"].clone();
+    let calls = after["accepted"].as_u64().unwrap() - before["accepted"].as_u64().unwrap();
+    let limited =
+        after["rate_limited"].as_u64().unwrap() - before["rate_limited"].as_u64().unwrap();
+    eprintln!("4 processes on a Redis Cluster: {calls} calls, {limited} × 60007");
+    assert_eq!(calls, 500);
+    // 0 on a calm machine; a CPU-starved one jitters the emulator's clock too.
+    assert!(limited <= calls / 100, "{limited} × 60007");
+}

@@ -75,6 +75,9 @@ pub struct TimEnv {
     /// `TIM_REDIS_URL`: the Redis a fleet shares its budget through
     /// (used by `ban-fleet` and banctl's `--redis`).
     pub redis_url: Option<String>,
+    /// `TIM_REDIS_CLUSTER`: the nodes of a Redis Cluster the fleet uses
+    /// instead, comma-separated URLs.
+    pub redis_cluster: Option<String>,
     /// `TIM_REDIS_KEY_PREFIX`: the prefix of the fleet's keys.
     pub redis_key_prefix: Option<String>,
 }
@@ -93,6 +96,10 @@ impl std::fmt::Debug for TimEnv {
             .field("endpoint", &self.endpoint)
             .field("ca_cert", &self.ca_cert)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
+            .field(
+                "redis_cluster",
+                &self.redis_cluster.as_ref().map(|_| "<set>"),
+            )
             .field("redis_key_prefix", &self.redis_key_prefix)
             .finish()
     }
@@ -100,7 +107,7 @@ impl std::fmt::Debug for TimEnv {
 
 impl TimEnv {
     /// The variables this reads, in order.
-    pub const VARS: [&'static str; 9] = [
+    pub const VARS: &'static [&'static str] = &[
         "TIM_SDKAPPID",
         "TIM_SECRET_KEY",
         "TIM_SECRET_KEY_FILE",
@@ -109,6 +116,7 @@ impl TimEnv {
         "TIM_ENDPOINT",
         "TIM_CA_CERT",
         "TIM_REDIS_URL",
+        "TIM_REDIS_CLUSTER",
         "TIM_REDIS_KEY_PREFIX",
     ];
 
@@ -129,6 +137,7 @@ impl TimEnv {
             endpoint: get("TIM_ENDPOINT"),
             ca_cert: get("TIM_CA_CERT").map(PathBuf::from),
             redis_url: get("TIM_REDIS_URL"),
+            redis_cluster: get("TIM_REDIS_CLUSTER"),
             redis_key_prefix: get("TIM_REDIS_KEY_PREFIX"),
         }
     }

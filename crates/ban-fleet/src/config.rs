@@ -67,8 +67,9 @@ pub enum FleetError {
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct FleetConfig {
-    /// `redis://`, `rediss://` (TLS) or `unix://` URL.
-    pub redis_url: String,
+    /// Where Redis is: one node's `redis://`, `rediss://` (TLS) or
+    /// `unix://` URL, or a Cluster's nodes.
+    pub redis: crate::RedisAddr,
     /// Prefix of every key, for teams sharing one Redis.
     pub key_prefix: String,
     /// The app whose budget is shared.
@@ -89,7 +90,7 @@ impl fmt::Debug for FleetConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The URL may hold a password.
         f.debug_struct("FleetConfig")
-            .field("redis_url", &redact_url(&self.redis_url))
+            .field("redis", &self.redis)
             .field("key_prefix", &self.key_prefix)
             .field("sdkappid", &self.sdkappid)
             .field("rate", &self.rate)
@@ -142,10 +143,11 @@ pub(crate) fn redact_url(url: &str) -> String {
 }
 
 impl FleetConfig {
-    /// Every setting at its default for `redis_url` and `sdkappid`.
-    pub fn new(redis_url: impl Into<String>, sdkappid: u64) -> Self {
+    /// Every setting at its default for the Redis at `redis` (a URL, or a
+    /// [`crate::RedisAddr::Cluster`]) and `sdkappid`.
+    pub fn new(redis: impl Into<crate::RedisAddr>, sdkappid: u64) -> Self {
         FleetConfig {
-            redis_url: redis_url.into(),
+            redis: redis.into(),
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
             sdkappid,
             rate: RateLimit::per_second(DEFAULT_FLEET_PER_SEC),

@@ -29,6 +29,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod config;
+mod conn;
 mod jobs;
 mod limiter;
 mod setup;
@@ -42,8 +43,9 @@ pub use config::{
     DEFAULT_HEARTBEAT_EVERY, DEFAULT_KEY_PREFIX, DEFAULT_PROBE_EVERY, DEFAULT_REDIS_TIMEOUT,
     DEGRADED_MARGIN, THROTTLE_PENALTY,
 };
+pub use conn::RedisAddr;
+pub use jobs::judge::{QUARANTINE_GRACE, QUARANTINE_WINDOW};
 pub use jobs::queue::{JobError, JobQueue, JobReport, JobStatus};
-pub use jobs::store::{QUARANTINE_GRACE, QUARANTINE_WINDOW};
 pub use jobs::upkeep::HEARTBEAT_EVERY;
 pub use jobs::worker::{
     Worker, WorkerConfig, WorkerStats, DEFAULT_LEASE, DEFAULT_MAX_DELIVERIES, DEFAULT_RETENTION,

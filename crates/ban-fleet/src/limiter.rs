@@ -10,7 +10,7 @@ use std::time::Duration;
 use ban_transport::{BoxFuture, Limiter, LocalLimiter, RateLimit};
 
 use crate::config::{DownPolicy, FleetConfig, FleetError, DEGRADED_MARGIN, THROTTLE_PENALTY};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use crate::conn::{Conn, RedisAddr};
 use tokio::time::Instant;
 
 /// What the limiter has done, for reports and metrics.
@@ -54,8 +54,7 @@ struct Counters {
 
 struct Inner {
     config: FleetConfig,
-    client: redis::Client,
-    conn: tokio::sync::Mutex<Option<ConnectionManager>>,
+    conn: tokio::sync::Mutex<Option<Conn>>,
     script: redis::Script,
     interval_us: u64,
     tolerance_us: u64,
@@ -114,13 +113,19 @@ impl RedisLimiter {
                 return Err(ban_proto::SettingError::new(name, "0 s", "above 0").into());
             }
         }
-        let client = redis::Client::open(config.redis_url.as_str()).map_err(FleetError::Url)?;
+        // The URLs are checked here; the connection is made on first use.
+        let urls = match &config.redis {
+            RedisAddr::Node(u) => std::slice::from_ref(u),
+            RedisAddr::Cluster(us) => us.as_slice(),
+        };
+        for u in urls {
+            redis::Client::open(u.as_str()).map_err(FleetError::Url)?;
+        }
         let interval_us = 1_000_000 / u64::from(per_sec.get());
         let tolerance_us = interval_us * u64::from(burst.get() - 1);
         let local = LocalLimiter::new(config.rate)?;
         Ok(RedisLimiter {
             inner: Arc::new(Inner {
-                client,
                 conn: tokio::sync::Mutex::new(None),
                 script: redis::Script::new(include_str!("gcra.lua")),
                 interval_us,
@@ -170,10 +175,7 @@ impl RedisLimiter {
     pub async fn check(&self) -> Result<usize, FleetError> {
         let inner = &self.inner;
         let probe = async {
-            let mut conn = inner
-                .connection()
-                .await
-                .map_err(crate::RedisSetupError::classify)?;
+            let mut conn = inner.connection().await?;
             crate::setup::probe(&mut conn, &inner.key("check")).await?;
             inner
                 .heartbeat()
@@ -219,16 +221,13 @@ impl Inner {
     }
 
     /// A connection, made on first use (and again after a failed attempt).
-    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+    async fn connection(&self) -> Result<Conn, crate::RedisSetupError> {
         let mut slot = self.conn.lock().await;
         if let Some(c) = slot.as_ref() {
             return Ok(c.clone());
         }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.config.timeout))
-            .set_response_timeout(Some(self.config.timeout))
-            .set_number_of_retries(1);
-        let c = ConnectionManager::new_with_config(self.client.clone(), config).await?;
+        let timeout = self.config.timeout;
+        let c = Conn::open(&self.config.redis, timeout, timeout, 1).await?;
         *slot = Some(c.clone());
         Ok(c)
     }
@@ -489,30 +488,5 @@ impl Limiter for RedisLimiter {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_stay_out_of_debug() {
-        use crate::config::redact_url;
-        assert_eq!(
-            redact_url("rediss://user:hunter2@cache:6380/0"),
-            "rediss://<redacted>@cache:6380/0"
-        );
-        assert_eq!(
-            redact_url("redis://127.0.0.1:6379"),
-            "redis://127.0.0.1:6379"
-        );
-        let c = FleetConfig::new("redis://:hunter2@h:1", 1);
-        assert!(!format!("{c:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn bad_settings_and_urls_are_refused() {
-        assert!(RedisLimiter::new(FleetConfig::new("http://x", 1)).is_err());
-        let zero = FleetConfig::new("redis://127.0.0.1:1", 1).rate(RateLimit::per_second(0));
-        assert!(RedisLimiter::new(zero).is_err());
-        assert_eq!("closed".parse(), Ok(DownPolicy::Closed));
-        assert!("sometimes".parse::<DownPolicy>().is_err());
-    }
-}
+#[path = "limiter_tests.rs"]
+mod tests;

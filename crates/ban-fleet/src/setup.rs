@@ -51,7 +51,7 @@ impl RedisSetupError {
         let code = e.code().unwrap_or("").to_owned();
         let detail = e.detail().unwrap_or("").to_ascii_lowercase();
         match e.kind() {
-            ErrorKind::Io => RedisSetupError::Unreachable(e),
+            ErrorKind::Io | ErrorKind::ClusterConnectionNotFound => RedisSetupError::Unreachable(e),
             ErrorKind::InvalidClientConfig => RedisSetupError::Url(e),
             ErrorKind::Server(ServerErrorKind::Moved | ServerErrorKind::Ask) => {
                 RedisSetupError::Cluster(e)
@@ -83,11 +83,22 @@ impl RedisSetupError {
 }
 
 /// Asks Redis a command every fleet process needs, and one a Cluster node
-/// behind a plain URL refuses with MOVED (a key of the fleet's).
-pub(crate) async fn probe<C: ConnectionLike>(
-    conn: &mut C,
-    key: &str,
-) -> Result<(), RedisSetupError> {
+/// behind a plain URL refuses with MOVED (a key of the fleet's); a node
+/// that says it is in a Cluster is refused too, unless reached as one.
+pub(crate) async fn probe(conn: &mut crate::conn::Conn, key: &str) -> Result<(), RedisSetupError> {
+    if !conn.is_cluster() {
+        let info: String = redis::cmd("INFO")
+            .arg("cluster")
+            .query_async(conn)
+            .await
+            .map_err(RedisSetupError::classify)?;
+        if info.lines().any(|l| l.trim() == "cluster_enabled:1") {
+            return Err(RedisSetupError::Cluster(redis::RedisError::from((
+                redis::ErrorKind::InvalidClientConfig,
+                "INFO cluster says cluster_enabled:1",
+            ))));
+        }
+    }
     let _: (u64, u64) = redis::cmd("TIME")
         .query_async(conn)
         .await
@@ -103,25 +114,34 @@ pub(crate) async fn probe<C: ConnectionLike>(
 /// Whether Redis logs every write (`aof_enabled:1` in `INFO persistence`,
 /// which managed services that hide CONFIG still answer).
 pub(crate) async fn check_durable<C: ConnectionLike>(conn: &mut C) -> Result<(), RedisSetupError> {
-    let info: String = redis::cmd("INFO")
+    // One node answers a text; a Cluster, a map of its nodes' texts.
+    let reply: redis::Value = redis::cmd("INFO")
         .arg("persistence")
         .query_async(conn)
         .await
         .map_err(RedisSetupError::classify)?;
-    let field = |name: &str| {
-        info.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-            .map(str::trim)
+    let texts: Vec<String> = match redis::from_redis_value::<String>(reply.clone()) {
+        Ok(one) => vec![one],
+        Err(_) => redis::from_redis_value::<std::collections::HashMap<String, String>>(reply)
+            .map_err(|e| RedisSetupError::Other(e.into()))?
+            .into_values()
+            .collect(),
     };
-    match field("aof_enabled") {
-        Some("1") => Ok(()),
-        other => Err(RedisSetupError::Volatile {
-            found: format!(
-                "aof_enabled:{}, rdb snapshots alone lose what came after the last one",
-                other.unwrap_or("?")
-            ),
-        }),
+    for info in &texts {
+        let aof = info
+            .lines()
+            .find_map(|l| l.strip_prefix("aof_enabled")?.strip_prefix(':'))
+            .map(str::trim);
+        if aof != Some("1") {
+            return Err(RedisSetupError::Volatile {
+                found: format!(
+                    "aof_enabled:{}, rdb snapshots alone lose what came after the last one",
+                    aof.unwrap_or("?")
+                ),
+            });
+        }
     }
+    Ok(())
 }
 
 /// Capped exponential backoff for reconnecting: 100 ms doubling to 5 s.
@@ -145,5 +165,25 @@ impl Backoff {
     pub(crate) async fn wait(&mut self) {
         tokio::time::sleep(self.next).await;
         self.next = (self.next * 2).min(Self::MAX);
+    }
+}
+
+/// The Redis error underneath (a setup failure without one becomes an I/O
+/// error of its words), for code that speaks redis-rs's results.
+impl From<RedisSetupError> for RedisError {
+    fn from(e: RedisSetupError) -> RedisError {
+        match e {
+            RedisSetupError::Url(r)
+            | RedisSetupError::Unreachable(r)
+            | RedisSetupError::NeedsPassword(r)
+            | RedisSetupError::BadPassword(r)
+            | RedisSetupError::Cluster(r)
+            | RedisSetupError::Database(r)
+            | RedisSetupError::NoPermission(r)
+            | RedisSetupError::Other(r) => r,
+            other @ RedisSetupError::Volatile { .. } => {
+                RedisError::from((ErrorKind::Client, "Redis set up wrong", other.to_string()))
+            }
+        }
     }
 }

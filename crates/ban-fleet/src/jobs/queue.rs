@@ -11,7 +11,6 @@ use ban_facade::{
     StopReason,
 };
 use ban_proto::{MemberList, SettingError};
-use redis::aio::ConnectionManager;
 use redis::streams::{StreamPendingReply, StreamRangeReply};
 use redis::AsyncCommands;
 
@@ -102,7 +101,7 @@ impl JobKeys {
 /// meet, and a worker serves only the queue of its own app.
 #[derive(Clone)]
 pub struct JobQueue {
-    pub(crate) conn: ConnectionManager,
+    pub(crate) conn: crate::conn::Conn,
     pub(crate) prefix: Arc<str>,
     pub(crate) sdkappid: u64,
     admin: Option<Arc<str>>,
@@ -130,26 +129,27 @@ fn new_id() -> String {
 }
 
 impl JobQueue {
-    /// Connects to Redis (`redis://`, `rediss://` or `unix://`) for the
-    /// jobs of app `sdkappid`; every key starts with `prefix`. Checks Redis
+    /// Connects to Redis (one node by its `redis://`, `rediss://` or
+    /// `unix://` URL, or a Cluster: [`crate::RedisAddr`]) for the jobs of
+    /// app `sdkappid`; every key starts with `prefix`. Checks Redis
     /// first: a password missing or refused, a Cluster node, a database
     /// that does not exist are [`JobError::Setup`] in words, and so is
     /// Redis being unreachable ([`crate::RedisSetupError::is_unreachable`]).
     pub async fn connect(
-        redis_url: &str,
+        redis: impl Into<crate::RedisAddr>,
         prefix: &str,
         sdkappid: u64,
     ) -> Result<JobQueue, JobError> {
         crate::config::check_key_prefix(prefix)?;
-        let client = redis::Client::open(redis_url).map_err(crate::RedisSetupError::Url)?;
         // A report of a million-member job reads megabytes: a response may
         // take seconds (the client's default gives up after half of one).
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(5)))
-            .set_response_timeout(Some(Duration::from_secs(60)));
-        let mut conn = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(crate::RedisSetupError::classify)?;
+        let mut conn = crate::conn::Conn::open(
+            &redis.into(),
+            Duration::from_secs(5),
+            Duration::from_secs(60),
+            2,
+        )
+        .await?;
         let queue = JobQueue {
             conn: conn.clone(),
             prefix: prefix.into(),

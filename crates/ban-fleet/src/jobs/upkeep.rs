@@ -16,9 +16,7 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 
 /// Redis's clock, in milliseconds: every worker's heartbeat and every
 /// liveness check read the same clock, whatever the hosts' clocks say.
-pub(crate) async fn redis_time_ms(
-    conn: &mut redis::aio::ConnectionManager,
-) -> Result<u64, JobError> {
+pub(crate) async fn redis_time_ms(conn: &mut crate::conn::Conn) -> Result<u64, JobError> {
     let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(conn).await?;
     Ok(secs * 1000 + micros / 1000)
 }
