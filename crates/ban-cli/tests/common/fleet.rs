@@ -62,3 +62,28 @@ pub(crate) fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Starts `banctl ban` of `n` members named `prefix…`, with `extra` flags.
+pub(crate) fn spawn_ban(emu: &Emu, prefix: &str, n: usize, extra: &[&str]) -> Child {
+    let members: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
+    super::ban_file_cmd(emu, &format!("{prefix}.txt"), &members, extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+pub(crate) fn finish(child: Child) -> (Option<i32>, Value, String) {
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    let v = if out.stdout.is_empty() {
+        Value::Null
+    } else {
+        json(&out)
+    };
+    (out.status.code(), v, err)
+}
+
+pub(crate) fn ban_stats(emu: &Emu) -> Value {
+    emu.control("stats")["commands"]["ban_group_member"].clone()
+}
