@@ -185,6 +185,17 @@ fn misconfigured_or_unreachable_redis_is_refused_in_words() {
     let out = emu.run(&[&ban[..], &["--redis", &url]].concat());
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("database number"), "{}", stderr(&out));
+    // An ACL user without the fleet's key prefix.
+    let acl = std::process::Command::new("redis-cli")
+        .args(["-p", plain.rsplit(':').next().unwrap(), "-a", "hunter2"])
+        .args(["ACL", "SETUSER", "narrow", "on", ">pw", "~other:*", "+@all"])
+        .output()
+        .unwrap();
+    assert!(acl.status.success());
+    let url = plain.replace("redis://", "redis://narrow:pw@");
+    let out = emu.run(&[&ban[..], &["--redis", &url]].concat());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("may not run"), "{}", stderr(&out));
     let bad_prefix = [
         &ban[..],
         &[
