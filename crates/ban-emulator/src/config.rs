@@ -3,6 +3,8 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
+
+use ban_proto::SettingError;
 use std::time::Duration;
 
 use ban_sign::SecretKey;
@@ -51,8 +53,8 @@ impl fmt::Display for GroupType {
 }
 
 impl FromStr for GroupType {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = SettingError;
+    fn from_str(s: &str) -> Result<Self, SettingError> {
         Ok(match s {
             "AVChatRoom" => GroupType::AVChatRoom,
             "Public" => GroupType::Public,
@@ -60,8 +62,10 @@ impl FromStr for GroupType {
             "Meeting" | "ChatRoom" => GroupType::Meeting,
             "Community" => GroupType::Community,
             other => {
-                return Err(format!(
-                    "Type {other:?} is unknown; expected AVChatRoom, Public, Work, Meeting or Community"
+                return Err(SettingError::unknown(
+                    "Type",
+                    other,
+                    ["AVChatRoom", "Public", "Work", "Meeting", "Community"],
                 ))
             }
         })
@@ -98,16 +102,24 @@ impl FaultKind {
 }
 
 impl FromStr for FaultKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = SettingError;
+    fn from_str(s: &str) -> Result<Self, SettingError> {
         match s {
             "internal_error" | "10002" => Ok(FaultKind::InternalError),
             "bad_gateway" | "502" => Ok(FaultKind::BadGateway),
             "drop" => Ok(FaultKind::Drop),
             "delay" => Ok(FaultKind::Delay),
             "service_error" => Ok(FaultKind::ServiceError),
-            other => Err(format!(
-                "fault kind {other:?} is unknown; expected internal_error, bad_gateway, drop, delay or service_error"
+            other => Err(SettingError::unknown(
+                "fault kind",
+                other,
+                [
+                    "internal_error",
+                    "bad_gateway",
+                    "drop",
+                    "delay",
+                    "service_error",
+                ],
             )),
         }
     }
@@ -219,13 +231,15 @@ pub enum Paging {
 }
 
 impl FromStr for Paging {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = SettingError;
+    fn from_str(s: &str) -> Result<Self, SettingError> {
         match s {
             "standard" => Ok(Paging::Standard),
             "sample" => Ok(Paging::Sample),
-            other => Err(format!(
-                "paging {other:?} is unknown; expected standard or sample"
+            other => Err(SettingError::unknown(
+                "paging",
+                other,
+                ["standard", "sample"],
             )),
         }
     }

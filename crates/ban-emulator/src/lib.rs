@@ -65,11 +65,22 @@ pub enum EmulatorError {
         source: std::io::Error,
     },
     /// The certificate or TLS configuration could not be made.
-    #[error("cannot set up TLS: {0}")]
-    Tls(String),
+    #[error("cannot set up TLS")]
+    Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A configuration value is out of range.
-    #[error("invalid emulator configuration: {0}")]
-    Config(String),
+    #[error("invalid emulator configuration")]
+    Config(#[from] ban_proto::SettingError),
+    /// A group ID is invalid.
+    #[error("invalid emulator configuration")]
+    Group(#[from] ban_proto::ValidationError),
+    /// The emulator refused the request, with the service's code.
+    #[error("the emulator answered {code}: {info}")]
+    Refused {
+        /// The service code.
+        code: i64,
+        /// Why.
+        info: String,
+    },
 }
 
 /// What a client needs to talk to a running emulator; `banctl emulator
@@ -267,19 +278,20 @@ impl Emulator {
     /// Starts an emulator with this configuration on the current Tokio runtime.
     pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
         if !(0.0..=1.0).contains(&config.faults.rate) {
-            return Err(EmulatorError::Config(format!(
-                "fault rate is {}; it must be 0..=1",
-                config.faults.rate
-            )));
+            return Err(
+                ban_proto::SettingError::new("fault rate", config.faults.rate, "0..=1").into(),
+            );
         }
         for g in &config.groups {
-            ban_proto::GroupId::new(g.as_str())
-                .map_err(|e| EmulatorError::Config(e.to_string()))?;
+            ban_proto::GroupId::new(g.as_str())?;
         }
         if config.max_connections == 0 || config.connection_timeout.is_zero() {
-            return Err(EmulatorError::Config(
-                "max_connections and connection_timeout must be above 0".into(),
-            ));
+            return Err(ban_proto::SettingError::new(
+                "max_connections and connection_timeout",
+                "0",
+                "above 0",
+            )
+            .into());
         }
         if !config.listen.ip().is_loopback() {
             tracing::warn!(
@@ -385,16 +397,19 @@ impl Emulator {
     /// Moves the emulator clock forward; returns the new time. Refuses a
     /// step over 100 years, or one that would overflow the clock.
     pub fn advance_clock(&self, secs: u64) -> Result<u64, EmulatorError> {
-        self.core.clock.advance(secs).map_err(EmulatorError::Config)
+        Ok(self.core.clock.advance(secs)?)
     }
     /// Creates a group; `None` generates an `@TGS#a...` ID. Returns the ID.
     pub fn create_group(&self, id: Option<&str>, kind: GroupType) -> Result<String, EmulatorError> {
         if let Some(id) = id {
-            ban_proto::GroupId::new(id).map_err(|e| EmulatorError::Config(e.to_string()))?;
+            ban_proto::GroupId::new(id)?;
         }
         self.core
             .create_group(id, kind, "")
-            .map_err(|(_, info)| EmulatorError::Config(info))
+            .map_err(|(code, info)| EmulatorError::Refused {
+                code: code.code(),
+                info,
+            })
     }
     /// A member joins a group (refused while banned).
     pub fn join(&self, group: &str, member: &str) -> Result<(), JoinError> {

@@ -15,8 +15,8 @@ pub(crate) struct Tls {
     pub(crate) ca_pem: String,
 }
 
-fn tls_err(e: impl std::fmt::Display) -> EmulatorError {
-    EmulatorError::Tls(e.to_string())
+fn tls_err(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> EmulatorError {
+    EmulatorError::Tls(e.into())
 }
 
 pub(crate) fn make() -> Result<Tls, EmulatorError> {

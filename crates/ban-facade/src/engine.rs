@@ -348,6 +348,10 @@ pub struct DriveOptions {
     pub shutdown: Option<AbortSignal>,
     /// How long to wait before polling a store that was idle.
     pub idle_wait: Duration,
+    /// Poll only once this many slots of the window are free (or the
+    /// window is empty): a store whose poll costs round trips (Redis) is
+    /// asked for batches in bunches, not after every batch.
+    pub refill_at: usize,
 }
 
 impl DriveOptions {
@@ -357,7 +361,14 @@ impl DriveOptions {
             window: window.max(1),
             shutdown: None,
             idle_wait: Duration::from_millis(200),
+            refill_at: 1,
         }
+    }
+
+    /// Polls only once `n` slots are free (at most the window; at least 1).
+    pub fn refill_at(mut self, n: usize) -> Self {
+        self.refill_at = n.clamp(1, self.window);
+        self
     }
 
     /// Stops polling when `signal` is raised.
@@ -384,7 +395,8 @@ pub async fn drive<S: ProgressStore>(store: &mut S, options: DriveOptions) -> Re
     let shutdown = options.shutdown.clone();
     loop {
         let mut idle = false;
-        if !exhausted && !shut && in_flight.len() < options.window {
+        let free = options.window - in_flight.len();
+        if !exhausted && !shut && (free >= options.refill_at || in_flight.is_empty()) {
             match store.poll(options.window - in_flight.len()).await? {
                 Polled::Batches(batches) => {
                     idle = in_flight.len() + batches.len() < options.window;

@@ -36,13 +36,15 @@ pub enum DownPolicy {
 }
 
 impl std::str::FromStr for DownPolicy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ban_proto::SettingError;
+    fn from_str(s: &str) -> Result<Self, ban_proto::SettingError> {
         match s {
             "local-share" => Ok(DownPolicy::LocalShare),
             "closed" => Ok(DownPolicy::Closed),
-            other => Err(format!(
-                "{other:?} is not a policy; expected local-share or closed"
+            other => Err(ban_proto::SettingError::unknown(
+                "Redis policy",
+                other,
+                ["local-share", "closed"],
             )),
         }
     }

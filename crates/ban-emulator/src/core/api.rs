@@ -329,7 +329,7 @@ impl Core {
             }
             Some(t) => match t.parse::<GroupType>() {
                 Ok(k) => k,
-                Err(e) => return Answer::err(ErrorCode::InvalidParameter, e),
+                Err(e) => return Answer::err(ErrorCode::InvalidParameter, e.to_string()),
             },
         };
         let id = match body.get("GroupId") {

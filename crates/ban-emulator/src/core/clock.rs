@@ -21,10 +21,12 @@ impl EmuClock {
     /// Moves the clock forward by `secs` (at most [`MAX_ADVANCE`] a step,
     /// and never past [`MAX_TIME`]); returns the new time, or why it was
     /// refused.
-    pub(crate) fn advance(&self, secs: u64) -> Result<u64, String> {
+    pub(crate) fn advance(&self, secs: u64) -> Result<u64, ban_proto::SettingError> {
         if secs > MAX_ADVANCE {
-            return Err(format!(
-                "seconds is {secs}; at most {MAX_ADVANCE} (100 years) a step"
+            return Err(ban_proto::SettingError::new(
+                "seconds",
+                secs,
+                format!("at most {MAX_ADVANCE} (100 years) a step"),
             ));
         }
         self.offset
@@ -32,7 +34,13 @@ impl EmuClock {
                 o.checked_add(secs)
                     .filter(|n| SystemClock.now_unix().saturating_add(*n) <= MAX_TIME)
             })
-            .map_err(|_| format!("advancing by {secs} s would pass the year 9999"))?;
+            .map_err(|_| {
+                ban_proto::SettingError::new(
+                    "seconds",
+                    secs,
+                    "small enough not to pass the year 9999",
+                )
+            })?;
         Ok(self.now_unix())
     }
 

@@ -63,7 +63,7 @@ impl Core {
             ("POST", "clock/advance") => match serde_json::from_value::<AdvanceBody>(value) {
                 Ok(b) => match self.clock.advance(b.seconds) {
                     Ok(now) => control(200, json!({"now": now})),
-                    Err(e) => control(400, json!({"error": e})),
+                    Err(e) => control(400, json!({"error": e.to_string()})),
                 },
                 Err(e) => bad(e),
             },

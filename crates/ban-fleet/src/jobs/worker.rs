@@ -188,7 +188,11 @@ impl Worker {
             leases,
             self.config.lease,
         ));
-        let options = DriveOptions::new(self.config.max_in_flight).shutdown_on(stop);
+        // Each poll costs Redis round trips: ask for a quarter window at a
+        // time (the rest of the window keeps the budget busy meanwhile).
+        let options = DriveOptions::new(self.config.max_in_flight)
+            .shutdown_on(stop)
+            .refill_at(self.config.max_in_flight / 4);
         let result = drive(&mut store, options).await;
         upkeep.abort();
         let stats = store.finish().await;
