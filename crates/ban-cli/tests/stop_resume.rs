@@ -176,11 +176,22 @@ fn sigint_then_resume_from_the_journal_bans_everyone_exactly_once() {
         .unwrap()
         .read_to_string(&mut stdout)
         .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     let first: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(first["stopped"]["kind"], "interrupted");
     let banned1 = strings(&first["banned"]);
+    // Said once, with what is done and how to finish.
+    let done = format!("interrupted: {} of 10000 done; rerun", banned1.len());
+    assert_eq!(err.matches(&done).count(), 1, "{err}");
+    assert!(!err.contains("interrupted: interrupted"), "{err}");
     let not_attempted = strings(&first["not_attempted"]);
     assert!(
         !banned1.is_empty() && !not_attempted.is_empty(),
