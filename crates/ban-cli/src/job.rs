@@ -23,12 +23,46 @@ fn job_error(e: JobError) -> Failure {
     }
 }
 
+/// Connects to the queue; with `wait`, retries an unreachable Redis with
+/// capped backoff (100 ms doubling to 5 s), saying so once.
+async fn connect(url: &RedisAddr, prefix: &str, app: u64, wait: bool) -> Result<JobQueue, Failure> {
+    let mut backoff = Duration::from_millis(100);
+    let mut said = false;
+    loop {
+        match JobQueue::connect(url.clone(), prefix, app).await {
+            Ok(q) => {
+                if said {
+                    eprintln!("Redis answers: the worker starts");
+                }
+                return Ok(q);
+            }
+            Err(JobError::Setup(e)) if wait && e.is_unreachable() => {
+                if !said {
+                    eprintln!(
+                        "warning: --redis: {}; waiting for it (Ctrl-C to stop)",
+                        chain(&e)
+                    );
+                    said = true;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    _ = tokio::signal::ctrl_c() => return Err(usage("interrupted while waiting for Redis")),
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(usage(format!("--redis (TIM_REDIS_URL): {}", chain(&e)))),
+        }
+    }
+}
+
 pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode, Failure> {
     let settings = Settings::new(g);
     let (url, prefix) = settings.redis(rate)?;
-    let mut queue = JobQueue::connect(url.clone(), &prefix, settings.require_sdkappid()?)
-        .await
-        .map_err(|e| usage(format!("--redis (TIM_REDIS_URL): {}", chain(&e))))?;
+    let app = settings.require_sdkappid()?;
+    // A worker is a service: Redis down at its start is waited out (an
+    // outage is not a reason to exit); set up wrong is exit 2 at once.
+    let wait_for_redis = matches!(cmd, JobCmd::Work { .. });
+    let mut queue = connect(&url, &prefix, app, wait_for_redis).await?;
     if let Some(admin) = settings.admin() {
         queue = queue.admin(&admin);
     }

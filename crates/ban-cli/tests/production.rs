@@ -330,3 +330,25 @@ fn a_job_and_four_ban_processes_share_a_redis_cluster() {
     // 0 on a calm machine; a CPU-starved one jitters the emulator's clock too.
     assert!(limited <= calls / 100, "{limited} × 60007");
 }
+
+#[test]
+fn a_worker_started_while_redis_is_down_waits_for_it() {
+    let mut redis = RedisServer::start().unwrap();
+    let emu = start_emulator("waitredis", &[]);
+    let id = submit(&emu, &redis, &names("wr", 500), &["--duration", "1h"]);
+    redis.kill();
+    let w = worker(&emu, &redis, &[]);
+    std::thread::sleep(Duration::from_secs(1));
+    redis.restart().unwrap();
+    let out = w.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).matches("waiting for it").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    let (_, v) = report(&emu, &redis, &id);
+    assert_eq!(v["state"], "done");
+    each_once(&v, 500);
+}
