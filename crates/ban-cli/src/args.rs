@@ -297,6 +297,12 @@ pub(crate) struct EmulatorArgs {
     /// for the others); by default all five documented group types.
     #[arg(long)]
     pub avchatroom_only: bool,
+    /// The app's edition: ultimate (banning works), missing (10059) or expired (60020).
+    #[arg(long, default_value = "ultimate", value_name = "EDITION")]
+    pub edition: String,
+    /// The code a group that does not exist is answered with: 10015 or 10010.
+    #[arg(long, default_value = "10015", value_name = "CODE")]
+    pub unknown_group_code: String,
     /// NextOffset on the last page: standard (0) or sample (as the
     /// documentation's sample answer: the offset after the page).
     #[arg(long, default_value = "standard")]

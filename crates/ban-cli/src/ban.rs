@@ -121,6 +121,7 @@ fn fix(kind: StopKind) -> &'static str {
         StopKind::NoAnswer => "the endpoint accepts connections but does not answer; check --endpoint (TIM_ENDPOINT)",
         StopKind::Journal => "check the --journal file's disk and permissions",
         StopKind::Description => "reword --description: the service found sensitive words in it",
+        StopKind::Edition => "the app needs the Ultimate (or Enterprise) edition for banning: buy or renew it in the console (10059: never bought, 60020: expired)",
         _ => "see the reason above",
     }
 }

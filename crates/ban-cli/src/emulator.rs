@@ -42,6 +42,14 @@ pub(crate) async fn run(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure
     config.ban_feature_enabled = !a.ban_feature_off;
     config.strict_accounts = a.strict_accounts;
     config.avchatroom_only = a.avchatroom_only;
+    config.edition = a
+        .edition
+        .parse()
+        .map_err(|e| usage(format!("--edition: {e}")))?;
+    config.unknown_group_code = a
+        .unknown_group_code
+        .parse()
+        .map_err(|e| usage(format!("--unknown-group-code: {e}")))?;
     config.paging = a
         .paging
         .parse()

@@ -97,7 +97,7 @@ fn ban_list_unban_with_json_and_exit_codes() {
     let v = json(&out);
     assert_eq!(v["stopped"]["kind"], "group");
     assert_eq!(v["failed"][0]["member"], "x");
-    assert_eq!(v["failed"][0]["code"], 10010);
+    assert_eq!(v["failed"][0]["code"], 10015);
     assert!(v["failed"][0]["reason"]
         .as_str()
         .unwrap()

@@ -29,6 +29,78 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The edition's codes stop a job at once (10059 never bought, 60020
+/// expired), and both codes of an unknown group mean "no such group".
+#[test]
+fn edition_and_unknown_group_codes_stop_a_job_at_once() {
+    let bots = members("ed", 10_000);
+    let cases: [(&[&str], &str, &str, &str); 3] = [
+        (&["--edition", "missing"], G, "edition", "10059"),
+        (&["--edition", "expired"], G, "edition", "60020"),
+        (
+            &["--unknown-group-code", "10010"],
+            "@TGS#aGONE",
+            "group",
+            "10010",
+        ),
+    ];
+    for (flags, group, kind, code) in cases {
+        let emu = start_emulator("edition", flags);
+        let args = [
+            "ban",
+            "--group",
+            group,
+            "--members-file",
+            "-",
+            "--duration",
+            "1h",
+            "--json",
+        ];
+        let started = Instant::now();
+        let out = emu.run_stdin(&args, &bots);
+        let took = started.elapsed();
+        assert_eq!(out.status.code(), Some(2), "{kind}: {}", stderr(&out));
+        let v = json(&out);
+        assert_eq!(v["stopped"]["kind"], kind, "{v:#}");
+        assert_eq!(v["stopped"]["code"].to_string(), code);
+        let sent = total_calls(&emu);
+        assert!(sent <= 64, "{code}: {sent} calls");
+        let not_attempted = v["not_attempted"].as_array().unwrap().len();
+        assert_eq!(
+            not_attempted + v["failed"].as_array().unwrap().len(),
+            10_000
+        );
+        assert!(not_attempted >= 10_000 - 64 * 20, "{code}: {not_attempted}");
+        assert!(took < Duration::from_secs(2), "{code}: {took:?}");
+        eprintln!("{code}: exit 2 after {took:?}, {sent} calls");
+    }
+}
+
+/// A transient code (70202) on 30% of calls is retried: every member done.
+#[test]
+fn a_transient_code_on_30_percent_of_calls_loses_nobody() {
+    let emu = start_emulator(
+        "transient",
+        &[
+            "--fault-rate",
+            "0.3",
+            "--fault-kinds",
+            "service_error",
+            "--fault-code",
+            "70202",
+        ],
+    );
+    let out = emu.run_stdin(&common::BAN_STDIN, &members("tr", 2_000));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["banned"].as_array().unwrap().len(), 2_000);
+    assert!(v["failed"].as_array().unwrap().is_empty());
+    assert!(
+        v["retries"].as_u64().unwrap() > 0,
+        "the faults were retried"
+    );
+}
+
 #[test]
 fn systemic_failures_stop_a_50000_member_job_within_one_window() {
     let emu = start_emulator("systemic", &[]);
@@ -36,7 +108,7 @@ fn systemic_failures_stop_a_50000_member_job_within_one_window() {
     let cases: [(&[&str], &str, &str); 3] = [
         (&["--secret-key", "wrong-key"], "credentials", "70009"),
         (&["--admin", "moderator7"], "permission", "10007"),
-        (&[], "group", "10010"),
+        (&[], "group", "10015"),
     ];
     for (extra, kind, code) in cases {
         let group = if kind == "group" { "@TGS#aGONE" } else { G };

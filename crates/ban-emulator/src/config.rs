@@ -208,6 +208,11 @@ pub struct EmulatorConfig {
     /// Members whose ban or unban calls always answer 10002 (a batch that
     /// keeps failing, for tests of redelivery bounds).
     pub failing_members: Vec<String>,
+    /// The app's edition: banning needs the Ultimate (or Enterprise) one.
+    pub edition: Edition,
+    /// What a group that does not exist is answered: 10015 (default: what
+    /// users of the live-room SDKs report) or 10010 (the other page).
+    pub unknown_group_code: UnknownGroupCode,
     /// Connections served at once; more wait in the kernel's backlog.
     pub max_connections: usize,
     /// How long a connection may take for its TLS handshake and for a
@@ -264,8 +269,76 @@ impl Default for EmulatorConfig {
             sensitive_words: Vec::new(),
             open_control: false,
             failing_members: Vec::new(),
+            edition: Edition::Ultimate,
+            unknown_group_code: UnknownGroupCode::InvalidGroupId,
             max_connections: 1024,
             connection_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The app's edition, as the ban family sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Edition {
+    /// Ultimate or Enterprise: banning works (default).
+    #[default]
+    Ultimate,
+    /// A lower edition: every ban-family call answers 10059.
+    Missing,
+    /// The edition expired: every ban-family call answers 60020.
+    Expired,
+}
+
+impl FromStr for Edition {
+    type Err = SettingError;
+    fn from_str(s: &str) -> Result<Self, SettingError> {
+        match s {
+            "ultimate" => Ok(Edition::Ultimate),
+            "missing" => Ok(Edition::Missing),
+            "expired" => Ok(Edition::Expired),
+            other => Err(SettingError::unknown(
+                "edition",
+                other,
+                ["ultimate", "missing", "expired"],
+            )),
+        }
+    }
+}
+
+/// The code a group that does not exist is answered with; Tencent's pages
+/// give both, and the SDK takes both as "no such group".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UnknownGroupCode {
+    /// 10015, "invalid group ID" (default).
+    #[default]
+    InvalidGroupId,
+    /// 10010, "the group does not exist or was dismissed".
+    GroupNotFound,
+}
+
+impl UnknownGroupCode {
+    /// The code.
+    pub fn code(self) -> ban_proto::ErrorCode {
+        match self {
+            UnknownGroupCode::InvalidGroupId => ban_proto::ErrorCode::InvalidGroupId,
+            UnknownGroupCode::GroupNotFound => ban_proto::ErrorCode::GroupNotFound,
+        }
+    }
+}
+
+impl FromStr for UnknownGroupCode {
+    type Err = SettingError;
+    fn from_str(s: &str) -> Result<Self, SettingError> {
+        match s {
+            "10015" => Ok(UnknownGroupCode::InvalidGroupId),
+            "10010" => Ok(UnknownGroupCode::GroupNotFound),
+            other => Err(SettingError::unknown(
+                "unknown-group code",
+                other,
+                ["10010", "10015"],
+            )),
         }
     }
 }

@@ -43,8 +43,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use crate::config::{
-    EmulatorConfig, FaultConfig, FaultKind, GroupType, Paging, DEFAULT_ADMIN, DEFAULT_SDKAPPID,
-    DEFAULT_SECRET_KEY,
+    Edition, EmulatorConfig, FaultConfig, FaultKind, GroupType, Paging, UnknownGroupCode,
+    DEFAULT_ADMIN, DEFAULT_SDKAPPID, DEFAULT_SECRET_KEY,
 };
 use crate::core::Core;
 pub use crate::core::{
@@ -222,6 +222,16 @@ impl EmulatorBuilder {
     /// A member whose ban or unban calls always answer 10002; repeatable.
     pub fn failing_member(mut self, member: impl Into<String>) -> Self {
         self.config.failing_members.push(member.into());
+        self
+    }
+    /// The app's edition (default Ultimate: banning works).
+    pub fn edition(mut self, edition: Edition) -> Self {
+        self.config.edition = edition;
+        self
+    }
+    /// The code a group that does not exist is answered with (default 10015).
+    pub fn unknown_group_code(mut self, code: UnknownGroupCode) -> Self {
+        self.config.unknown_group_code = code;
         self
     }
     /// Connections served at once (default 1024).

@@ -150,7 +150,8 @@ async fn request_problems() {
         (
             "ban_group_member",
             json!({"GroupId": "@TGS#nope", "Members_Account": ["a"], "Duration": 60}).to_string(),
-            10010,
+            // The default for a group that does not exist (see emulator.md).
+            10015,
         ),
         (
             "ban_group_member",

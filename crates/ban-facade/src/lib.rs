@@ -1,5 +1,7 @@
 //! The client most users take: ban, unban and list banned members of
-//! Tencent Cloud Chat audio-video groups (AVChatRoom).
+//! Tencent Cloud Chat groups (live rooms, AVChatRoom, above all; the
+//! service allows all five group types: Work, Public, Meeting, AVChatRoom,
+//! Community).
 //!
 //! It wires `ban-sign`'s cached signer into `ban-transport` and adds bulk
 //! jobs: [`Client::ban_members`] takes any number of members, removes

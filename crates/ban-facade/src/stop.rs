@@ -39,6 +39,9 @@ pub enum StopKind {
     NoAnswer,
     /// The job's journal could not be written.
     Journal,
+    /// The app's edition does not include banning (10059), or it expired
+    /// (60020).
+    Edition,
 }
 
 impl StopKind {
@@ -50,6 +53,7 @@ impl StopKind {
             10007 | 10026 | 60010 | 60017 | 60021 | 70403 => StopKind::Permission,
             80001 => StopKind::Description,
             10010 | 10015 => StopKind::Group,
+            10059 | 60020 => StopKind::Edition,
             _ => return None,
         })
     }
@@ -69,6 +73,7 @@ impl StopKind {
             StopKind::Unreachable => "check the endpoint and the network",
             StopKind::NoAnswer => "the endpoint accepts connections but does not answer; check it",
             StopKind::Journal => "check the journal file's disk and permissions",
+            StopKind::Edition => "banning needs the Ultimate (or Enterprise) edition; buy or renew it in the console",
         }
     }
 }
@@ -86,6 +91,7 @@ impl fmt::Display for StopKind {
             StopKind::Unreachable => "the endpoint is unreachable",
             StopKind::NoAnswer => "the endpoint does not answer",
             StopKind::Journal => "the journal cannot be written",
+            StopKind::Edition => "the app's edition does not allow it",
         })
     }
 }

@@ -254,13 +254,13 @@ async fn a_group_that_does_not_exist_stops_the_job_at_once() {
     assert!(report.succeeded.is_empty());
     let stop = report.stopped.as_ref().expect("stopped early");
     assert_eq!(stop.kind, StopKind::Group);
-    assert_eq!(stop.code, Some(10010));
+    assert_eq!(stop.code, Some(10015));
     assert!(stop.reason.contains("does not exist"), "{}", stop.reason);
     assert!(!report.failed.is_empty());
     assert!(report
         .failed
         .iter()
-        .all(|f| f.code == Some(10010) && f.reason.contains("does not exist")));
+        .all(|f| f.code == Some(10015) && f.reason.contains("does not exist")));
     // Every member is accounted for: failed (sent) or not attempted.
     assert_eq!(report.failed.len() + report.not_attempted.len(), 2000);
     let mut all: Vec<&str> = report.remaining().collect();
@@ -269,7 +269,7 @@ async fn a_group_that_does_not_exist_stops_the_job_at_once() {
     // At most one in-flight window was sent, of the 100 calls the job holds.
     let sent = emu
         .stats()
-        .count_of("ban_group_member", ErrorCode::GroupNotFound);
+        .count_of("ban_group_member", ErrorCode::InvalidGroupId);
     assert_eq!(sent, report.calls);
     assert!((1..=64).contains(&sent), "{sent} calls sent");
 }

@@ -164,12 +164,18 @@ error_codes! {
     InvalidOperator = 10012, Never, "the operator identifier is invalid", "TIMErrorCode";
     /// 10015: invalid group ID.
     InvalidGroupId = 10015, Never, "group ID invalid or not found", "269/1671";
+    /// 10016: the app's before-send callback refused the message.
+    CallbackRefused = 10016, Never, "refused by the app's before-send callback", "2025-check";
+    /// 10017: the sender is muted in the group.
+    SenderMuted = 10017, Never, "the sender is muted in this group", "2025-check";
     /// 10018: the response would exceed 1 MB.
     ResponseTooLarge = 10018, Never, "response exceeds 1 MB", "269/1671";
     /// 10019: an account does not exist.
     AccountNotFound = 10019, Never, "account does not exist", "269/1671";
     /// 10026: this command is disabled for the SDKAppID.
     CommandDisabled = 10026, Never, "this command is disabled for the SDKAppID", "TIMErrorCode";
+    /// 10059: the feature needs the Ultimate (or Enterprise) edition.
+    EditionRequired = 10059, Never, "this feature needs the Ultimate (or Enterprise) edition", "2025-check";
     /// 60002: the URL could not be parsed.
     UrlParseError = 60002, Never, "URL parse error", "269/1519; 679/131708";
     /// 60003: the body is not valid JSON.
@@ -245,6 +251,8 @@ error_codes! {
     SecurityRestricted = 70114, Never, "restricted for security reasons", "TIMErrorCode";
     /// 70169: internal timeout; retry.
     InternalTimeout = 70169, Transient, "internal timeout; try again", "269/1671; trtc.io/34348";
+    /// 70202: internal timeout; retry later.
+    InternalTimeout70202 = 70202, Transient, "internal timeout; try again later", "2025-check";
     /// 70206: invalid batch count.
     InvalidBatchCount = 70206, Never, "invalid batch count", "TIMErrorCode";
     /// 70402: invalid parameter (account service).
@@ -257,6 +265,8 @@ error_codes! {
     SensitiveContent = 80001, Never, "text security hit: sensitive words (e.g. in Description)", "TIMErrorCode";
     /// 80002: request body too long.
     BodyTooLong = 80002, Never, "request body too long", "TIMErrorCode";
+    /// 90992: internal error (often a misbehaving callback server); retry.
+    InternalError90992 = 90992, Transient, "internal error (often a callback server misbehaving); try again", "2025-check";
 }
 
 impl ErrorCode {
@@ -313,7 +323,7 @@ mod tests {
 
     #[test]
     fn retry_classes_follow_the_contract() {
-        let transient = [10002, 60008, 60014, 70169, 70500];
+        let transient = [10002, 60008, 60014, 70169, 70202, 70500, 90992];
         let throttled = [60007, 60011, 60018, 60019, 10006];
         for &code in ErrorCode::ALL {
             let want = if transient.contains(&code.code()) {

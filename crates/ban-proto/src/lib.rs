@@ -1,6 +1,7 @@
 //! Transport-free types for Tencent Cloud Chat's member-ban REST API for
-//! audio-video groups (AVChatRoom): `ban_group_member`, `unban_group_member`
-//! and `get_group_ban_member`.
+//! groups (live rooms, AVChatRoom, above all; the service allows all five
+//! group types): `ban_group_member`, `unban_group_member` and
+//! `get_group_ban_member`.
 //!
 //! This crate holds the service contract and nothing else: request and
 //! response types spelled exactly as the service spells them, validated

@@ -83,7 +83,7 @@ pub struct Envelope {
     #[serde(rename = "ErrorCode")]
     pub error_code: ErrorCode,
     /// A human-readable reason; empty on success.
-    #[serde(rename = "ErrorInfo", default)]
+    #[serde(rename = "ErrorInfo", default, deserialize_with = "null_as_default")]
     pub error_info: String,
 }
 
@@ -205,10 +205,14 @@ pub struct BanListResponse {
     #[serde(rename = "ErrorCode")]
     pub error_code: ErrorCode,
     /// A human-readable reason; empty on success.
-    #[serde(rename = "ErrorInfo", default)]
+    #[serde(rename = "ErrorInfo", default, deserialize_with = "null_as_default")]
     pub error_info: String,
     /// This page, ordered by ban end time.
-    #[serde(rename = "BannedAccountList", default)]
+    #[serde(
+        rename = "BannedAccountList",
+        default,
+        deserialize_with = "null_as_default"
+    )]
     pub banned: Vec<BannedAccount>,
     /// Where the next page starts; 0 when there are no more pages (the
     /// documented sample also answers a non-zero offset with an empty next
@@ -227,6 +231,16 @@ impl ServiceResponse for BanListResponse {
     fn error_info(&self) -> &str {
         &self.error_info
     }
+}
+
+/// `null` decodes as the empty value: nothing in the documentation says
+/// `ErrorInfo` or a list is never `null`, so a tolerant client accepts it.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
 /// Serializes a request into the caller's buffer (appending), allocating

@@ -143,3 +143,18 @@ fn deserialize_checks_like_construction() {
         assert!(err.contains(want), "{body}: {err}");
     }
 }
+
+#[test]
+fn null_lists_and_error_info_decode_as_empty() {
+    let page: ban_proto::BanListResponse = serde_json::from_str(
+        r#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":null,"BannedAccountList":null,"NextOffset":0}"#,
+    )
+    .unwrap();
+    assert!(page.banned.is_empty());
+    assert_eq!(page.error_info, "");
+    let env: ban_proto::Envelope =
+        serde_json::from_str(r#"{"ActionStatus":"FAIL","ErrorCode":10002,"ErrorInfo":null}"#)
+            .unwrap();
+    assert_eq!(env.error_info, "");
+    assert_eq!(env.error_code.code(), 10002);
+}

@@ -41,7 +41,7 @@ pub(crate) fn interpret<R: ban_proto::ServiceResponse + serde::de::DeserializeOw
     match serde_json::from_slice::<Head<'_>>(bytes) {
         Ok(head) if head.code != ErrorCode::Success => Attempt::Failed(ErrorKind::Service {
             code: head.code,
-            info: bounded_info(&head.info),
+            info: bounded_info(head.info.as_deref().unwrap_or("")),
         }),
         Ok(_) => match serde_json::from_slice::<R>(bytes) {
             Ok(r) if r.is_success() => Attempt::Done(r),
@@ -60,8 +60,9 @@ pub(crate) fn interpret<R: ban_proto::ServiceResponse + serde::de::DeserializeOw
 struct Head<'a> {
     #[serde(rename = "ErrorCode")]
     code: ErrorCode,
+    /// `null` reads as empty (no page says it is never null).
     #[serde(rename = "ErrorInfo", borrow, default)]
-    info: Cow<'a, str>,
+    info: Option<Cow<'a, str>>,
 }
 
 /// Reads a whole body (at most [`MAX_RESPONSE`]) into one buffer sized

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::state::Group;
 use super::{lock, Answer, Core};
-use crate::config::{GroupType, Paging};
+use crate::config::{Edition, GroupType, Paging};
 
 /// Requests that name members.
 trait Members<'a> {
@@ -141,6 +141,21 @@ impl Core {
                 format!("identifier {identifier} is not the app admin"),
             );
         }
+        match self.config.edition {
+            Edition::Missing if ban_command => {
+                return Answer::err(
+                    ErrorCode::EditionRequired,
+                    "this feature needs the Ultimate edition",
+                )
+            }
+            Edition::Expired if ban_command => {
+                return Answer::err(
+                    ErrorCode::EditionExpired,
+                    "the app's edition has expired; renew it in the console",
+                )
+            }
+            _ => {}
+        }
         if ban_command && !self.config.ban_feature_enabled {
             return Answer::err(
                 ErrorCode::PermissionDenied,
@@ -227,9 +242,10 @@ impl Core {
     ) -> Result<T, Answer> {
         let avchatroom_only = self.config.avchatroom_only;
         let mut st = lock(&self.state);
+        let unknown = self.config.unknown_group_code.code();
         let g = st.groups.get_mut(id).ok_or_else(|| {
             Answer::err(
-                ErrorCode::GroupNotFound,
+                unknown,
                 format!("group {id} does not exist or was dismissed"),
             )
         })?;
