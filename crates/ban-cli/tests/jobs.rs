@@ -9,7 +9,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use ban_fleet::testing::RedisServer;
-use common::fleet::{job, names, report, submit, wait_for, worker};
+use common::fleet::{job, job_id, names, report, submit, wait_for, worker};
 use common::{json, start_emulator, stderr, G};
 use serde_json::Value;
 
@@ -239,8 +239,7 @@ fn an_unknown_group_pauses_the_job_within_one_window() {
     )
     .output()
     .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let id = job_id(&out);
     let started = Instant::now();
     let w = worker(&emu, &redis, &[]);
     let mut cmd = job(&emu, &redis, &["status", &id, "--json"]);

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use ban_fleet::testing::RedisServer;
-use common::fleet::{job, names, report, submit, wait_for, worker};
+use common::fleet::{job, job_id, names, report, submit, wait_for, worker};
 use common::{json, start_emulator, stderr, G};
 
 fn each_once(v: &serde_json::Value, n: usize) {
@@ -280,8 +280,7 @@ fn a_job_and_four_ban_processes_share_a_redis_cluster() {
     ])
     .output()
     .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let id = job_id(&out);
     let workers: Vec<_> = (0..2)
         .map(|_| {
             on_cluster(&["work", "--exit-when-idle"])

@@ -17,6 +17,20 @@ fn members(prefix: &str, n: usize) -> String {
     (0..n).map(|i| format!("{prefix}{i}\n")).collect()
 }
 
+/// `banctl ban --json` of the members on stdin in `group`, for an hour.
+fn ban_stdin_of(group: &str) -> [&str; 8] {
+    [
+        "ban",
+        "--group",
+        group,
+        "--members-file",
+        "-",
+        "--duration",
+        "1h",
+        "--json",
+    ]
+}
+
 fn total_calls(emu: &Emu) -> u64 {
     emu.control("stats")["total_calls"].as_u64().unwrap()
 }
@@ -46,16 +60,7 @@ fn edition_and_unknown_group_codes_stop_a_job_at_once() {
     ];
     for (flags, group, kind, code) in cases {
         let emu = start_emulator("edition", flags);
-        let args = [
-            "ban",
-            "--group",
-            group,
-            "--members-file",
-            "-",
-            "--duration",
-            "1h",
-            "--json",
-        ];
+        let args = ban_stdin_of(group);
         let started = Instant::now();
         let out = emu.run_stdin(&args, &bots);
         let took = started.elapsed();
@@ -113,16 +118,7 @@ fn systemic_failures_stop_a_50000_member_job_within_one_window() {
     for (extra, kind, code) in cases {
         let group = if kind == "group" { "@TGS#aGONE" } else { G };
         let before = total_calls(&emu);
-        let mut args = vec![
-            "ban",
-            "--group",
-            group,
-            "--members-file",
-            "-",
-            "--duration",
-            "1h",
-            "--json",
-        ];
+        let mut args = ban_stdin_of(group).to_vec();
         args.extend_from_slice(extra);
         let mut cmd = emu.cmd(&args);
         if kind == "credentials" {

@@ -28,9 +28,16 @@ pub(crate) fn submit(emu: &Emu, redis: &RedisServer, members: &[String], extra: 
         file.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let out = job(emu, redis, &args).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    job_id(&job(emu, redis, &args).output().unwrap())
+}
+
+/// The job id a successful `job submit` printed.
+pub(crate) fn job_id(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .trim()
+        .to_owned()
 }
 
 pub(crate) fn worker(emu: &Emu, redis: &RedisServer, extra: &[&str]) -> Child {
