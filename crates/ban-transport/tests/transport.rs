@@ -85,9 +85,9 @@ async fn a_caller_error_is_returned_at_once() {
     let t = builder(&emu).build().unwrap();
     let err = t.call(&ban("@TGS#missing", &["a"])).await.unwrap_err();
     assert_eq!(err.attempts, 1);
-    assert_eq!(err.error_code(), Some(ErrorCode::GroupNotFound));
+    assert_eq!(err.error_code(), Some(ErrorCode::InvalidGroupId));
     assert!(!err.is_retryable());
-    assert!(err.to_string().contains("10010"), "{err}");
+    assert!(err.to_string().contains("10015"), "{err}");
     assert!(
         err.to_string().contains(&format!("random {}", err.random)),
         "{err}"
