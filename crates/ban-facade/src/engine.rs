@@ -355,7 +355,10 @@ pub struct DriveOptions {
 }
 
 impl DriveOptions {
-    /// `window` batches in flight, no shutdown signal, 200 ms idle wait.
+    /// `window` batches in flight (a window of 0 cannot run anything and is
+    /// taken as 1; the client and the worker refuse 0 before it gets
+    /// here), no shutdown signal, 200 ms idle wait, polling for each free
+    /// slot.
     pub fn new(window: usize) -> Self {
         DriveOptions {
             window: window.max(1),
