@@ -41,6 +41,12 @@ impl Endpoint {
     /// `get_group_ban_member`: pages of at most 100, 200 calls/s.
     pub const GET_GROUP_BAN_MEMBER: Endpoint =
         endpoint!("group_open_http_svc", "get_group_ban_member", None, 200);
+    /// `forbid_send_msg` (mute): 1..=500 members, 200 calls/s.
+    pub const FORBID_SEND_MSG: Endpoint =
+        endpoint!("group_open_http_svc", "forbid_send_msg", Some(500), 200);
+    /// `get_group_muted_account`: the whole list at once, 200 calls/s.
+    pub const GET_GROUP_MUTED_ACCOUNT: Endpoint =
+        endpoint!("group_open_http_svc", "get_group_muted_account", None, 200);
     /// `create_group` (used to set up tests and demos).
     pub const CREATE_GROUP: Endpoint = endpoint!("group_open_http_svc", "create_group", None, 200);
     /// `send_group_msg` (used to show what a ban does).
@@ -59,6 +65,8 @@ impl Endpoint {
         &Self::BAN_GROUP_MEMBER,
         &Self::UNBAN_GROUP_MEMBER,
         &Self::GET_GROUP_BAN_MEMBER,
+        &Self::FORBID_SEND_MSG,
+        &Self::GET_GROUP_MUTED_ACCOUNT,
         &Self::CREATE_GROUP,
         &Self::SEND_GROUP_MSG,
     ];

@@ -37,6 +37,7 @@
 mod codes;
 mod endpoint;
 mod message;
+mod mute;
 mod secret;
 mod setting;
 mod text;
@@ -48,10 +49,11 @@ pub use message::{
     encode_into, ActionStatus, BanListRequest, BanListResponse, BanRequest, BannedAccount, Command,
     Envelope, ServiceResponse, UnbanRequest,
 };
+pub use mute::{MuteDuration, MuteRequest, MutedAccount, MutedListRequest, MutedListResponse};
 pub use secret::UserSig;
 pub use setting::{SettingError, QUOTED_BYTES};
 pub use text::{escape, escape_bounded, MAX_INFO_BYTES};
 pub use validate::{
-    BanDuration, Description, GroupId, MemberAccount, MemberList, PageLimit, PageOffset,
-    ValidationError,
+    BanDuration, Description, GroupId, MemberAccount, MemberList, MuteMemberList, PageLimit,
+    PageOffset, ValidationError,
 };

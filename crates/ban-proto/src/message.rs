@@ -235,7 +235,7 @@ impl ServiceResponse for BanListResponse {
 
 /// `null` decodes as the empty value: nothing in the documentation says
 /// `ErrorInfo` or a list is never `null`, so a tolerant client accepts it.
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Default + Deserialize<'de>,

@@ -294,142 +294,171 @@ string_newtype!(
     check_description
 );
 
-/// The members of one call: 1 to 20 accounts, borrowed or owned.
-///
-/// ```
-/// # use ban_proto::{MemberList, MemberAccount};
-/// let list = MemberList::from_strs(&["alice", "bob"])?;
-/// assert_eq!(list.len(), 2);
-/// let err = MemberList::from_strs(&["a"; 21]).unwrap_err();
-/// assert_eq!(err.to_string(), "Members_Account has 21 accounts; at most 20 per call");
-/// # Ok::<(), ban_proto::ValidationError>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemberList<'a>(Cow<'a, [MemberAccount<'a>]>);
+/// A list of the accounts one call names: `$max` at most, at least one,
+/// borrowed or owned; one definition for each command's limit.
+macro_rules! member_list {
+    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name<'a>(Cow<'a, [MemberAccount<'a>]>);
 
-impl<'a> MemberList<'a> {
-    /// The most accounts one call takes.
-    pub const MAX: usize = 20;
+        impl<'a> $name<'a> {
+            /// The most accounts one call takes.
+            pub const MAX: usize = $max;
 
-    fn check_count(given: usize) -> Result<(), ValidationError> {
-        if (1..=Self::MAX).contains(&given) {
-            Ok(())
-        } else {
-            Err(ValidationError::Count {
-                field: Cow::Borrowed("Members_Account"),
-                min: 1,
-                max: Self::MAX,
-                given,
-            })
-        }
-    }
-
-    /// Wraps already-validated accounts, checking the count.
-    pub fn new(members: Vec<MemberAccount<'a>>) -> Result<Self, ValidationError> {
-        Self::check_count(members.len())?;
-        Ok(MemberList(Cow::Owned(members)))
-    }
-
-    /// Borrows a slice of validated accounts, checking the count; never allocates.
-    pub fn borrowed(members: &'a [MemberAccount<'a>]) -> Result<Self, ValidationError> {
-        Self::check_count(members.len())?;
-        Ok(MemberList(Cow::Borrowed(members)))
-    }
-
-    /// Validates each string (borrowing it) and the count. The error of a bad
-    /// entry names its index, e.g. `Members_Account[3] is 33 bytes; ...`.
-    pub fn from_strs<S: AsRef<str> + ?Sized>(
-        members: &'a [&'a S],
-    ) -> Result<Self, ValidationError> {
-        Self::check_count(members.len())?;
-        let accounts = members
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                MemberAccount::new(m.as_ref())
-                    .map_err(|e| e.with_field(format!("Members_Account[{i}]")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(MemberList(Cow::Owned(accounts)))
-    }
-
-    /// The accounts.
-    pub fn as_slice(&self) -> &[MemberAccount<'a>] {
-        &self.0
-    }
-
-    /// How many accounts (1..=20).
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Always false: a list holds at least one account.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Iterates over the accounts as `&str`.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.0.iter().map(MemberAccount::as_str)
-    }
-
-    /// The same list, borrowed.
-    pub fn reborrow(&self) -> MemberList<'_> {
-        MemberList(Cow::Borrowed(&self.0))
-    }
-
-    /// Splits a list of two or more accounts into two non-empty halves;
-    /// gives a one-account list back as it is.
-    pub fn split_in_two(self) -> Result<(MemberList<'a>, MemberList<'a>), MemberList<'a>> {
-        if self.0.len() < 2 {
-            return Err(self);
-        }
-        let mut front = self.0.into_owned();
-        let back = front.split_off(front.len() / 2);
-        Ok((MemberList(Cow::Owned(front)), MemberList(Cow::Owned(back))))
-    }
-
-    /// The accounts.
-    pub fn into_vec(self) -> Vec<MemberAccount<'a>> {
-        self.0.into_owned()
-    }
-
-    /// The same list with its own storage.
-    pub fn into_owned(self) -> MemberList<'static> {
-        MemberList(Cow::Owned(
-            self.0.iter().map(|m| m.clone().into_owned()).collect(),
-        ))
-    }
-}
-
-impl Serialize for MemberList<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter())
-    }
-}
-
-impl<'de, 'a> Deserialize<'de> for MemberList<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Vec::<serde_json::Value>::deserialize(deserializer)?;
-        MemberList::check_count(raw.len()).map_err(de::Error::custom)?;
-        let mut accounts = Vec::with_capacity(raw.len());
-        for (i, value) in raw.into_iter().enumerate() {
-            let s = match value {
-                serde_json::Value::String(s) => s,
-                other => {
-                    return Err(de::Error::custom(format_args!(
-                        "Members_Account[{i}] is {}; accounts must be strings",
-                        json_kind(&other)
-                    )))
+            fn check_count(given: usize) -> Result<(), ValidationError> {
+                if (1..=Self::MAX).contains(&given) {
+                    Ok(())
+                } else {
+                    Err(ValidationError::Count {
+                        field: Cow::Borrowed("Members_Account"),
+                        min: 1,
+                        max: Self::MAX,
+                        given,
+                    })
                 }
-            };
-            let account = MemberAccount::new(s)
-                .map_err(|e| de::Error::custom(e.with_field(format!("Members_Account[{i}]"))))?;
-            accounts.push(account);
+            }
+
+            /// Wraps already-validated accounts, checking the count.
+            pub fn new(members: Vec<MemberAccount<'a>>) -> Result<Self, ValidationError> {
+                Self::check_count(members.len())?;
+                Ok($name(Cow::Owned(members)))
+            }
+
+            /// Borrows a slice of validated accounts, checking the count; never allocates.
+            pub fn borrowed(members: &'a [MemberAccount<'a>]) -> Result<Self, ValidationError> {
+                Self::check_count(members.len())?;
+                Ok($name(Cow::Borrowed(members)))
+            }
+
+            /// Validates each string (borrowing it) and the count. The error of a bad
+            /// entry names its index, e.g. `Members_Account[3] is 33 bytes; ...`.
+            pub fn from_strs<S: AsRef<str> + ?Sized>(
+                members: &'a [&'a S],
+            ) -> Result<Self, ValidationError> {
+                Self::check_count(members.len())?;
+                let accounts = members
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| {
+                        MemberAccount::new(m.as_ref())
+                            .map_err(|e| e.with_field(format!("Members_Account[{i}]")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok($name(Cow::Owned(accounts)))
+            }
+
+            /// The accounts.
+            pub fn as_slice(&self) -> &[MemberAccount<'a>] {
+                &self.0
+            }
+
+            /// How many accounts (1 to `MAX`).
+            pub fn len(&self) -> usize {
+                self.0.len()
+            }
+
+            /// Always false: a list holds at least one account.
+            pub fn is_empty(&self) -> bool {
+                self.0.is_empty()
+            }
+
+            /// Iterates over the accounts as `&str`.
+            pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+                self.0.iter().map(MemberAccount::as_str)
+            }
+
+            /// The same list, borrowed.
+            pub fn reborrow(&self) -> $name<'_> {
+                $name(Cow::Borrowed(&self.0))
+            }
+
+            /// Splits a list of two or more accounts into two non-empty halves;
+            /// gives a one-account list back as it is.
+            pub fn split_in_two(self) -> Result<($name<'a>, $name<'a>), $name<'a>> {
+                if self.0.len() < 2 {
+                    return Err(self);
+                }
+                let mut front = self.0.into_owned();
+                let back = front.split_off(front.len() / 2);
+                Ok(($name(Cow::Owned(front)), $name(Cow::Owned(back))))
+            }
+
+            /// The accounts.
+            pub fn into_vec(self) -> Vec<MemberAccount<'a>> {
+                self.0.into_owned()
+            }
+
+            /// The same list with its own storage.
+            pub fn into_owned(self) -> $name<'static> {
+                $name(Cow::Owned(
+                    self.0.iter().map(|m| m.clone().into_owned()).collect(),
+                ))
+            }
         }
-        Ok(MemberList(Cow::Owned(accounts)))
-    }
+
+        impl Serialize for $name<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter())
+            }
+        }
+
+        impl<'de, 'a> Deserialize<'de> for $name<'a> {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = Vec::<serde_json::Value>::deserialize(deserializer)?;
+                $name::check_count(raw.len()).map_err(de::Error::custom)?;
+                let mut accounts = Vec::with_capacity(raw.len());
+                for (i, value) in raw.into_iter().enumerate() {
+                    let s = match value {
+                        serde_json::Value::String(s) => s,
+                        other => {
+                            return Err(de::Error::custom(format_args!(
+                                "Members_Account[{i}] is {}; accounts must be strings",
+                                json_kind(&other)
+                            )))
+                        }
+                    };
+                    let account = MemberAccount::new(s)
+                        .map_err(|e| de::Error::custom(e.with_field(format!("Members_Account[{i}]"))))?;
+                    accounts.push(account);
+                }
+                Ok($name(Cow::Owned(accounts)))
+            }
+        }
+    };
 }
+
+member_list!(
+    /// The members of one call: 1 to 20 accounts, borrowed or owned.
+    ///
+    /// ```
+    /// # use ban_proto::{MemberList, MemberAccount};
+    /// let list = MemberList::from_strs(&["alice", "bob"])?;
+    /// assert_eq!(list.len(), 2);
+    /// let err = MemberList::from_strs(&["a"; 21]).unwrap_err();
+    /// assert_eq!(err.to_string(), "Members_Account has 21 accounts; at most 20 per call");
+    /// # Ok::<(), ban_proto::ValidationError>(())
+    /// ```
+    MemberList,
+    20
+);
+
+member_list!(
+    /// The members of one `forbid_send_msg` (mute) call: 1 to 500 accounts.
+    ///
+    /// ```
+    /// # use ban_proto::MuteMemberList;
+    /// let names: Vec<String> = (0..500).map(|i| format!("m{i}")).collect();
+    /// let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    /// assert_eq!(MuteMemberList::from_strs(&refs)?.len(), 500);
+    /// let one_more: Vec<&str> = std::iter::repeat("m").take(501).collect();
+    /// let err = MuteMemberList::from_strs(&one_more).unwrap_err();
+    /// assert_eq!(err.to_string(), "Members_Account has 501 accounts; at most 500 per call");
+    /// # Ok::<(), ban_proto::ValidationError>(())
+    /// ```
+    MuteMemberList,
+    500
+);
 
 fn json_kind(v: &serde_json::Value) -> &'static str {
     match v {
