@@ -114,7 +114,7 @@ fn fix(kind: StopKind) -> &'static str {
     match kind {
         StopKind::Interrupted => "run the same command again to finish (with --journal it skips the members already done)",
         StopKind::Credentials => "check --sdkappid (TIM_SDKAPPID), --secret-key-file (TIM_SECRET_KEY_FILE or TIM_SECRET_KEY) and --admin (TIM_ADMIN)",
-        StopKind::Permission => "--admin (TIM_ADMIN) must be the app admin, member banning must be on in the console, and the group type must allow bans",
+        StopKind::Permission => "--admin (TIM_ADMIN) must be the app admin, member banning must be on in the console, and the group type must allow the action",
         StopKind::Group => "check --group: the group does not exist, was dismissed, or its ID is invalid",
         StopKind::Tls => "trust the server's CA with --ca-cert (TIM_CA_CERT), or check --endpoint (TIM_ENDPOINT)",
         StopKind::Unreachable => "check --endpoint (TIM_ENDPOINT) or --region (TIM_REGION), and the network",
@@ -122,6 +122,7 @@ fn fix(kind: StopKind) -> &'static str {
         StopKind::Journal => "check the --journal file's disk and permissions",
         StopKind::Description => "reword --description: the service found sensitive words in it",
         StopKind::Edition => "the app needs the Ultimate (or Enterprise) edition for banning: buy or renew it in the console (10059: never bought, 60020: expired)",
+        StopKind::Refused => "check --group's type: mute and unmute are refused in Work (Private) groups",
         _ => "see the reason above",
     }
 }

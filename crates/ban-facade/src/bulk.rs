@@ -1,5 +1,5 @@
-//! Bulk jobs: any number of members, split into calls of at most 20,
-//! pipelined under the rate limit, every member accounted for: done, failed
+//! Bulk jobs: any number of members, split into calls of at most 20 (ban,
+//! unban) or 500 (mute, unmute), pipelined under the rate limit, every member accounted for: done, failed
 //! with its reason, or not attempted because the job stopped (and why).
 
 use std::collections::{HashSet, VecDeque};
@@ -7,20 +7,21 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ban_proto::{BanDuration, MemberAccount, MemberList};
+use ban_proto::{BanDuration, MemberAccount, MuteDuration};
 
 use crate::client::Client;
 use crate::engine::{
-    drive, interrupt, since_epoch, Batch, BatchOutcome, DriveOptions, JobRun, Polled, ProgressStore,
+    drive, interrupt, since_epoch, Batch, BatchOutcome, DriveOptions, JobRun, Members, Polled,
+    ProgressStore,
 };
 use crate::input::{InputError, InvalidMember};
-use crate::job::{JobAction, JobSpec};
+use crate::job::{JobAction, JobSpec, MuteEnd};
 use crate::journal::{Header, Journal};
 use crate::options::BulkOptions;
 use crate::report::{Action, BulkReport, Progress};
 use crate::stop::{Patience, StopKind, StopReason};
 
-type Chunk = Vec<MemberAccount<'static>>;
+type Chunk = Members;
 
 fn now_unix() -> u64 {
     since_epoch().as_secs()
@@ -87,15 +88,27 @@ pub enum BulkAction<'a> {
     },
     /// `unban_group_member`.
     Unban,
+    /// `forbid_send_msg` for `duration` from the job's start
+    /// ([`MuteDuration::PERMANENT`] for good; [`MuteDuration::LIFT`] is an
+    /// [`BulkAction::Unmute`], as the service reads it).
+    Mute {
+        /// How long.
+        duration: MuteDuration,
+    },
+    /// `forbid_send_msg` until an absolute end: each call sends what is
+    /// left of it, so batches sent at different times converge on one end.
+    MuteUntil {
+        /// When the mutes end.
+        ends_at: MuteEnd,
+    },
+    /// `forbid_send_msg` with `MuteTime` 0.
+    Unmute,
 }
 
 impl BulkAction<'_> {
     /// The report's action.
     pub fn action(&self) -> Action {
-        match self {
-            BulkAction::Ban { .. } | BulkAction::BanUntil { .. } => Action::Ban,
-            BulkAction::Unban => Action::Unban,
-        }
+        self.to_job(0).0.kind()
     }
 
     /// The job's action when it starts at `now` (Unix seconds): a ban's
@@ -124,6 +137,27 @@ impl BulkAction<'_> {
                 Some(ends_at.saturating_sub(now).clamp(1, u32::MAX.into()) as u32),
             ),
             BulkAction::Unban => (JobAction::Unban, None),
+            BulkAction::Mute { duration } if duration.is_lift() => (JobAction::Unmute, None),
+            BulkAction::Mute { duration } if duration.is_permanent() => (
+                JobAction::Mute {
+                    ends_at: MuteEnd::Permanent,
+                },
+                Some(u32::MAX),
+            ),
+            BulkAction::Mute { duration } => (
+                JobAction::Mute {
+                    ends_at: MuteEnd::At(now + u64::from(duration.as_secs())),
+                },
+                Some(duration.as_secs()),
+            ),
+            BulkAction::MuteUntil { ends_at } => {
+                let asked = match ends_at {
+                    MuteEnd::Permanent => u32::MAX,
+                    MuteEnd::At(t) => t.saturating_sub(now).clamp(1, u64::from(u32::MAX - 1)) as u32,
+                };
+                (JobAction::Mute { ends_at }, Some(asked))
+            }
+            BulkAction::Unmute => (JobAction::Unmute, None),
         }
     }
 }
@@ -161,6 +195,34 @@ impl Client {
             .await
     }
 
+    /// Mutes any number of members for `duration` (calls of up to 500):
+    /// they stay in the group and cannot send until it ends. A repeat
+    /// sets the same end again.
+    pub async fn mute_members<S: AsRef<str>>(
+        &self,
+        group: &str,
+        members: &[S],
+        duration: MuteDuration,
+    ) -> Result<BulkReport, InputError> {
+        self.bulk(
+            BulkAction::Mute { duration },
+            group,
+            members,
+            BulkOptions::new(),
+        )
+        .await
+    }
+
+    /// Lifts the mute of any number of members.
+    pub async fn unmute_members<S: AsRef<str>>(
+        &self,
+        group: &str,
+        members: &[S],
+    ) -> Result<BulkReport, InputError> {
+        self.bulk(BulkAction::Unmute, group, members, BulkOptions::new())
+            .await
+    }
+
     /// Any bulk job, with a journal, an abort signal or progress.
     pub async fn bulk<S: AsRef<str>>(
         &self,
@@ -175,20 +237,33 @@ impl Client {
         let journal = match &options.journal {
             None => None,
             Some(path) => {
-                let ban = match &spec.action {
+                let timed = match &spec.action {
                     JobAction::Ban {
                         ends_at,
                         description,
-                    } => Some((asked.unwrap_or(1), *ends_at, description.as_deref())),
+                    } => Some((asked.unwrap_or(1), Some(*ends_at), description.as_deref())),
+                    JobAction::Mute { ends_at } => Some((
+                        asked.unwrap_or(u32::MAX),
+                        match ends_at {
+                            MuteEnd::At(t) => Some(*t),
+                            MuteEnd::Permanent => None,
+                        },
+                        None,
+                    )),
                     _ => None,
                 };
-                let header = Header::new(action.action().name(), &spec.group, &members, ban);
+                let header = Header::new(spec.action.kind().name(), &spec.group, &members, timed);
                 let journal = Journal::open(path, header)?;
-                // A resumed ban keeps the first run's end.
-                if let (JobAction::Ban { ends_at, .. }, Some(end)) =
-                    (&mut spec.action, journal.header.ends_at)
-                {
-                    *ends_at = end;
+                // A resumed ban or mute keeps the first run's end.
+                match (&mut spec.action, journal.header.ends_at) {
+                    (JobAction::Ban { ends_at, .. }, Some(end)) => *ends_at = end,
+                    (
+                        JobAction::Mute {
+                            ends_at: MuteEnd::At(t),
+                        },
+                        Some(end),
+                    ) => *t = end,
+                    _ => {}
                 }
                 Some(journal)
             }
@@ -226,7 +301,7 @@ impl Client {
 /// through), so a run after a crash sends only what is not done.
 pub(crate) struct JournalStore {
     job: Arc<JobRun>,
-    queue: VecDeque<MemberList<'static>>,
+    queue: VecDeque<Members>,
     journal: Option<Journal>,
     pub(crate) report: BulkReport,
     progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
@@ -262,8 +337,8 @@ impl JournalStore {
             _ => members,
         };
         let queue = pending
-            .chunks(MemberList::MAX)
-            .filter_map(|c| MemberList::new(c.to_vec()).ok())
+            .chunks(job.spec().action.kind().batch_max())
+            .map(<[_]>::to_vec)
             .collect();
         JournalStore {
             job,
@@ -280,8 +355,8 @@ impl JournalStore {
         self.report.not_attempted.extend(
             self.queue
                 .iter()
-                .flat_map(MemberList::iter)
-                .map(String::from),
+                .flatten()
+                .map(|m| m.as_str().to_owned()),
         );
         self.report.stopped = self.job.stopped();
         if let Some(j) = &self.journal {

@@ -5,7 +5,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use ban_proto::{
-    BanListRequest, BannedAccount, Command, Description, GroupId, PageLimit, PageOffset, UserSig,
+    BanListRequest, BannedAccount, Command, Description, GroupId, MutedAccount, MutedListRequest,
+    PageLimit, PageOffset, UserSig,
 };
 use ban_sign::CachedSigner;
 use ban_transport::{CallError, Credentials, CredentialsError, Outcome, Transport};
@@ -148,6 +149,27 @@ impl Client {
             }
         });
         Ok(Box::pin(stream))
+    }
+
+    /// Every muted member of a group with the end of the mute (4294967295
+    /// for a permanent one), in one call (the service does not page it).
+    /// The group ID is checked first; the call runs when awaited.
+    pub fn muted_members(
+        &self,
+        group: &str,
+    ) -> Result<
+        impl std::future::Future<Output = Result<Vec<MutedAccount>, CallError>> + Send + 'static,
+        InputError,
+    > {
+        let group = GroupId::new(group.to_owned())?;
+        let client = self.clone();
+        Ok(async move {
+            let req = MutedListRequest {
+                group_id: group,
+                topic_id: None,
+            };
+            Ok(client.transport.call(&req).await?.response.muted)
+        })
     }
 
     pub(crate) fn validate_description(

@@ -7,19 +7,20 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ban_proto::{
-    BanDuration, BanRequest, Description, Envelope, ErrorCode, GroupId, MemberList, UnbanRequest,
+    BanDuration, BanRequest, Description, Envelope, ErrorCode, GroupId, MemberAccount, MemberList,
+    MuteDuration, MuteMemberList, MuteRequest, UnbanRequest, ValidationError,
 };
 use ban_transport::{AbortSignal, AttemptObserver, CallError, CallOptions, ErrorKind, Outcome};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::client::Client;
 use crate::input::InputError;
-use crate::job::{JobAction, JobSpec};
+use crate::job::{JobAction, JobSpec, MuteEnd};
 use crate::report::FailedMember;
 use crate::stop::{is_rate_limited, reason_of, Health, Patience, StopKind, StopReason};
 
@@ -37,15 +38,35 @@ pub(crate) fn since_epoch() -> Duration {
         .unwrap_or(Duration::ZERO)
 }
 
-/// What is left of a ban ending at `ends_at`, rounded up to the second, at
-/// least 1 s: the service adds it to its own whole-second clock, so the end
-/// it stores is `ends_at` (one second later if the call crosses a second).
-fn seconds_left(ends_at: u64) -> BanDuration {
+/// The members of one batch, checked; a call takes as many of them as its
+/// command allows ([`crate::Action::batch_max`]).
+pub type Members = Vec<MemberAccount<'static>>;
+
+/// What is left until `ends_at`, rounded up to the second, at least 1 s and
+/// at most `max`: the service adds it to its own whole-second clock, so the
+/// end it stores is `ends_at` (one second later if the call crosses a
+/// second).
+fn seconds_left(ends_at: u64, max: u32) -> u32 {
     let left = Duration::from_secs(ends_at).saturating_sub(since_epoch());
     let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-    let secs = u32::try_from(secs).unwrap_or(u32::MAX).max(1);
-    BanDuration::from_secs(secs).expect("1..=u32::MAX seconds is a valid duration")
+    u32::try_from(secs).unwrap_or(max).clamp(1, max)
 }
+
+/// The `MuteTime` of a mute ending at `end`: permanent as itself, a time as
+/// what is left of it (below 4294967295, which would make it permanent).
+fn mute_time(end: MuteEnd) -> MuteDuration {
+    match end {
+        MuteEnd::Permanent => MuteDuration::PERMANENT,
+        MuteEnd::At(t) => MuteDuration::from_secs(seconds_left(t, u32::MAX - 1)),
+    }
+}
+
+/// Single-member calls refused with a member-naming code, before any call
+/// of the job succeeded, after which the refusal is taken as the job's: the
+/// group refuses the action itself (a mute in a Work group answers 10004
+/// whoever the members are), and splitting every batch down to single
+/// members would spend two calls per member to learn nothing.
+const REFUSED_ALONE_LIMIT: u64 = 8;
 
 /// A job's action, checked and ready to send.
 enum Kind {
@@ -54,6 +75,8 @@ enum Kind {
         description: Option<Description<'static>>,
     },
     Unban,
+    Mute(MuteEnd),
+    Unmute,
 }
 
 /// What one batch did: every member of it done, failed with its reason, or
@@ -97,6 +120,10 @@ pub struct JobRun {
     kind: Kind,
     abort: AbortSignal,
     health: Arc<Health>,
+    /// Whether a call of the job succeeded.
+    succeeded: AtomicBool,
+    /// Members sent alone and refused with a code that names members.
+    refused_alone: AtomicU64,
 }
 
 impl std::fmt::Debug for JobRun {
@@ -137,6 +164,8 @@ impl JobRun {
                 description: Client::validate_description(description.as_deref())?,
             },
             JobAction::Unban => Kind::Unban,
+            JobAction::Mute { ends_at } => Kind::Mute(*ends_at),
+            JobAction::Unmute => Kind::Unmute,
         };
         let abort = AbortSignal::new();
         Ok(JobRun {
@@ -146,6 +175,8 @@ impl JobRun {
             kind,
             health: Arc::new(Health::new(abort.clone(), patience)),
             abort,
+            succeeded: AtomicBool::new(false),
+            refused_alone: AtomicU64::new(0),
         })
     }
 
@@ -175,10 +206,11 @@ impl JobRun {
         self.health.rate_limited()
     }
 
-    /// Runs one batch: sends it, splits it in two on a code that may name
-    /// one member (until the member is found), and classifies every failure.
-    /// A failure of the job's own (credentials, group, ...) stops the job.
-    pub async fn run_batch(&self, batch: MemberList<'static>) -> BatchOutcome {
+    /// Runs one batch: sends it in calls of as many members as the action
+    /// allows, splits a call in two on a code that may name one member
+    /// (until the member is found), and classifies every failure. A failure
+    /// of the job's own (credentials, group, ...) stops the job.
+    pub async fn run_batch(&self, batch: Members) -> BatchOutcome {
         let observer = Arc::new(BatchObserver {
             health: self.health.clone(),
             rate_limited: AtomicU64::new(0),
@@ -187,20 +219,45 @@ impl JobRun {
             .abort_on(self.abort.clone())
             .observer(observer.clone());
         let mut out = BatchOutcome::default();
-        let mut parts = VecDeque::from([batch]);
-        while let Some(part) = parts.pop_front() {
-            if self.is_stopped() {
-                out.not_attempted.extend(part.iter().map(String::from));
+        let max = self.spec.action.kind().batch_max();
+        let mut parts: VecDeque<Members> = if batch.len() <= max {
+            VecDeque::from([batch])
+        } else {
+            batch.chunks(max).map(<[_]>::to_vec).collect()
+        };
+        let names = |part: &[MemberAccount<'static>]| -> Vec<String> {
+            part.iter().map(|m| m.as_str().to_owned()).collect()
+        };
+        while let Some(mut part) = parts.pop_front() {
+            if part.is_empty() {
                 continue;
             }
-            match self.send(&part, options.clone()).await {
+            if self.is_stopped() {
+                out.not_attempted.extend(names(&part));
+                continue;
+            }
+            let sent = match self.send(&part, options.clone()).await {
+                Ok(sent) => sent,
+                Err(invalid) => {
+                    // Not reached: parts are cut to the action's size and
+                    // hold checked accounts. Reported, never dropped.
+                    let reason: Arc<str> = invalid.to_string().into();
+                    out.failed.extend(
+                        part.iter()
+                            .map(|m| FailedMember::new(m.as_str(), None, reason.clone(), 0)),
+                    );
+                    continue;
+                }
+            };
+            match sent {
                 Ok(ok) => {
                     out.calls += 1;
                     out.retries += u64::from(ok.attempts.saturating_sub(1));
-                    out.done.extend(part.iter().map(String::from));
+                    self.succeeded.store(true, Ordering::Relaxed);
+                    out.done.extend(names(&part));
                 }
                 Err(err) if err.attempts == 0 && matches!(err.kind, ErrorKind::Aborted) => {
-                    out.not_attempted.extend(part.iter().map(String::from));
+                    out.not_attempted.extend(names(&part));
                 }
                 Err(err) => {
                     if err.attempts > 0 {
@@ -211,24 +268,21 @@ impl JobRun {
                         self.health.stop(reason_of(stop, &err.kind));
                     }
                     let split = err.error_code().is_some_and(|c| SPLIT_ON.contains(&c));
-                    let part = if split {
-                        match part.split_in_two() {
-                            Ok((front, back)) => {
-                                tracing::info!(code = ?err.error_code(), members = front.len() + back.len(), "splitting a refused call to find the member");
-                                parts.push_front(back);
-                                parts.push_front(front);
-                                continue;
-                            }
-                            Err(one) => one,
-                        }
-                    } else {
-                        part
-                    };
+                    if split && part.len() > 1 {
+                        let back = part.split_off(part.len().div_ceil(2));
+                        tracing::info!(code = ?err.error_code(), members = part.len() + back.len(), "splitting a refused call to find the member");
+                        parts.push_front(back);
+                        parts.push_front(part);
+                        continue;
+                    }
+                    if split {
+                        self.refused_alone(&err);
+                    }
                     let code = err.error_code().map(ErrorCode::code);
                     let reason: Arc<str> = err.kind.detail().into();
                     out.failed.extend(
                         part.iter()
-                            .map(|m| FailedMember::new(m, code, reason.clone(), err.random)),
+                            .map(|m| FailedMember::new(m.as_str(), code, reason.clone(), err.random)),
                     );
                 }
             }
@@ -237,36 +291,68 @@ impl JobRun {
         out
     }
 
+    /// One member sent alone was refused with a code that names members:
+    /// after [`REFUSED_ALONE_LIMIT`] of them with no success in the job, the
+    /// refusal is the group's, and the job stops.
+    fn refused_alone(&self, err: &CallError) {
+        let n = self.refused_alone.fetch_add(1, Ordering::Relaxed) + 1;
+        if n >= REFUSED_ALONE_LIMIT && !self.succeeded.load(Ordering::Relaxed) {
+            self.health.stop(StopReason {
+                kind: StopKind::Refused,
+                code: err.error_code().map(ErrorCode::code),
+                reason: format!(
+                    "the first {n} members sent alone were all refused and no call of the job succeeded; the last: {}",
+                    err.kind.detail()
+                )
+                .into(),
+            });
+        }
+    }
+
     async fn send(
         &self,
-        part: &MemberList<'static>,
+        part: &[MemberAccount<'static>],
         options: CallOptions,
-    ) -> Result<Outcome<Envelope>, CallError> {
-        let members = part.reborrow();
+    ) -> Result<Result<Outcome<Envelope>, CallError>, ValidationError> {
         let transport = self.client.transport();
-        match &self.kind {
+        let group_id = self.group.reborrow();
+        Ok(match &self.kind {
             Kind::Ban {
                 ends_at,
                 description,
             } => {
                 // What is left of the ban: a repeat converges on the same
                 // end instead of extending it.
+                let secs = seconds_left(*ends_at, u32::MAX);
                 let req = BanRequest {
-                    group_id: self.group.reborrow(),
-                    members,
-                    duration: seconds_left(*ends_at),
+                    group_id,
+                    members: MemberList::borrowed(part)?,
+                    duration: BanDuration::from_secs(secs)?,
                     description: description.as_ref().map(Description::reborrow),
                 };
                 transport.call_with(&req, options).await
             }
             Kind::Unban => {
                 let req = UnbanRequest {
-                    group_id: self.group.reborrow(),
-                    members,
+                    group_id,
+                    members: MemberList::borrowed(part)?,
                 };
                 transport.call_with(&req, options).await
             }
-        }
+            Kind::Mute(_) | Kind::Unmute => {
+                let mute_time = match &self.kind {
+                    Kind::Mute(end) => mute_time(*end),
+                    _ => MuteDuration::LIFT,
+                };
+                let req = MuteRequest {
+                    group_id,
+                    members: MuteMemberList::borrowed(part)?,
+                    mute_time,
+                    topic_id: None,
+                };
+                transport.call_with(&req, options).await
+            }
+        })
     }
 }
 
@@ -280,13 +366,14 @@ pub struct Batch<T> {
     pub ticket: T,
     /// Its job.
     pub job: Arc<JobRun>,
-    /// Its members (at most 20).
-    pub members: MemberList<'static>,
+    /// Its members (a call takes at most its action's
+    /// [`crate::Action::batch_max`]; a longer batch is sent in several calls).
+    pub members: Members,
 }
 
 impl<T> Batch<T> {
     /// A batch of `job`.
-    pub fn new(ticket: T, job: Arc<JobRun>, members: MemberList<'static>) -> Self {
+    pub fn new(ticket: T, job: Arc<JobRun>, members: Members) -> Self {
         Batch {
             ticket,
             job,

@@ -19,7 +19,8 @@ use crate::report::Action;
 ///
 /// Serialized with an `action` tag:
 /// `{"action":"ban","ends_at":1790000000,"description":"raid"}`,
-/// `{"action":"unban"}`. An unknown action is refused when decoded, never
+/// `{"action":"unban"}`, `{"action":"mute","ends_at":"permanent"}`,
+/// `{"action":"unmute"}`. An unknown action is refused when decoded, never
 /// taken for another.
 ///
 /// ```
@@ -44,6 +45,13 @@ pub enum JobAction {
     },
     /// `unban_group_member`.
     Unban,
+    /// `forbid_send_msg` until `ends_at`: the members stay and cannot send.
+    Mute {
+        /// When the mutes end: Unix seconds, or `"permanent"`.
+        ends_at: MuteEnd,
+    },
+    /// `forbid_send_msg` with `MuteTime` 0: lifts the mutes.
+    Unmute,
 }
 
 impl JobAction {
@@ -52,6 +60,72 @@ impl JobAction {
         match self {
             JobAction::Ban { .. } => Action::Ban,
             JobAction::Unban => Action::Unban,
+            JobAction::Mute { .. } => Action::Mute,
+            JobAction::Unmute => Action::Unmute,
+        }
+    }
+}
+
+/// When a mute ends: at a time, or never. Serialized as the Unix seconds or
+/// as `"permanent"`; a time at or past 4294967295 is refused when decoded
+/// (that number is the service's "permanent", never a time).
+///
+/// ```
+/// use ban_facade::MuteEnd;
+///
+/// assert_eq!(serde_json::to_string(&MuteEnd::Permanent).unwrap(), r#""permanent""#);
+/// assert_eq!(serde_json::from_str::<MuteEnd>("1790000000").unwrap(), MuteEnd::At(1790000000));
+/// assert!(serde_json::from_str::<MuteEnd>(r#""forever""#).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MuteEnd {
+    /// Unix seconds.
+    At(u64),
+    /// Never (`MuteTime` 4294967295).
+    Permanent,
+}
+
+impl MuteEnd {
+    /// The word a permanent end is written as.
+    pub const PERMANENT: &'static str = "permanent";
+}
+
+impl fmt::Display for MuteEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MuteEnd::At(t) => write!(f, "{t}"),
+            MuteEnd::Permanent => f.write_str(Self::PERMANENT),
+        }
+    }
+}
+
+impl Serialize for MuteEnd {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MuteEnd::At(t) => s.serialize_u64(*t),
+            MuteEnd::Permanent => s.serialize_str(Self::PERMANENT),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MuteEnd {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            At(u64),
+            Word(String),
+        }
+        match Repr::deserialize(d)? {
+            Repr::At(t) if t < u64::from(u32::MAX) => Ok(MuteEnd::At(t)),
+            Repr::At(t) => Err(serde::de::Error::custom(format!(
+                "a mute end of {t} is not a time; write \"permanent\""
+            ))),
+            Repr::Word(w) if w == Self::PERMANENT => Ok(MuteEnd::Permanent),
+            Repr::Word(w) => Err(serde::de::Error::custom(format!(
+                "a mute end is Unix seconds or \"permanent\"; got \"{}\"",
+                ban_proto::escape_bounded(&w, 32)
+            ))),
         }
     }
 }

@@ -8,8 +8,9 @@
 //! ```
 //!
 //! The first line says which job the journal belongs to: action, group, the
-//! SHA-256 of the sorted member set, and for bans the duration asked for, the
-//! absolute end time of the ban and the description. Every later line is one
+//! SHA-256 of the sorted member set, and for bans and mutes the duration
+//! asked for (4294967295 for a permanent mute), the absolute end time (none
+//! for a permanent mute) and a ban's description. Every later line is one
 //! finished call. A resumed job skips the members of `done` lines and sends
 //! the rest; `failed` lines are kept for the record and sent again. A last
 //! line cut short by a crash (no newline, not JSON) is dropped.
@@ -84,7 +85,7 @@ impl Header {
         action: &str,
         group: &str,
         members: &[MemberAccount<'static>],
-        ban: Option<(u32, u64, Option<&str>)>,
+        timed: Option<(u32, Option<u64>, Option<&str>)>,
     ) -> Header {
         Header {
             journal: FORMAT.to_owned(),
@@ -92,9 +93,9 @@ impl Header {
             group: group.to_owned(),
             members: members.len(),
             members_sha256: member_set_digest(members),
-            duration: ban.map(|b| b.0),
-            ends_at: ban.map(|b| b.1),
-            description: ban.and_then(|b| b.2.map(str::to_owned)),
+            duration: timed.map(|b| b.0),
+            ends_at: timed.and_then(|b| b.1),
+            description: timed.and_then(|b| b.2.map(str::to_owned)),
         }
     }
 }

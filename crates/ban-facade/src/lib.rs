@@ -1,5 +1,5 @@
-//! The client most users take: ban, unban and list banned members of
-//! Tencent Cloud Chat groups (live rooms, AVChatRoom, above all; the
+//! The client most users take: ban, unban, mute, unmute and list the banned
+//! and muted members of Tencent Cloud Chat groups (live rooms, AVChatRoom, above all; the
 //! service allows all five group types: Work, Public, Meeting, AVChatRoom,
 //! Community).
 //!
@@ -44,8 +44,8 @@ mod stop;
 // Every type the client's methods take or return, so a dependent needs
 // this crate alone.
 pub use ban_proto::{
-    BanDuration, BannedAccount, Command, ErrorCode, MemberAccount, MemberList, Region, RetryClass,
-    SettingError, UserSig,
+    BanDuration, BannedAccount, Command, ErrorCode, MemberAccount, MemberList, MuteDuration,
+    MuteMemberList, MutedAccount, Region, RetryClass, SettingError, UserSig,
 };
 pub use ban_sign::{Clock, RenewPolicy, SecretKey};
 pub use ban_transport::{
@@ -58,9 +58,11 @@ pub use config::{
     parse_region, parse_sdkappid, read_secret_key_file, ClientBuilder, ConfigError, TimEnv,
     DEFAULT_ADMIN, DEFAULT_MAX_IN_FLIGHT,
 };
-pub use engine::{drive, Batch, BatchOutcome, DriveOptions, JobRun, Polled, ProgressStore};
+pub use engine::{
+    drive, Batch, BatchOutcome, DriveOptions, JobRun, Members, Polled, ProgressStore,
+};
 pub use input::{InputError, InvalidMember, INVALID_SHOWN};
-pub use job::{JobAction, JobSpec, JobState};
+pub use job::{JobAction, JobSpec, JobState, MuteEnd};
 pub use journal::JournalError;
 pub use options::BulkOptions;
 pub use report::{Action, BulkReport, FailedMember, Progress};

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::stop::StopReason;
 
-/// What a bulk job does, by name (`ban`, `unban`).
+/// What a bulk job does, by name (`ban`, `unban`, `mute`, `unmute`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -17,26 +17,61 @@ pub enum Action {
     Ban,
     /// `unban_group_member`.
     Unban,
+    /// `forbid_send_msg` with a duration.
+    Mute,
+    /// `forbid_send_msg` with `MuteTime` 0.
+    Unmute,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: &'static [Action] = &[Action::Ban, Action::Unban];
+    pub const ALL: &'static [Action] = &[Action::Ban, Action::Unban, Action::Mute, Action::Unmute];
 
     /// The report's key for the members done, and the past tense people
-    /// read: `banned`, `unbanned`.
+    /// read: `banned`, `unbanned`, `muted`, `unmuted`.
     pub const fn done_key(self) -> &'static str {
         match self {
             Action::Ban => "banned",
             Action::Unban => "unbanned",
+            Action::Mute => "muted",
+            Action::Unmute => "unmuted",
         }
     }
 
-    /// Its name, as serialized: `ban`, `unban`.
+    /// Its name, as serialized: `ban`, `unban`, `mute`, `unmute`.
     pub const fn name(self) -> &'static str {
         match self {
             Action::Ban => "ban",
             Action::Unban => "unban",
+            Action::Mute => "mute",
+            Action::Unmute => "unmute",
+        }
+    }
+
+    /// The command it calls.
+    pub const fn endpoint(self) -> &'static ban_proto::Endpoint {
+        match self {
+            Action::Ban => &ban_proto::Endpoint::BAN_GROUP_MEMBER,
+            Action::Unban => &ban_proto::Endpoint::UNBAN_GROUP_MEMBER,
+            Action::Mute | Action::Unmute => &ban_proto::Endpoint::FORBID_SEND_MSG,
+        }
+    }
+
+    /// The action this one undoes: an unban undoes bans, an unmute mutes.
+    pub const fn undoes(self) -> Option<Action> {
+        match self {
+            Action::Unban => Some(Action::Ban),
+            Action::Unmute => Some(Action::Mute),
+            Action::Ban | Action::Mute => None,
+        }
+    }
+
+    /// The most members one call of it may name: 20 for ban and unban,
+    /// 500 for mute and unmute.
+    pub const fn batch_max(self) -> usize {
+        match self {
+            Action::Ban | Action::Unban => ban_proto::MemberList::MAX,
+            Action::Mute | Action::Unmute => ban_proto::MuteMemberList::MAX,
         }
     }
 }
@@ -115,7 +150,7 @@ impl FailedMember {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct BulkReport {
-    /// Ban or unban.
+    /// Ban, unban, mute or unmute.
     pub action: Action,
     /// The group.
     pub group: String,
@@ -123,7 +158,9 @@ pub struct BulkReport {
     #[serde(
         rename(deserialize = "succeeded"),
         alias = "banned",
-        alias = "unbanned"
+        alias = "unbanned",
+        alias = "muted",
+        alias = "unmuted"
     )]
     pub succeeded: Vec<String>,
     /// Members that failed, each with its reason.
@@ -205,7 +242,8 @@ impl BulkReport {
     }
 }
 
-/// JSON for scripts: `action`, `group`, `banned` (or `unbanned`), `failed`
+/// JSON for scripts: `action`, `group`, `banned` (or `unbanned`, `muted`,
+/// `unmuted`: [`Action::done_key`]), `failed`
 /// with `member`, `code`, `reason` and `random` each, `not_attempted`,
 /// `stopped` (`kind`, `code`, `reason`, or null), `resumed`, `duplicates`,
 /// `calls`, `retries`, `rate_limited`, `limiter`, `elapsed_ms`.

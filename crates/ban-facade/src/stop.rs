@@ -42,6 +42,10 @@ pub enum StopKind {
     /// The app's edition does not include banning (10059), or it expired
     /// (60020).
     Edition,
+    /// Every member sent alone was refused with a code that names members
+    /// (10004, 10019, 60015) before any call of the job succeeded: the group
+    /// refuses the action itself (a mute in a Work group).
+    Refused,
 }
 
 impl StopKind {
@@ -66,7 +70,7 @@ impl StopKind {
             StopKind::Credentials => {
                 "check the SDKAppID, the secret key and the admin identifier"
             }
-            StopKind::Permission => "the caller must be the app admin, the member-ban feature must be on in the console, and the group type must allow bans",
+            StopKind::Permission => "the caller must be the app admin, the member-ban feature must be on in the console, and the group type must allow the action",
             StopKind::Group => "check the group ID",
             StopKind::Description => "reword the description",
             StopKind::Tls => "trust the server's CA certificate, or check the endpoint",
@@ -74,6 +78,7 @@ impl StopKind {
             StopKind::NoAnswer => "the endpoint accepts connections but does not answer; check it",
             StopKind::Journal => "check the journal file's disk and permissions",
             StopKind::Edition => "banning needs the Ultimate (or Enterprise) edition; buy or renew it in the console",
+            StopKind::Refused => "check that the group's type allows the action (mute: not in Work or Private groups)",
         }
     }
 }
@@ -92,6 +97,7 @@ impl fmt::Display for StopKind {
             StopKind::NoAnswer => "the endpoint does not answer",
             StopKind::Journal => "the journal cannot be written",
             StopKind::Edition => "the app's edition does not allow it",
+            StopKind::Refused => "the group refuses the action",
         })
     }
 }

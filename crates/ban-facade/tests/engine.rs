@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use ban_emulator::Emulator;
 use ban_facade::{
-    Client, ClientBuilder, JobAction, JobRun, JobSpec, MemberList, Patience, RetryPolicy, StopKind,
+    Client, ClientBuilder, JobAction, JobRun, JobSpec, Members, Patience, RetryPolicy, StopKind,
 };
 
 const G: &str = "@TGS#aENGINE";
@@ -32,11 +32,8 @@ async fn refused_client(attempts: u32) -> (Emulator, Client) {
     (emu, client)
 }
 
-fn batch(i: usize) -> MemberList<'static> {
-    MemberList::new(vec![
-        ban_facade::MemberAccount::new(format!("m{i}")).unwrap()
-    ])
-    .unwrap()
+fn batch(i: usize) -> Members {
+    vec![ban_facade::MemberAccount::new(format!("m{i}")).unwrap()]
 }
 
 /// Runs batches one after another until the job stops (or `limit` passes).

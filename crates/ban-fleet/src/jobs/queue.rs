@@ -1,5 +1,5 @@
 //! The job queue: a job is a hash (its spec as JSON, its state, counters),
-//! a stream of batches of at most 20 members (one consumer group), a set of
+//! a stream of batches of at most 20 members (500 for mutes; one consumer group), a set of
 //! the members done and a hash of those failed (member → JSON record).
 
 use std::collections::{HashMap, HashSet};
@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ban_facade::{
-    validate_members, BulkReport, FailedMember, InputError, JobAction, JobSpec, JobState, StopKind,
-    StopReason,
+    validate_members, Action, BulkReport, FailedMember, InputError, JobSpec, JobState,
+    StopKind, StopReason,
 };
-use ban_proto::{MemberList, SettingError};
+use ban_proto::SettingError;
 use redis::streams::{StreamPendingReply, StreamRangeReply};
 use redis::AsyncCommands;
 
@@ -21,8 +21,9 @@ pub use super::report::{JobReport, JobStatus};
 pub(crate) const GROUP: &str = "workers";
 /// The stream entry field that holds a batch's members, one a line.
 pub(crate) const MEMBERS_FIELD: &str = "m";
-/// Batches queued per pipelined round trip when submitting.
-const SUBMIT_PIPELINE: usize = 2_000;
+/// Members queued per pipelined round trip when submitting (a multiple of
+/// both batch sizes, 20 and 500).
+const SUBMIT_PIPELINE_MEMBERS: usize = 40_000;
 /// How long a worker's heartbeat counts it as alive.
 pub(crate) const LIVE_FOR_MS: u64 = 5_000;
 
@@ -204,7 +205,8 @@ impl JobQueue {
     /// Validates and de-duplicates every member first (nothing is queued
     /// if any is bad; the same rules and messages as a bulk job), checks
     /// that Redis logs writes (unless [`JobQueue::allow_volatile`]), stores
-    /// the job and queues its batches of at most 20, pipelined. Returns the
+    /// the job and queues its batches (of its action's
+    /// [`Action::batch_max`]: 20 for bans, 500 for mutes), pipelined. Returns the
     /// job's id.
     pub async fn submit<S: AsRef<str>>(
         &self,
@@ -240,10 +242,12 @@ impl JobQueue {
         if let Some(admin) = &self.admin {
             fields.push((F::ADMIN, admin.to_string()));
         }
-        if spec.action == JobAction::Unban {
-            // A late ban batch must not undo this unban: cancel the group's
-            // ban jobs and start after one lease.
-            let cancelled = self.cancel_ban_jobs(&spec.group, &id).await?;
+        if let Some(undone) = spec.action.kind().undoes() {
+            // A late ban (mute) batch must not undo this unban (unmute):
+            // cancel the group's ban (mute) jobs and start after one lease.
+            let cancelled = self
+                .cancel_jobs(&spec.group, undone, spec.action.kind(), &id)
+                .await?;
             if cancelled > 0 {
                 let lease = crate::jobs::worker::DEFAULT_LEASE.as_millis() as u64;
                 fields.push((F::NOT_BEFORE_MS, (now_ms() + lease).to_string()));
@@ -253,9 +257,10 @@ impl JobQueue {
         let _: () = conn
             .xgroup_create_mkstream(&keys.stream, GROUP, "0")
             .await?;
-        for chunk in members.chunks(MemberList::MAX * SUBMIT_PIPELINE) {
+        let batch_max = spec.action.kind().batch_max();
+        for chunk in members.chunks(SUBMIT_PIPELINE_MEMBERS) {
             let mut pipe = redis::pipe();
-            for batch in chunk.chunks(MemberList::MAX) {
+            for batch in chunk.chunks(batch_max) {
                 let text: Vec<&str> = batch.iter().map(|m| m.as_str()).collect();
                 pipe.xadd(&keys.stream, "*", &[(MEMBERS_FIELD, text.join("\n"))])
                     .ignore();
@@ -274,8 +279,15 @@ impl JobQueue {
         Ok(conn.smembers(self.jobs_key()).await?)
     }
 
-    /// Cancels the running or paused ban jobs of `group`; returns how many.
-    async fn cancel_ban_jobs(&self, group: &str, by: &str) -> Result<usize, JobError> {
+    /// Cancels the running or paused `action` jobs of `group`, for the job
+    /// `by` (an `undoer`) that undoes them; returns how many.
+    async fn cancel_jobs(
+        &self,
+        group: &str,
+        action: Action,
+        undoer: Action,
+        by: &str,
+    ) -> Result<usize, JobError> {
         let mut n = 0;
         for other in self.job_ids().await? {
             let Ok(meta) = self.meta(&other).await else {
@@ -283,10 +295,12 @@ impl JobQueue {
             };
             if !meta.state.is_final()
                 && meta.spec.group == group
-                && matches!(meta.spec.action, JobAction::Ban { .. })
+                && meta.spec.action.kind() == action
             {
-                let stop =
-                    StopReason::new(StopKind::Cancelled, format!("cancelled by unban job {by}"));
+                let stop = StopReason::new(
+                    StopKind::Cancelled,
+                    format!("cancelled by {undoer} job {by}"),
+                );
                 self.set_state(&other, JobState::Cancelled, Some(&stop))
                     .await?;
                 n += 1;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ban_facade::{
-    Batch, BatchOutcome, FailedMember, JobRun, JobState, MemberAccount, MemberList, Patience,
+    Batch, BatchOutcome, FailedMember, JobRun, JobState, MemberAccount, Patience,
     Polled, ProgressStore, StopKind, StopReason,
 };
 use redis::streams::{
@@ -136,10 +136,14 @@ impl RedisStore {
                 entry: entry.id.clone(),
                 deliveries,
             };
-            match accounts
-                .map_err(|e| e.to_string())
-                .and_then(|a| MemberList::new(a).map_err(|e| e.to_string()))
-            {
+            let max = run.spec().action.kind().batch_max();
+            match accounts.map_err(|e| e.to_string()).and_then(|a| {
+                if a.len() > max {
+                    Err(format!("it has {} members; at most {max}", a.len()))
+                } else {
+                    Ok(a)
+                }
+            }) {
                 Ok(members) => {
                     self.leases.add(stream, &entry.id);
                     out.push(Batch::new(ticket, run.clone(), members));
