@@ -3,7 +3,8 @@
 //! benchmarks.
 //!
 //! It serves `ban_group_member`, `unban_group_member`,
-//! `get_group_ban_member`, `create_group` and `send_group_msg` under
+//! `get_group_ban_member`, `forbid_send_msg` (mute),
+//! `get_group_muted_account`, `create_group` and `send_group_msg` under
 //! `/v4/group_open_http_svc/`, checks the query string and the UserSig (with
 //! `ban-sign`'s verifier) and answers with the service's error codes and HTTP
 //! status 200. A control surface under `/emulator/v1/` stands in for what the
@@ -440,7 +441,13 @@ impl Emulator {
             .send_group_msg(group, &self.core.config.admin, text)
             .map(|(_, n)| n)
     }
-    /// A snapshot of a group: members and bans in force.
+    /// Sends a text message to a group as `from`; returns how many members
+    /// received it. A banned sender is refused ([`JoinError::Banned`]; over
+    /// REST, 10007), a muted one too ([`JoinError::Muted`]; 10017).
+    pub fn send_as(&self, group: &str, from: &str, text: &str) -> Result<usize, JoinError> {
+        self.core.send_group_msg(group, from, text).map(|(_, n)| n)
+    }
+    /// A snapshot of a group: members, bans and mutes in force.
     pub fn group(&self, group: &str) -> Option<GroupState> {
         self.core.group_state(group)
     }

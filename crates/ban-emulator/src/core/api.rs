@@ -1,32 +1,48 @@
-//! The REST commands: ban, unban, list, and the two the demo needs
-//! (`create_group`, `send_group_msg`).
+//! The REST commands: ban, unban, list, mute and its list, and the two the
+//! demo needs (`create_group`, `send_group_msg`).
 
 use ban_proto::{
     ActionStatus, BanListRequest, BanListResponse, BanRequest, Endpoint, Envelope, ErrorCode,
-    UnbanRequest,
+    MemberAccount, MuteRequest, MutedListRequest, MutedListResponse, UnbanRequest,
 };
 use ban_sign::Clock;
 use serde_json::{json, Value};
 
-use super::state::Group;
+use super::state::{Group, JoinError};
 use super::{lock, Answer, Core};
 use crate::config::{Edition, GroupType, Paging};
 
 /// Requests that name members.
 trait Members<'a> {
-    fn members(&self) -> &ban_proto::MemberList<'a>;
+    fn members(&self) -> &[MemberAccount<'a>];
 }
 
 impl<'a> Members<'a> for BanRequest<'a> {
-    fn members(&self) -> &ban_proto::MemberList<'a> {
-        &self.members
+    fn members(&self) -> &[MemberAccount<'a>] {
+        self.members.as_slice()
     }
 }
 
 impl<'a> Members<'a> for UnbanRequest<'a> {
-    fn members(&self) -> &ban_proto::MemberList<'a> {
-        &self.members
+    fn members(&self) -> &[MemberAccount<'a>] {
+        self.members.as_slice()
     }
+}
+
+impl<'a> Members<'a> for MuteRequest<'a> {
+    fn members(&self) -> &[MemberAccount<'a>] {
+        self.members.as_slice()
+    }
+}
+
+/// The names older SDKs still send, refused with what to use instead
+/// rather than taken for the new ones or ignored.
+const OLD_FIELDS: &[(&str, &str)] = &[("ShutUpTime", "MuteTime")];
+const OLD_COMMANDS: &[(&str, &str)] = &[("get_group_shutted_uin", "get_group_muted_account")];
+
+/// The group types `forbid_send_msg` and `get_group_muted_account` serve.
+fn mutes_allowed(kind: GroupType) -> bool {
+    !matches!(kind, GroupType::Work)
 }
 
 /// The body's shape, as the documentation describes it: a JSON object
@@ -73,6 +89,23 @@ fn decode<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, Answer> {
         .map_err(|e| Answer::err(ErrorCode::InvalidParameter, e.to_string()))
 }
 
+/// The fields a ban or unban requires.
+const BAN_FIELDS: &[&str] = &["GroupId", "Members_Account"];
+
+/// Refuses mute commands in a group type without mute (10004).
+fn mutable(id: &str, g: &Group) -> Result<(), Answer> {
+    if mutes_allowed(g.kind) {
+        return Ok(());
+    }
+    Err(Answer::err(
+        ErrorCode::InvalidParameter,
+        format!(
+            "group {id} is a {} group; mute is for Public, Meeting, AVChatRoom and Community groups",
+            g.kind
+        ),
+    ))
+}
+
 impl Core {
     /// Answers one API request: the path and method, then the URL and the
     /// UserSig, then the rate, then the body, then the command.
@@ -86,6 +119,18 @@ impl Core {
     ) -> Answer {
         let Some(endpoint) = endpoint else {
             return match rest.split_once('/') {
+                Some(("group_open_http_svc", cmd))
+                    if OLD_COMMANDS.iter().any(|(old, _)| *old == cmd) =>
+                {
+                    let new = OLD_COMMANDS.iter().find(|(old, _)| *old == cmd).map(|p| p.1);
+                    Answer::err(
+                        ErrorCode::InvalidCommand,
+                        format!(
+                            "invalid command word {cmd:?}: it is the old name; call {}",
+                            new.unwrap_or_default()
+                        ),
+                    )
+                }
                 Some(("group_open_http_svc", cmd)) => Answer::err(
                     ErrorCode::InvalidCommand,
                     format!(
@@ -172,6 +217,8 @@ impl Core {
             Endpoint::BAN_GROUP_MEMBER => self.ban(body, now),
             Endpoint::UNBAN_GROUP_MEMBER => self.unban(body),
             Endpoint::GET_GROUP_BAN_MEMBER => self.list(body, now),
+            Endpoint::FORBID_SEND_MSG => self.mute(body, now),
+            Endpoint::GET_GROUP_MUTED_ACCOUNT => self.muted_list(body, now),
             Endpoint::CREATE_GROUP => self.rest_create_group(body),
             Endpoint::SEND_GROUP_MSG => self.rest_send_group_msg(body),
             // A command in the catalogue this emulator does not serve.
@@ -184,20 +231,28 @@ impl Core {
 
     /// Decodes a request that names members, checking in the service's
     /// order: the body's shape and required fields (10004), a malformed
-    /// group ID (10015), more than 20 members (10005), an account that is
+    /// group ID (10015), more than `max` members (10005), an account that is
     /// not a string (60015), any other invalid field (10004), and with
     /// `strict_accounts` an account outside `[A-Za-z0-9_-]` (10004).
     fn member_request<T: serde::de::DeserializeOwned + Members<'static>>(
         &self,
         body: Value,
+        required: &[&str],
+        max: usize,
     ) -> Result<T, Answer> {
-        check_shape(&body, &["GroupId", "Members_Account"])?;
+        check_shape(&body, required)?;
+        if let Some((old, new)) = OLD_FIELDS.iter().find(|(old, _)| body.get(*old).is_some()) {
+            return Err(Answer::err(
+                ErrorCode::InvalidParameter,
+                format!("{old} is the old name of {new}; send {new}"),
+            ));
+        }
         if let Some(list) = body.get("Members_Account").and_then(Value::as_array) {
-            if list.len() > ban_proto::MemberList::MAX {
+            if list.len() > max {
                 return Err(Answer::err(
                     ErrorCode::TooManyMembers,
                     format!(
-                        "Members_Account has {} accounts; at most 20 per call",
+                        "Members_Account has {} accounts; at most {max} per call",
                         list.len()
                     ),
                 ));
@@ -213,7 +268,7 @@ impl Core {
         if let Some(m) = req
             .members()
             .iter()
-            .find(|m| self.config.failing_members.iter().any(|f| f == m))
+            .find(|m| self.config.failing_members.iter().any(|f| f == m.as_str()))
         {
             return Err(Answer::err(
                 ErrorCode::InternalError,
@@ -225,7 +280,12 @@ impl Core {
                 m.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
             };
-            if let Some((i, m)) = req.members().iter().enumerate().find(|(_, m)| !strict(m)) {
+            if let Some((i, m)) = req
+                .members()
+                .iter()
+                .enumerate()
+                .find(|(_, m)| !strict(m.as_str()))
+            {
                 return Err(Answer::err(
                     ErrorCode::InvalidParameter,
                     format!("Members_Account[{i}] {m:?} has characters outside [A-Za-z0-9_-]"),
@@ -240,7 +300,6 @@ impl Core {
         id: &str,
         f: impl FnOnce(&mut Group) -> Result<T, Answer>,
     ) -> Result<T, Answer> {
-        let avchatroom_only = self.config.avchatroom_only;
         let mut st = lock(&self.state);
         let unknown = self.config.unknown_group_code.code();
         let g = st.groups.get_mut(id).ok_or_else(|| {
@@ -249,7 +308,13 @@ impl Core {
                 format!("group {id} does not exist or was dismissed"),
             )
         })?;
-        if avchatroom_only && g.kind != GroupType::AVChatRoom {
+        f(g)
+    }
+
+    /// Refuses the ban commands outside AVChatRoom when the emulator plays
+    /// the older pages (`avchatroom_only`).
+    fn bannable(&self, id: &str, g: &Group) -> Result<(), Answer> {
+        if self.config.avchatroom_only && g.kind != GroupType::AVChatRoom {
             return Err(Answer::err(
                 ErrorCode::PermissionDenied,
                 format!(
@@ -258,11 +323,11 @@ impl Core {
                 ),
             ));
         }
-        f(g)
+        Ok(())
     }
 
     fn ban(&self, body: Value, now: u64) -> Answer {
-        let req = match self.member_request::<BanRequest>(body) {
+        let req = match self.member_request::<BanRequest>(body, BAN_FIELDS, ban_proto::MemberList::MAX) {
             Ok(r) => r,
             Err(a) => return a,
         };
@@ -282,6 +347,7 @@ impl Core {
         }
         let until = now.saturating_add(req.duration.as_secs().into());
         let res = self.with_group(req.group_id.as_str(), |g| {
+            self.bannable(req.group_id.as_str(), g)?;
             for m in req.members.iter() {
                 g.bans.insert(m.to_owned(), until);
                 g.members.remove(m);
@@ -292,11 +358,12 @@ impl Core {
     }
 
     fn unban(&self, body: Value) -> Answer {
-        let req = match self.member_request::<UnbanRequest>(body) {
+        let req = match self.member_request::<UnbanRequest>(body, BAN_FIELDS, ban_proto::MemberList::MAX) {
             Ok(r) => r,
             Err(a) => return a,
         };
         let res = self.with_group(req.group_id.as_str(), |g| {
+            self.bannable(req.group_id.as_str(), g)?;
             for m in req.members.iter() {
                 g.bans.remove(m);
             }
@@ -315,6 +382,7 @@ impl Core {
         };
         let paging = self.config.paging;
         let res = self.with_group(req.group_id.as_str(), |g| {
+            self.bannable(req.group_id.as_str(), g)?;
             let all = g.active_bans(now);
             let start = (req.offset.0 as usize).min(all.len());
             let end = (start + req.limit.get() as usize).min(all.len());
@@ -330,6 +398,61 @@ impl Core {
                 error_info: String::new(),
                 banned: all[start..end].to_vec(),
                 next_offset: ban_proto::PageOffset(next),
+            })
+        });
+        res.map_or_else(|a| a, |r| Answer::ok(&r))
+    }
+
+    /// `forbid_send_msg`: sets (or with `MuteTime` 0 lifts) the mute of up
+    /// to 500 members, in the group types that have mute (10004 in a Work
+    /// group). 4294967295 is kept as itself: permanent.
+    fn mute(&self, body: Value, now: u64) -> Answer {
+        let req = match self.member_request::<MuteRequest>(
+            body,
+            &["GroupId", "Members_Account", "MuteTime"],
+            ban_proto::MuteMemberList::MAX,
+        ) {
+            Ok(r) => r,
+            Err(a) => return a,
+        };
+        let time = req.mute_time;
+        let until = if time.is_permanent() {
+            u64::from(u32::MAX)
+        } else {
+            now.saturating_add(time.as_secs().into())
+                .min(u64::from(u32::MAX))
+        };
+        let res = self.with_group(req.group_id.as_str(), |g| {
+            mutable(req.group_id.as_str(), g)?;
+            for m in req.members.iter() {
+                if time.is_lift() {
+                    g.mutes.remove(m);
+                } else {
+                    g.mutes.insert(m.to_owned(), until);
+                }
+            }
+            Ok(())
+        });
+        res.map_or_else(|a| a, |()| Answer::ok(&Envelope::ok()))
+    }
+
+    /// `get_group_muted_account`: every mute in force, at once.
+    fn muted_list(&self, body: Value, now: u64) -> Answer {
+        if let Err(a) = check_shape(&body, &["GroupId"]) {
+            return a;
+        }
+        let req: MutedListRequest = match decode(body) {
+            Ok(r) => r,
+            Err(a) => return a,
+        };
+        let res = self.with_group(req.group_id.as_str(), |g| {
+            mutable(req.group_id.as_str(), g)?;
+            Ok(MutedListResponse {
+                action_status: ActionStatus::Ok,
+                error_code: ErrorCode::Success,
+                error_info: String::new(),
+                group_id: Some(req.group_id.as_str().to_owned()),
+                muted: g.active_mutes(now),
             })
         });
         res.map_or_else(|a| a, |r| Answer::ok(&r))
@@ -397,8 +520,13 @@ impl Core {
                 "ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "",
                 "MsgSeq": seq, "MsgTime": self.clock.now_unix()
             })),
+            Err(e @ JoinError::Muted { .. }) => Answer::err(ErrorCode::SenderMuted, e.to_string()),
+            Err(e @ JoinError::Banned { .. }) => Answer::err(
+                ErrorCode::PermissionDenied,
+                format!("{e}: a banned member is not in the group and cannot send"),
+            ),
             Err(_) => Answer::err(
-                ErrorCode::GroupNotFound,
+                self.config.unknown_group_code.code(),
                 format!("group {group} does not exist or was dismissed"),
             ),
         }

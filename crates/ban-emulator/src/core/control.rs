@@ -48,6 +48,10 @@ impl Core {
                 403,
                 json!({"error": "banned", "banned_until": until, "message": e.to_string()}),
             ),
+            JoinError::Muted { until, .. } => control(
+                403,
+                json!({"error": "muted", "muted_until": until, "message": e.to_string()}),
+            ),
             JoinError::NoSuchGroup(_) => control(
                 404,
                 json!({"error": "no_such_group", "message": e.to_string()}),

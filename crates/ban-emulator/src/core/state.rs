@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use ban_proto::{BannedAccount, ErrorCode};
+use ban_proto::{BannedAccount, ErrorCode, MutedAccount};
 use ban_sign::Clock;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,10 @@ pub(super) struct Group {
     pub(super) name: String,
     pub(super) members: HashSet<String>,
     pub(super) bans: HashMap<String, u64>,
+    /// Mutes by member: when each ends (4294967295 for good). A mute is
+    /// the member's in the group whether it is a member now or not, so it
+    /// survives leaving and rejoining.
+    pub(super) mutes: HashMap<String, u64>,
     pub(super) inbox: HashMap<String, Vec<InboxMessage>>,
     pub(super) next_seq: u64,
 }
@@ -48,6 +52,7 @@ impl Group {
             name,
             members: HashSet::new(),
             bans: HashMap::new(),
+            mutes: HashMap::new(),
             inbox: HashMap::new(),
             next_seq: 1,
         }
@@ -55,6 +60,27 @@ impl Group {
 
     pub(super) fn banned_until(&self, member: &str, now: u64) -> Option<u64> {
         self.bans.get(member).copied().filter(|&until| until > now)
+    }
+
+    pub(super) fn muted_until(&self, member: &str, now: u64) -> Option<u64> {
+        self.mutes.get(member).copied().filter(|&until| until > now)
+    }
+
+    /// The mutes in force, ordered by end time, then member.
+    pub(super) fn active_mutes(&self, now: u64) -> Vec<MutedAccount> {
+        let mut list: Vec<MutedAccount> = self
+            .mutes
+            .iter()
+            .filter(|(_, &until)| until > now)
+            .map(|(m, &until)| MutedAccount {
+                member_account: m.clone(),
+                muted_until: until,
+            })
+            .collect();
+        list.sort_by(|a, b| {
+            (a.muted_until, &a.member_account).cmp(&(b.muted_until, &b.member_account))
+        });
+        list
     }
 
     pub(super) fn active_bans(&self, now: u64) -> Vec<BannedAccount> {
@@ -93,12 +119,26 @@ pub struct GroupState {
     /// Bans in force, ordered by end time.
     #[serde(rename = "Banned")]
     pub banned: Vec<BannedAccount>,
+    /// Mutes in force, ordered by end time (4294967295: permanent).
+    #[serde(rename = "Muted", default)]
+    pub muted: Vec<MutedAccount>,
 }
 
-/// Why a member could not join.
+/// Why a member could not join, or send to, a group.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum JoinError {
+    /// The sender is muted until the given time (4294967295: for good);
+    /// the service answers 10017.
+    #[error("{member} is muted in {group} until {until}")]
+    Muted {
+        /// The group.
+        group: String,
+        /// The member.
+        member: String,
+        /// When the mute ends (Unix seconds, emulator clock).
+        until: u64,
+    },
     /// The member is banned until the given time.
     #[error("{member} is banned from {group} until {until}")]
     Banned {
@@ -196,6 +236,8 @@ impl Core {
         })
     }
 
+    /// Sends a message from `from`: refused when `from` is banned (it is
+    /// not a member) or muted.
     pub(crate) fn send_group_msg(
         &self,
         group: &str,
@@ -204,6 +246,20 @@ impl Core {
     ) -> Result<(u64, usize), JoinError> {
         let now = self.clock.now_unix();
         self.in_group(group, |g| {
+            if let Some(until) = g.banned_until(from, now) {
+                return Err(JoinError::Banned {
+                    group: group.to_owned(),
+                    member: from.to_owned(),
+                    until,
+                });
+            }
+            if let Some(until) = g.muted_until(from, now) {
+                return Err(JoinError::Muted {
+                    group: group.to_owned(),
+                    member: from.to_owned(),
+                    until,
+                });
+            }
             let seq = g.next_seq;
             g.next_seq += 1;
             let msg = InboxMessage {
@@ -241,6 +297,7 @@ impl Core {
             name: g.name.clone(),
             members,
             banned: g.active_bans(now),
+            muted: g.active_mutes(now),
         })
     }
 }
