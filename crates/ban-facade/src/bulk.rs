@@ -153,7 +153,9 @@ impl BulkAction<'_> {
             BulkAction::MuteUntil { ends_at } => {
                 let asked = match ends_at {
                     MuteEnd::Permanent => u32::MAX,
-                    MuteEnd::At(t) => t.saturating_sub(now).clamp(1, u64::from(u32::MAX - 1)) as u32,
+                    MuteEnd::At(t) => {
+                        t.saturating_sub(now).clamp(1, u64::from(u32::MAX - 1)) as u32
+                    }
                 };
                 (JobAction::Mute { ends_at }, Some(asked))
             }
@@ -352,12 +354,9 @@ impl JournalStore {
 
     /// The report: what was never sent is not attempted.
     pub(crate) fn finish(mut self) -> BulkReport {
-        self.report.not_attempted.extend(
-            self.queue
-                .iter()
-                .flatten()
-                .map(|m| m.as_str().to_owned()),
-        );
+        self.report
+            .not_attempted
+            .extend(self.queue.iter().flatten().map(|m| m.as_str().to_owned()));
         self.report.stopped = self.job.stopped();
         if let Some(j) = &self.journal {
             if let Err(e) = j.sync() {

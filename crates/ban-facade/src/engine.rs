@@ -281,8 +281,9 @@ impl JobRun {
                     let code = err.error_code().map(ErrorCode::code);
                     let reason: Arc<str> = err.kind.detail().into();
                     out.failed.extend(
-                        part.iter()
-                            .map(|m| FailedMember::new(m.as_str(), code, reason.clone(), err.random)),
+                        part.iter().map(|m| {
+                            FailedMember::new(m.as_str(), code, reason.clone(), err.random)
+                        }),
                     );
                 }
             }

@@ -122,7 +122,10 @@ impl Core {
                 Some(("group_open_http_svc", cmd))
                     if OLD_COMMANDS.iter().any(|(old, _)| *old == cmd) =>
                 {
-                    let new = OLD_COMMANDS.iter().find(|(old, _)| *old == cmd).map(|p| p.1);
+                    let new = OLD_COMMANDS
+                        .iter()
+                        .find(|(old, _)| *old == cmd)
+                        .map(|p| p.1);
                     Answer::err(
                         ErrorCode::InvalidCommand,
                         format!(
@@ -272,7 +275,10 @@ impl Core {
         {
             return Err(Answer::err(
                 ErrorCode::InternalError,
-                format!("internal error while banning {m:?} (an injected failing member)"),
+                format!(
+                    "internal error while banning {:?} (an injected failing member)",
+                    m.as_str()
+                ),
             ));
         }
         if self.config.strict_accounts {
@@ -288,7 +294,10 @@ impl Core {
             {
                 return Err(Answer::err(
                     ErrorCode::InvalidParameter,
-                    format!("Members_Account[{i}] {m:?} has characters outside [A-Za-z0-9_-]"),
+                    format!(
+                        "Members_Account[{i}] {:?} has characters outside [A-Za-z0-9_-]",
+                        m.as_str()
+                    ),
                 ));
             }
         }
@@ -327,10 +336,11 @@ impl Core {
     }
 
     fn ban(&self, body: Value, now: u64) -> Answer {
-        let req = match self.member_request::<BanRequest>(body, BAN_FIELDS, ban_proto::MemberList::MAX) {
-            Ok(r) => r,
-            Err(a) => return a,
-        };
+        let req =
+            match self.member_request::<BanRequest>(body, BAN_FIELDS, ban_proto::MemberList::MAX) {
+                Ok(r) => r,
+                Err(a) => return a,
+            };
         if let Some(d) = &req.description {
             let text = d.as_str().to_ascii_lowercase();
             if let Some(w) = self
@@ -358,10 +368,12 @@ impl Core {
     }
 
     fn unban(&self, body: Value) -> Answer {
-        let req = match self.member_request::<UnbanRequest>(body, BAN_FIELDS, ban_proto::MemberList::MAX) {
-            Ok(r) => r,
-            Err(a) => return a,
-        };
+        let req =
+            match self.member_request::<UnbanRequest>(body, BAN_FIELDS, ban_proto::MemberList::MAX)
+            {
+                Ok(r) => r,
+                Err(a) => return a,
+            };
         let res = self.with_group(req.group_id.as_str(), |g| {
             self.bannable(req.group_id.as_str(), g)?;
             for m in req.members.iter() {

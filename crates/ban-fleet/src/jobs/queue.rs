@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ban_facade::{
-    validate_members, Action, BulkReport, FailedMember, InputError, JobSpec, JobState,
-    StopKind, StopReason,
+    validate_members, Action, BulkReport, FailedMember, InputError, JobSpec, JobState, StopKind,
+    StopReason,
 };
 use ban_proto::SettingError;
 use redis::streams::{StreamPendingReply, StreamRangeReply};

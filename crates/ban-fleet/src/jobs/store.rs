@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ban_facade::{
-    Batch, BatchOutcome, FailedMember, JobRun, JobState, MemberAccount, Patience,
-    Polled, ProgressStore, StopKind, StopReason,
+    Batch, BatchOutcome, FailedMember, JobRun, JobState, MemberAccount, Patience, Polled,
+    ProgressStore, StopKind, StopReason,
 };
 use redis::streams::{
     StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamPendingCountReply,
