@@ -1,0 +1,231 @@
+//! Mute and unmute through the one engine, against the real emulator over
+//! TLS: calls of 500, the list with its ends, permanent mutes through every
+//! layer, and a group type that refuses mute.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
+
+use std::time::Duration;
+
+use ban_emulator::{Emulator, GroupType, JoinError};
+use ban_facade::{
+    Action, BulkAction, BulkOptions, BulkReport, Client, ClientBuilder, JobAction, JobSpec,
+    MuteDuration, MuteEnd, RetryPolicy, StopKind,
+};
+
+const G: &str = "@TGS#aMUTE";
+
+async fn setup() -> (Emulator, Client) {
+    let emu = Emulator::builder().group(G).start().await.unwrap();
+    let client = ClientBuilder::for_emulator(&emu.ready_json())
+        .unwrap()
+        .retry(RetryPolicy::default().base_backoff(Duration::from_millis(10)))
+        .build()
+        .unwrap();
+    (emu, client)
+}
+
+/// A journal path of this test's own, removed first.
+fn journal_path(name: &str) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("facade-mute-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+fn calls(emu: &Emulator) -> u64 {
+    let stats = emu.stats();
+    let c = &stats.commands["forbid_send_msg"];
+    c.accepted + c.rejected
+}
+
+fn names(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("bot{i:05}")).collect()
+}
+
+#[tokio::test]
+async fn two_thousand_are_muted_in_four_calls_listed_with_their_ends_and_unmuted() {
+    let (emu, client) = setup().await;
+    let bots = names(2000);
+    let before = emu.now();
+    let report = client
+        .mute_members(G, &bots, MuteDuration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(report.action, Action::Mute);
+    assert_eq!(report.succeeded.len(), 2000);
+    assert!(report.all_succeeded(), "{:?}", report.failed.first());
+    assert_eq!(report.calls, 4, "500 members a call");
+    assert_eq!(calls(&emu), 4);
+
+    let muted = client.muted_members(G).unwrap().await.unwrap();
+    assert_eq!(muted.len(), 2000);
+    let mut listed: Vec<&str> = muted.iter().map(|m| m.member_account.as_str()).collect();
+    listed.sort_unstable();
+    assert_eq!(listed, bots.iter().map(String::as_str).collect::<Vec<_>>());
+    // One absolute end for the job: every call converged on it.
+    let ends: std::collections::HashSet<u64> = muted.iter().map(|m| m.muted_until).collect();
+    assert!(
+        ends.len() <= 2,
+        "one end (two if a second was crossed): {ends:?}"
+    );
+    for end in ends {
+        assert!(
+            (before + 600..=before + 602).contains(&end),
+            "{end} vs {before}"
+        );
+    }
+    // The report's JSON says `muted` and decodes back.
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["action"], "mute");
+    assert_eq!(json["muted"].as_array().unwrap().len(), 2000);
+    let back: BulkReport = serde_json::from_value(json).unwrap();
+    assert_eq!(back.succeeded, report.succeeded);
+
+    let lifted = client.unmute_members(G, &bots).await.unwrap();
+    assert_eq!(lifted.action, Action::Unmute);
+    assert_eq!((lifted.succeeded.len(), lifted.calls), (2000, 4));
+    assert!(client.muted_members(G).unwrap().await.unwrap().is_empty());
+    assert!(emu.group(G).unwrap().muted.is_empty());
+}
+
+#[tokio::test]
+async fn a_permanent_mute_is_4294967295_through_every_layer() {
+    let (emu, client) = setup().await;
+    // The job's spec, as a journal or Redis holds it.
+    let spec = JobSpec::new(
+        G,
+        JobAction::Mute {
+            ends_at: MuteEnd::Permanent,
+        },
+    )
+    .unwrap();
+    let json = serde_json::to_string(&spec).unwrap();
+    assert_eq!(
+        json,
+        r#"{"group":"@TGS#aMUTE","action":"mute","ends_at":"permanent"}"#
+    );
+    assert_eq!(serde_json::from_str::<JobSpec>(&json).unwrap(), spec);
+    // 4294967295 as an end is the service's word for permanent, not a time.
+    let bad = r#"{"group":"@TGS#aMUTE","action":"mute","ends_at":4294967295}"#;
+    assert!(serde_json::from_str::<JobSpec>(bad).is_err());
+
+    let journal = journal_path("permanent");
+    let report = client
+        .bulk(
+            BulkAction::Mute {
+                duration: MuteDuration::PERMANENT,
+            },
+            G,
+            &["forever", "also"],
+            BulkOptions::new().journal(&journal),
+        )
+        .await
+        .unwrap();
+    assert!(report.all_succeeded());
+    let header = std::fs::read_to_string(&journal).unwrap();
+    let header: serde_json::Value = serde_json::from_str(header.lines().next().unwrap()).unwrap();
+    assert_eq!(header["action"], "mute");
+    assert_eq!(header["duration"], 4_294_967_295u64);
+    assert!(
+        header.get("ends_at").is_none(),
+        "a permanent mute has no end"
+    );
+    let muted = client.muted_members(G).unwrap().await.unwrap();
+    assert_eq!(muted.len(), 2);
+    assert!(muted.iter().all(|m| m.muted_until == 4_294_967_295));
+    // The emulator, a year on: still muted.
+    emu.advance_clock(365 * 86_400).unwrap();
+    assert!(matches!(
+        emu.send_as(G, "forever", "hello"),
+        Err(JoinError::Muted {
+            until: 4_294_967_295,
+            ..
+        })
+    ));
+    // Resumed from its journal: nothing is sent again.
+    let again = client
+        .bulk(
+            BulkAction::Mute {
+                duration: MuteDuration::PERMANENT,
+            },
+            G,
+            &["forever", "also"],
+            BulkOptions::new().journal(&journal),
+        )
+        .await
+        .unwrap();
+    assert_eq!((again.resumed, again.calls), (2, 0));
+    let _ = std::fs::remove_file(&journal);
+}
+
+#[tokio::test]
+async fn an_absolute_mute_end_is_kept_and_a_journal_refuses_another_duration() {
+    let (_emu, client) = setup().await;
+    let journal = journal_path("timed");
+    let members = names(3);
+    let first = client
+        .bulk(
+            BulkAction::MuteUntil {
+                ends_at: MuteEnd::At(4_000_000_000),
+            },
+            G,
+            &members[..1],
+            BulkOptions::new(),
+        )
+        .await
+        .unwrap();
+    assert!(first.all_succeeded());
+    let muted = client.muted_members(G).unwrap().await.unwrap();
+    assert_eq!(
+        muted[0].muted_until, 4_000_000_000,
+        "an absolute end is kept"
+    );
+    let run = |d| {
+        let client = client.clone();
+        let members = members.clone();
+        let journal = journal.clone();
+        async move {
+            client
+                .bulk(
+                    BulkAction::Mute {
+                        duration: MuteDuration::from_secs(d),
+                    },
+                    G,
+                    &members,
+                    BulkOptions::new().journal(&journal),
+                )
+                .await
+        }
+    };
+    assert!(run(3600).await.unwrap().all_succeeded());
+    // The same journal for another duration is another job: refused.
+    let err = run(7200).await.unwrap_err();
+    assert!(err.to_string().contains("duration"), "{err}");
+    let _ = std::fs::remove_file(&journal);
+}
+
+#[tokio::test]
+async fn mute_in_a_work_group_stops_the_job_instead_of_splitting_every_call() {
+    let (emu, client) = setup().await;
+    let work = emu.create_group(None, GroupType::Work).unwrap();
+    let report = client
+        .mute_members(&work, &names(2000), MuteDuration::from_secs(60))
+        .await
+        .unwrap();
+    let stop = report.stopped.as_ref().expect("the job stops");
+    assert_eq!(stop.kind, StopKind::Refused, "{stop}");
+    assert_eq!(stop.code, Some(10004));
+    assert!(report.succeeded.is_empty());
+    assert_eq!(report.total(), 2000, "every member accounted for");
+    assert!(
+        report.not_attempted.len() >= 1500,
+        "{}",
+        report.not_attempted.len()
+    );
+    // Binary search down to 8 single members, then the stop: far fewer
+    // than the 2 calls per member a full split costs.
+    let calls = calls(&emu);
+    assert!(calls <= 64, "{calls} calls");
+    eprintln!("a refused mute of 2,000 stopped after {calls} calls");
+    // Without the stop the split would have cost about this much: a
+    // single batch of 500 refused member by member is 999 calls.
+    assert!(report.failed.iter().all(|f| f.code == Some(10004)));
+}
