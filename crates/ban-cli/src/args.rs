@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Ban, unban and list banned members of Tencent Cloud Chat audio-video
-/// groups (AVChatRoom).
+/// Ban, unban, mute and unmute members of Tencent Cloud Chat groups (live
+/// rooms above all), and list who is banned or muted.
 #[derive(Debug, Parser)]
 #[command(name = "banctl", version, about, long_about = None)]
 pub(crate) struct Cli {
@@ -72,6 +72,27 @@ pub(crate) enum Cmd {
     },
     /// List a group's banned members.
     List {
+        /// The group ID.
+        #[arg(long)]
+        group: String,
+        #[command(flatten)]
+        rate: Rate,
+    },
+    /// Mute members: they stay in the group and cannot send (any number; sent 500 per call).
+    Mute {
+        #[command(flatten)]
+        target: Target,
+        /// How long: seconds (600), a duration (10m, 1h, 7d) or `permanent`.
+        #[arg(long, value_parser = parse_mute_duration)]
+        duration: u32,
+    },
+    /// Lift the mute of members.
+    Unmute {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// List a group's muted members with the end of each mute.
+    Muted {
         /// The group ID.
         #[arg(long)]
         group: String,
@@ -157,7 +178,7 @@ pub(crate) struct Target {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum JobCmd {
-    /// Queue a ban (or unban) of the members; prints the job's id.
+    /// Queue a ban, unban, mute or unmute of the members; prints the job's id.
     Submit {
         /// The group ID.
         #[arg(long)]
@@ -171,15 +192,21 @@ pub(crate) enum JobCmd {
         /// Trim leading and trailing whitespace from members.
         #[arg(long)]
         trim: bool,
-        /// How long the bans last (from now): whole seconds or 1h, 7d.
-        #[arg(long, value_parser = parse_duration, required_unless_present = "unban", conflicts_with = "unban")]
+        /// Ban for this long (from now): whole seconds or 1h, 7d.
+        #[arg(long, value_parser = parse_duration, required_unless_present_any = ["unban", "mute", "unmute"])]
         duration: Option<u64>,
-        /// Why, shown to the members.
-        #[arg(long, conflicts_with = "unban")]
+        /// Why the ban, shown to the members.
+        #[arg(long, conflicts_with_all = ["unban", "mute", "unmute"])]
         description: Option<String>,
         /// Lift bans instead (cancels the group's running ban jobs first).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["duration", "mute", "unmute"])]
         unban: bool,
+        /// Mute instead, for this long (from now): seconds, 10m, 1h, or `permanent`.
+        #[arg(long, value_name = "DURATION", value_parser = parse_mute_duration, conflicts_with_all = ["duration", "unmute"])]
+        mute: Option<u32>,
+        /// Lift mutes instead (cancels the group's running mute jobs first).
+        #[arg(long, conflicts_with_all = ["duration"])]
+        unmute: bool,
         /// Accept a Redis that does not log writes (no AOF): a restart of it
         /// loses the job and leaves no record.
         #[arg(long)]
@@ -344,9 +371,40 @@ fn parse_duration(s: &str) -> Result<u64, String> {
     Ok(d.as_secs())
 }
 
+/// A mute's length: `permanent` (4294967295), or what [`parse_duration`]
+/// takes, at most 4294967294 s (the next second is the word `permanent`).
+fn parse_mute_duration(s: &str) -> Result<u32, String> {
+    if s.trim().eq_ignore_ascii_case("permanent") {
+        return Ok(u32::MAX);
+    }
+    let secs = parse_duration(s)?;
+    if secs == 0 {
+        return Err("0 s lifts a mute; use unmute".to_owned());
+    }
+    match u32::try_from(secs) {
+        Ok(n) if n < u32::MAX => Ok(n),
+        _ => Err(format!(
+            "{secs} s is over the longest timed mute, 4294967294 s; write `permanent` for a mute that never ends"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mute_durations() {
+        assert_eq!(parse_mute_duration("permanent"), Ok(u32::MAX));
+        assert_eq!(parse_mute_duration("10m"), Ok(600));
+        assert!(parse_mute_duration("0").unwrap_err().contains("unmute"));
+        assert!(parse_mute_duration("4294967295")
+            .unwrap_err()
+            .contains("permanent"));
+        assert!(parse_mute_duration("forever")
+            .unwrap_err()
+            .contains("not a duration"));
+    }
 
     #[test]
     fn durations() {

@@ -1,36 +1,27 @@
-//! `banctl ban` and `banctl unban`: a bulk job with a progress bar, Ctrl-C
+//! `banctl ban`, `unban`, `mute` and `unmute`: a bulk job with a progress bar, Ctrl-C
 //! and SIGTERM handling, an optional journal, and a report that accounts
 //! for every member.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use ban_facade::{
-    AbortSignal, BanDuration, BulkAction, BulkOptions, BulkReport, Progress, StopKind,
-};
+use ban_facade::{AbortSignal, BulkAction, BulkOptions, BulkReport, Progress, StopKind};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{Global, Target};
 use crate::members;
-use crate::output::{self, escape, usage, Failure};
+use crate::output::{self, escape, Failure};
 use crate::settings::Settings;
 
 /// Exit code of a job interrupted by a signal.
 const INTERRUPTED: u8 = 130;
 
-/// Runs a ban (with its duration and description) or an unban.
+/// Runs a bulk job of `action` on the target's members.
 pub(crate) async fn run(
     g: &Global,
     target: &Target,
-    ban: Option<(u64, Option<&str>)>,
+    action: BulkAction<'_>,
 ) -> Result<ExitCode, Failure> {
-    let action = match ban {
-        Some((secs, description)) => BulkAction::Ban {
-            duration: BanDuration::try_from(secs).map_err(|e| usage(format!("--duration: {e}")))?,
-            description,
-        },
-        None => BulkAction::Unban,
-    };
     let members = members::read(&target.members, target.members_file.as_deref(), target.trim)?;
     if members.trimmed > 0 {
         eprintln!(

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ban_facade::{AbortSignal, JobAction, JobSpec, JobState};
+use ban_facade::{AbortSignal, BulkAction, JobSpec, JobState};
 use ban_fleet::{JobError, JobQueue, RedisAddr, Worker, WorkerConfig};
 
 use crate::args::{Global, JobCmd, Rate};
@@ -75,25 +75,33 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
             duration,
             description,
             unban,
+            mute,
+            unmute,
             allow_volatile_redis,
         } => {
             let queue = queue.allow_volatile(allow_volatile_redis);
             let list = members::read(&flags, members_file.as_deref(), trim)?;
-            let action = match (unban, duration) {
-                (true, _) => JobAction::Unban,
-                (false, Some(secs)) => {
-                    let d = ban_facade::BanDuration::try_from(secs)
-                        .map_err(|e| usage(format!("--duration: {e}")))?;
-                    let now = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |t| t.as_secs());
-                    JobAction::Ban {
-                        ends_at: now + u64::from(d.as_secs()),
-                        description,
-                    }
+            let action = match (unban, mute, unmute, duration) {
+                (true, ..) => BulkAction::Unban,
+                (_, Some(secs), ..) => BulkAction::Mute {
+                    duration: ban_facade::MuteDuration::from_secs(secs),
+                },
+                (_, _, true, _) => BulkAction::Unmute,
+                (.., Some(secs)) => BulkAction::Ban {
+                    duration: ban_facade::BanDuration::try_from(secs)
+                        .map_err(|e| usage(format!("--duration: {e}")))?,
+                    description: description.as_deref(),
+                },
+                _ => {
+                    return Err(usage(
+                        "give --duration, --unban, --mute DURATION or --unmute",
+                    ))
                 }
-                (false, None) => return Err(usage("give --duration, or --unban")),
             };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |t| t.as_secs());
+            let (action, _) = action.to_job(now);
             let spec = JobSpec::new(&group, action).map_err(|i| list.explain(i))?;
             let id = queue
                 .submit(&spec, &list.accounts)

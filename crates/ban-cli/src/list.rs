@@ -1,4 +1,5 @@
-//! `banctl list`: a group's banned members, printed as pages arrive.
+//! `banctl list`: a group's banned members, printed as pages arrive;
+//! `banctl muted`: its muted members, in one answer.
 
 use std::process::ExitCode;
 
@@ -31,6 +32,32 @@ pub(crate) async fn run(g: &Global, group: &str, rate: &Rate) -> Result<ExitCode
         output::json_value(&all)?;
     } else {
         eprintln!("{n} banned member(s) in {}", escape(group));
+    }
+    output::flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Lists muted members with the end of each mute (`permanent` for
+/// 4294967295; `--json` keeps the service's number).
+pub(crate) async fn muted(g: &Global, group: &str, rate: &Rate) -> Result<ExitCode, Failure> {
+    let client = Settings::new(g).client(rate).await?;
+    let muted = client
+        .muted_members(group)
+        .map_err(usage_err)?
+        .await
+        .map_err(failed_err)?;
+    if g.json {
+        output::json_value(&muted)?;
+    } else {
+        for m in &muted {
+            let until = if m.muted_until >= u64::from(u32::MAX) {
+                "permanently".to_owned()
+            } else {
+                format!("until {}", rfc3339(m.muted_until))
+            };
+            output::line(format_args!("{}\t{until}", escape(&m.member_account)))?;
+        }
+        eprintln!("{} muted member(s) in {}", muted.len(), escape(group));
     }
     output::flush()?;
     Ok(ExitCode::SUCCESS)

@@ -21,6 +21,7 @@ mod sig;
 
 use std::process::ExitCode;
 
+use ban_facade::{BanDuration, BulkAction, MuteDuration};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -85,9 +86,23 @@ async fn dispatch(cli: args::Cli) -> Result<ExitCode, output::Failure> {
             target,
             duration,
             description,
-        } => ban::run(g, &target, Some((duration, description.as_deref()))).await,
-        Cmd::Unban { target } => ban::run(g, &target, None).await,
+        } => {
+            let duration = BanDuration::try_from(duration)
+                .map_err(|e| output::usage(format!("--duration: {e}")))?;
+            let action = BulkAction::Ban {
+                duration,
+                description: description.as_deref(),
+            };
+            ban::run(g, &target, action).await
+        }
+        Cmd::Unban { target } => ban::run(g, &target, BulkAction::Unban).await,
+        Cmd::Mute { target, duration } => {
+            let duration = MuteDuration::from_secs(duration);
+            ban::run(g, &target, BulkAction::Mute { duration }).await
+        }
+        Cmd::Unmute { target } => ban::run(g, &target, BulkAction::Unmute).await,
         Cmd::List { group, rate } => list::run(g, &group, &rate).await,
+        Cmd::Muted { group, rate } => list::muted(g, &group, &rate).await,
         Cmd::Sig(cmd) => sig::run(g, cmd),
         Cmd::Job { cmd, rate } => job::run(g, cmd, &rate).await,
         #[cfg(feature = "emulator")]

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_banctl");
@@ -137,6 +137,15 @@ impl Emu {
 
     /// GET on the control surface with a raw hyper client.
     pub(crate) fn control(&self, path: &str) -> Value {
+        self.control_with(path, None)
+    }
+
+    /// POST `body` on the control surface.
+    pub(crate) fn control_post(&self, path: &str, body: &Value) -> Value {
+        self.control_with(path, Some(body.to_string()))
+    }
+
+    fn control_with(&self, path: &str, body: Option<String>) -> Value {
         let pem = self.info["ca_cert_pem"].as_str().unwrap().to_owned();
         let token = self.info["control_token"].as_str().map(str::to_owned);
         let url = format!(
@@ -156,15 +165,14 @@ impl Emu {
                 .build();
             let client =
                 hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                    .build::<_, Empty<Bytes>>(conn);
-            let mut req = hyper::Request::get(url);
+                    .build::<_, Full<Bytes>>(conn);
+            let method = if body.is_some() { "POST" } else { "GET" };
+            let mut req = hyper::Request::builder().method(method).uri(url);
             if let Some(token) = token {
                 req = req.header("authorization", format!("Bearer {token}"));
             }
-            let resp = client
-                .request(req.body(Empty::new()).unwrap())
-                .await
-                .unwrap();
+            let body = Full::new(Bytes::from(body.unwrap_or_default()));
+            let resp = client.request(req.body(body).unwrap()).await.unwrap();
             let body = resp.into_body().collect().await.unwrap().to_bytes();
             serde_json::from_slice(&body).unwrap()
         })

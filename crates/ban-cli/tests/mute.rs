@@ -1,0 +1,187 @@
+//! `banctl mute`, `unmute`, `muted` and fleet mute jobs end to end: the
+//! built binary against `banctl emulator` over TLS, and a real redis-server.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
+
+mod common;
+
+use std::process::Child;
+
+use ban_fleet::testing::RedisServer;
+use common::fleet::{names, report, submit, worker};
+use common::{json, start_emulator, stderr, Emu, G};
+
+fn members_file(emu: &Emu, name: &str, members: &[String]) -> String {
+    let file = emu.dir.join(name);
+    std::fs::write(&file, members.join("\n")).unwrap();
+    file.to_str().unwrap().to_owned()
+}
+
+fn forbid_stats(emu: &Emu) -> serde_json::Value {
+    emu.control("stats")["commands"]["forbid_send_msg"].clone()
+}
+
+#[test]
+fn mute_list_and_unmute_two_thousand_with_json_and_text() {
+    let emu = start_emulator("mute", &[]);
+    let bots = names("bot", 2000);
+    let file = members_file(&emu, "bots.txt", &bots);
+    let out = emu.run(&[
+        "mute",
+        "--group",
+        G,
+        "--members-file",
+        &file,
+        "--duration",
+        "10m",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["action"], "mute");
+    assert_eq!(v["muted"].as_array().unwrap().len(), 2000);
+    assert_eq!(v["calls"], 4, "500 a call");
+    assert_eq!(forbid_stats(&emu)["accepted"], 4);
+
+    let out = emu.run(&["muted", "--group", G, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let list = json(&out);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2000);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for m in list {
+        let until = m["MutedUntil"].as_u64().unwrap();
+        assert!((now + 500..=now + 602).contains(&until), "{m}");
+    }
+
+    // Permanent: the word in, 4294967295 in the list, "permanently" in text.
+    let out = emu.run(&[
+        "mute",
+        "--group",
+        G,
+        "--member",
+        "owner",
+        "--duration",
+        "permanent",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("muted 1 of 1"));
+    let out = emu.run(&["muted", "--group", G]);
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(text.contains("owner\tpermanently"), "{text}");
+    assert_eq!(text.lines().count(), 2001);
+    assert!(stderr(&out).contains("2001 muted member(s)"));
+    let state = emu.control_post("group", &serde_json::json!({"GroupId": G}));
+    let owner = state["Muted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["Member_Account"] == "owner")
+        .cloned()
+        .unwrap();
+    assert_eq!(owner["MutedUntil"], 4_294_967_295u64);
+
+    let out = emu.run(&["unmute", "--group", G, "--members-file", &file, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(
+        (v["unmuted"].as_array().unwrap().len(), &v["calls"]),
+        (2000, &4.into())
+    );
+    let left = json(&emu.run(&["muted", "--group", G, "--json"]));
+    assert_eq!(
+        left.as_array().unwrap().len(),
+        1,
+        "only the permanent mute is left"
+    );
+}
+
+#[test]
+fn bad_mute_input_is_refused_naming_the_flag() {
+    let emu = start_emulator("mutebad", &[]);
+    for (duration, says) in [
+        ("0", "use unmute"),
+        ("4294967295", "write `permanent`"),
+        ("forever", "not a duration"),
+    ] {
+        let out = emu.run(&[
+            "mute",
+            "--group",
+            G,
+            "--member",
+            "a",
+            "--duration",
+            duration,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{duration}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("--duration") && err.contains(says),
+            "{duration}: {err}"
+        );
+    }
+    let out = emu.run(&[
+        "mute",
+        "--group",
+        "",
+        "--member",
+        "a",
+        "--duration",
+        "1m",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("GroupId is empty"), "{}", stderr(&out));
+    let stats = forbid_stats(&emu);
+    let sent = stats["accepted"].as_u64().unwrap_or(0) + stats["rejected"].as_u64().unwrap_or(0);
+    assert_eq!(sent, 0, "nothing was sent: {stats}");
+}
+
+#[test]
+fn a_fleet_job_muting_20000_with_two_workers_ends_done() {
+    let redis = RedisServer::start().unwrap();
+    let emu = start_emulator("mutefleet", &["--rate-limit", "200", "--latency-ms", "20"]);
+    let bots = names("fm", 20_000);
+    let id = submit(&emu, &redis, &bots, &["--mute", "1h"]);
+    let workers: Vec<Child> = (0..2).map(|_| worker(&emu, &redis, &[])).collect();
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let (out, v) = report(&emu, &redis, &id);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(v["state"], "done");
+    assert_eq!(v["action"], "mute");
+    assert_eq!(v["muted"].as_array().unwrap().len(), 20_000);
+    assert!(v["failed"].as_array().unwrap().is_empty());
+    let stats = forbid_stats(&emu);
+    let accepted = stats["accepted"].as_u64().unwrap();
+    assert!((40..=44).contains(&accepted), "40 calls of 500, {accepted}");
+    let list = json(&emu.run(&["muted", "--group", G, "--json"]));
+    assert_eq!(list.as_array().unwrap().len(), 20_000);
+    let ends: std::collections::HashSet<u64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["MutedUntil"].as_u64().unwrap())
+        .collect();
+    assert!(
+        ends.len() <= 3,
+        "one end, give or take crossed seconds: {ends:?}"
+    );
+
+    // An unmute job cancels nothing that is done and lifts them all.
+    let id = submit(&emu, &redis, &bots, &["--unmute"]);
+    let out = worker(&emu, &redis, &[]).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (_, v) = report(&emu, &redis, &id);
+    assert_eq!(
+        (&v["state"], v["unmuted"].as_array().unwrap().len()),
+        (&"done".into(), 20_000)
+    );
+    assert!(json(&emu.run(&["muted", "--group", G, "--json"]))
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
