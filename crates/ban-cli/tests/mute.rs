@@ -122,17 +122,13 @@ fn bad_mute_input_is_refused_naming_the_flag() {
             "{duration}: {err}"
         );
     }
-    let out = emu.run(&[
-        "mute",
-        "--group",
-        "",
-        "--member",
-        "a",
-        "--duration",
-        "1m",
-    ]);
+    let out = emu.run(&["mute", "--group", "", "--member", "a", "--duration", "1m"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("GroupId is empty"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("GroupId is empty"),
+        "{}",
+        stderr(&out)
+    );
     let stats = forbid_stats(&emu);
     let sent = stats["accepted"].as_u64().unwrap_or(0) + stats["rejected"].as_u64().unwrap_or(0);
     assert_eq!(sent, 0, "nothing was sent: {stats}");

@@ -10,10 +10,8 @@ use std::time::Instant;
 use ban_proto::{BanDuration, MemberAccount, MuteDuration};
 
 use crate::client::Client;
-use crate::engine::{
-    drive, interrupt, since_epoch, Batch, BatchOutcome, DriveOptions, JobRun, Members, Polled,
-    ProgressStore,
-};
+use crate::drive::{drive, Batch, DriveOptions, Polled, ProgressStore};
+use crate::engine::{interrupt, since_epoch, BatchOutcome, JobRun, Members};
 use crate::input::{InputError, InvalidMember};
 use crate::job::{JobAction, JobSpec, MuteEnd};
 use crate::journal::{Header, Journal};

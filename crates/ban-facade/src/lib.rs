@@ -33,6 +33,7 @@
 mod bulk;
 mod client;
 mod config;
+mod drive;
 mod engine;
 mod input;
 mod job;
@@ -58,9 +59,8 @@ pub use config::{
     parse_region, parse_sdkappid, read_secret_key_file, ClientBuilder, ConfigError, TimEnv,
     DEFAULT_ADMIN, DEFAULT_MAX_IN_FLIGHT,
 };
-pub use engine::{
-    drive, Batch, BatchOutcome, DriveOptions, JobRun, Members, Polled, ProgressStore,
-};
+pub use drive::{drive, Batch, DriveOptions, Polled, ProgressStore};
+pub use engine::{BatchOutcome, JobRun, Members};
 pub use input::{InputError, InvalidMember, INVALID_SHOWN};
 pub use job::{JobAction, JobSpec, JobState, MuteEnd};
 pub use journal::JournalError;

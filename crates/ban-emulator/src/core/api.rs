@@ -3,7 +3,7 @@
 
 use ban_proto::{
     ActionStatus, BanListRequest, BanListResponse, BanRequest, Endpoint, Envelope, ErrorCode,
-    MemberAccount, MuteRequest, MutedListRequest, MutedListResponse, UnbanRequest,
+    MemberAccount, UnbanRequest,
 };
 use ban_sign::Clock;
 use serde_json::{json, Value};
@@ -13,7 +13,7 @@ use super::{lock, Answer, Core};
 use crate::config::{Edition, GroupType, Paging};
 
 /// Requests that name members.
-trait Members<'a> {
+pub(super) trait Members<'a> {
     fn members(&self) -> &[MemberAccount<'a>];
 }
 
@@ -29,26 +29,15 @@ impl<'a> Members<'a> for UnbanRequest<'a> {
     }
 }
 
-impl<'a> Members<'a> for MuteRequest<'a> {
-    fn members(&self) -> &[MemberAccount<'a>] {
-        self.members.as_slice()
-    }
-}
-
 /// The names older SDKs still send, refused with what to use instead
 /// rather than taken for the new ones or ignored.
 const OLD_FIELDS: &[(&str, &str)] = &[("ShutUpTime", "MuteTime")];
 const OLD_COMMANDS: &[(&str, &str)] = &[("get_group_shutted_uin", "get_group_muted_account")];
 
-/// The group types `forbid_send_msg` and `get_group_muted_account` serve.
-fn mutes_allowed(kind: GroupType) -> bool {
-    !matches!(kind, GroupType::Work)
-}
-
 /// The body's shape, as the documentation describes it: a JSON object
 /// (a positional array is refused), with every required field (10004), and
 /// a `GroupId` that is a valid group ID when it is a string (10015).
-fn check_shape(body: &Value, required: &[&str]) -> Result<(), Answer> {
+pub(super) fn check_shape(body: &Value, required: &[&str]) -> Result<(), Answer> {
     let Some(obj) = body.as_object() else {
         return Err(Answer::err(
             ErrorCode::InvalidParameter,
@@ -84,27 +73,13 @@ fn json_kind(v: &Value) -> &'static str {
 }
 
 /// A typed request body; a bad field answers 10004 naming it.
-fn decode<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, Answer> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, Answer> {
     serde_json::from_value(body)
         .map_err(|e| Answer::err(ErrorCode::InvalidParameter, e.to_string()))
 }
 
 /// The fields a ban or unban requires.
 const BAN_FIELDS: &[&str] = &["GroupId", "Members_Account"];
-
-/// Refuses mute commands in a group type without mute (10004).
-fn mutable(id: &str, g: &Group) -> Result<(), Answer> {
-    if mutes_allowed(g.kind) {
-        return Ok(());
-    }
-    Err(Answer::err(
-        ErrorCode::InvalidParameter,
-        format!(
-            "group {id} is a {} group; mute is for Public, Meeting, AVChatRoom and Community groups",
-            g.kind
-        ),
-    ))
-}
 
 impl Core {
     /// Answers one API request: the path and method, then the URL and the
@@ -237,7 +212,7 @@ impl Core {
     /// group ID (10015), more than `max` members (10005), an account that is
     /// not a string (60015), any other invalid field (10004), and with
     /// `strict_accounts` an account outside `[A-Za-z0-9_-]` (10004).
-    fn member_request<T: serde::de::DeserializeOwned + Members<'static>>(
+    pub(super) fn member_request<T: serde::de::DeserializeOwned + Members<'static>>(
         &self,
         body: Value,
         required: &[&str],
@@ -304,7 +279,7 @@ impl Core {
         Ok(req)
     }
 
-    fn with_group<T>(
+    pub(super) fn with_group<T>(
         &self,
         id: &str,
         f: impl FnOnce(&mut Group) -> Result<T, Answer>,
@@ -410,61 +385,6 @@ impl Core {
                 error_info: String::new(),
                 banned: all[start..end].to_vec(),
                 next_offset: ban_proto::PageOffset(next),
-            })
-        });
-        res.map_or_else(|a| a, |r| Answer::ok(&r))
-    }
-
-    /// `forbid_send_msg`: sets (or with `MuteTime` 0 lifts) the mute of up
-    /// to 500 members, in the group types that have mute (10004 in a Work
-    /// group). 4294967295 is kept as itself: permanent.
-    fn mute(&self, body: Value, now: u64) -> Answer {
-        let req = match self.member_request::<MuteRequest>(
-            body,
-            &["GroupId", "Members_Account", "MuteTime"],
-            ban_proto::MuteMemberList::MAX,
-        ) {
-            Ok(r) => r,
-            Err(a) => return a,
-        };
-        let time = req.mute_time;
-        let until = if time.is_permanent() {
-            u64::from(u32::MAX)
-        } else {
-            now.saturating_add(time.as_secs().into())
-                .min(u64::from(u32::MAX))
-        };
-        let res = self.with_group(req.group_id.as_str(), |g| {
-            mutable(req.group_id.as_str(), g)?;
-            for m in req.members.iter() {
-                if time.is_lift() {
-                    g.mutes.remove(m);
-                } else {
-                    g.mutes.insert(m.to_owned(), until);
-                }
-            }
-            Ok(())
-        });
-        res.map_or_else(|a| a, |()| Answer::ok(&Envelope::ok()))
-    }
-
-    /// `get_group_muted_account`: every mute in force, at once.
-    fn muted_list(&self, body: Value, now: u64) -> Answer {
-        if let Err(a) = check_shape(&body, &["GroupId"]) {
-            return a;
-        }
-        let req: MutedListRequest = match decode(body) {
-            Ok(r) => r,
-            Err(a) => return a,
-        };
-        let res = self.with_group(req.group_id.as_str(), |g| {
-            mutable(req.group_id.as_str(), g)?;
-            Ok(MutedListResponse {
-                action_status: ActionStatus::Ok,
-                error_code: ErrorCode::Success,
-                error_info: String::new(),
-                group_id: Some(req.group_id.as_str().to_owned()),
-                muted: g.active_mutes(now),
             })
         });
         res.map_or_else(|a| a, |r| Answer::ok(&r))

@@ -1,6 +1,6 @@
 //! The service's logic, without I/O. Each concern has its module, the way
 //! axum keeps routing apart from handlers: `api` answers the REST commands,
-//! `auth` checks the URL and the UserSig, `rate` judges the per-command
+//! `mute` answers the mute commands, `auth` checks the URL and the UserSig, `rate` judges the per-command
 //! limit, `faults` injects faults, `state` holds groups and bans, `stats`
 //! counts, `clock` is the emulator's time, `control` serves `/emulator/v1/`.
 
@@ -9,6 +9,7 @@ mod auth;
 mod clock;
 mod control;
 mod faults;
+mod mute;
 mod rate;
 mod state;
 mod stats;

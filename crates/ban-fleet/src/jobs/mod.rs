@@ -11,6 +11,7 @@
 //! repeating a ban is harmless because every ban call sends what is left
 //! of one absolute end.
 
+mod error;
 pub(crate) mod judge;
 mod meta;
 pub(crate) mod queue;

@@ -7,13 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ban_facade::{
-    validate_members, Action, BulkReport, FailedMember, InputError, JobSpec, JobState, StopKind,
-    StopReason,
+    validate_members, Action, BulkReport, FailedMember, JobSpec, JobState, StopKind, StopReason,
 };
-use ban_proto::SettingError;
 use redis::streams::{StreamPendingReply, StreamRangeReply};
 use redis::AsyncCommands;
 
+pub use super::error::JobError;
 use super::meta::{JobMeta, F};
 pub use super::report::{JobReport, JobStatus};
 
@@ -26,57 +25,6 @@ pub(crate) const MEMBERS_FIELD: &str = "m";
 const SUBMIT_PIPELINE_MEMBERS: usize = 40_000;
 /// How long a worker's heartbeat counts it as alive.
 pub(crate) const LIVE_FOR_MS: u64 = 5_000;
-
-/// Why a job call failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum JobError {
-    /// The input was refused before anything was queued.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// Redis refused or could not be reached.
-    #[error("Redis failed")]
-    Redis(#[from] redis::RedisError),
-    /// Redis cannot be used as set up (a password, a Cluster node, no
-    /// persistence, ...), or is unreachable at the start.
-    #[error(transparent)]
-    Setup(#[from] crate::RedisSetupError),
-    /// No such job (never submitted, deleted after its report was read, or
-    /// lost by a Redis that does not persist its data).
-    #[error("job {0} does not exist: never submitted, deleted after its report was read, or lost by Redis (a restart without persistence)")]
-    NoSuchJob(String),
-    /// A worker setting makes no sense.
-    #[error(transparent)]
-    Setting(#[from] SettingError),
-    /// This worker's calls are refused (its key, its admin, its network)
-    /// while other workers of the job succeed: it stopped serving, and the
-    /// job goes on without it.
-    #[error("this worker stopped serving job {job}: its calls are refused ({}) while other workers of the job succeed; fix this worker's settings", .reason.kind)]
-    Quarantined {
-        /// The job.
-        job: String,
-        /// What refused this worker's calls.
-        reason: StopReason,
-    },
-    /// The job is not in a state the call applies to.
-    #[error("job {id} is {state}; it must be {wanted}")]
-    State {
-        /// The job.
-        id: String,
-        /// Its state.
-        state: JobState,
-        /// What the call needs.
-        wanted: &'static str,
-    },
-    /// The job's data is not what this version wrote.
-    #[error("job {id}: {what}")]
-    Corrupt {
-        /// The job.
-        id: String,
-        /// What is wrong.
-        what: String,
-    },
-}
 
 /// The keys of one job. They share one hash tag (`{id}`), so every script
 /// and transaction on a job touches one Redis Cluster slot.
