@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ban_fleet::testing::RedisServer;
 use ban_fleet::{FleetConfig, RedisLimiter};
-use ban_transport::{Limiter, LocalLimiter, RateLimit};
+use ban_transport::{Limiter, LocalLimiter, Priority, RateLimit};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures_util::future::join_all;
 use std::hint::black_box;
@@ -41,11 +41,11 @@ fn fleet(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("local_limiter_baseline", |b| {
         b.to_async(&rt)
-            .iter(|| local.acquire(black_box("ban_group_member")))
+            .iter(|| local.acquire(black_box("ban_group_member"), Priority::Normal))
     });
     g.bench_function("redis_limiter", |b| {
         b.to_async(&rt)
-            .iter(|| shared.acquire(black_box("ban_group_member")))
+            .iter(|| shared.acquire(black_box("ban_group_member"), Priority::Normal))
     });
     g.finish();
 
@@ -60,7 +60,9 @@ fn fleet(c: &mut Criterion) {
             b.to_async(&rt).iter(|| async {
                 let permits = (0..64).map(|_| {
                     let l = limiter.clone();
-                    tokio::spawn(async move { l.acquire("ban_group_member").await })
+                    tokio::spawn(
+                        async move { l.acquire("ban_group_member", Priority::Normal).await },
+                    )
                 });
                 black_box(join_all(permits).await.len())
             })

@@ -233,6 +233,7 @@ impl Client {
     ) -> Result<BulkReport, InputError> {
         let (job_action, asked) = action.to_job(now_unix());
         let mut spec = JobSpec::new(group, job_action)?;
+        spec.priority = options.priority;
         let (members, duplicates) = prepare(members)?;
         let journal = match &options.journal {
             None => None,
@@ -290,6 +291,7 @@ impl Client {
             calls = report.calls,
             retries = report.retries,
             elapsed_ms = report.elapsed.as_millis() as u64,
+            permit_wait_ms = report.permit_wait.as_millis() as u64,
             "bulk job finished"
         );
         Ok(report)

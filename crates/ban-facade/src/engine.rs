@@ -94,6 +94,8 @@ pub struct BatchOutcome {
     pub retries: u64,
     /// 60007 answers among the attempts.
     pub rate_limited: u64,
+    /// Time the batch's attempts waited for permits, in all.
+    pub permit_wait: Duration,
 }
 
 impl BatchOutcome {
@@ -137,6 +139,7 @@ impl std::fmt::Debug for JobRun {
 struct BatchObserver {
     health: Arc<Health>,
     rate_limited: AtomicU64,
+    permit_wait_us: AtomicU64,
 }
 
 impl AttemptObserver for BatchObserver {
@@ -145,6 +148,11 @@ impl AttemptObserver for BatchObserver {
             self.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
         self.health.attempt_done(failure);
+    }
+
+    fn permit_waited(&self, waited: Duration) {
+        let us = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+        self.permit_wait_us.fetch_add(us, Ordering::Relaxed);
     }
 }
 
@@ -212,10 +220,12 @@ impl JobRun {
         let observer = Arc::new(BatchObserver {
             health: self.health.clone(),
             rate_limited: AtomicU64::new(0),
+            permit_wait_us: AtomicU64::new(0),
         });
         let options = CallOptions::new()
             .abort_on(self.abort.clone())
-            .observer(observer.clone());
+            .observer(observer.clone())
+            .priority(self.spec.priority.unwrap_or_default());
         let mut out = BatchOutcome::default();
         let max = self.spec.action.kind().batch_max();
         let mut parts: VecDeque<Members> = if batch.len() <= max {
@@ -287,6 +297,7 @@ impl JobRun {
             }
         }
         out.rate_limited = observer.rate_limited.load(Ordering::Relaxed);
+        out.permit_wait = Duration::from_micros(observer.permit_wait_us.load(Ordering::Relaxed));
         out
     }
 

@@ -9,6 +9,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use ban_proto::{Description, GroupId, SettingError};
+use ban_transport::Priority;
 
 use crate::input::InputError;
 use crate::report::Action;
@@ -150,6 +151,10 @@ pub struct JobSpec {
     /// What the job does.
     #[serde(flatten)]
     pub action: JobAction,
+    /// Its lane at the rate limiter; none: the store's default (normal for
+    /// a local job, bulk for a fleet job).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
 }
 
 impl JobSpec {
@@ -158,9 +163,16 @@ impl JobSpec {
         let spec = JobSpec {
             group: group.to_owned(),
             action,
+            priority: None,
         };
         spec.validate()?;
         Ok(spec)
+    }
+
+    /// The same job in `priority`'s lane.
+    pub fn with_priority(mut self, priority: Priority) -> Self {
+        self.priority = Some(priority);
+        self
     }
 
     /// Checks the group ID and the description (a decoded spec comes from

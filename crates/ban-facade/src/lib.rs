@@ -51,7 +51,7 @@ pub use ban_proto::{
 pub use ban_sign::{Clock, RenewPolicy, SecretKey};
 pub use ban_transport::{
     error_chain, AbortSignal, BuildError, CallError, Cause, Credentials, CredentialsError,
-    ErrorKind, Limiter, Outcome, RateLimit, RetryPolicy, Transport, TransportBuilder,
+    ErrorKind, Limiter, Outcome, Priority, RateLimit, RetryPolicy, Transport, TransportBuilder,
 };
 pub use bulk::{validate_members, BulkAction};
 pub use client::{BannedStream, Client, SignerCredentials};

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ban_transport::AbortSignal;
+use ban_transport::{AbortSignal, Priority};
 
 use crate::report::Progress;
 
@@ -26,6 +26,7 @@ pub struct BulkOptions {
     pub(crate) journal: Option<PathBuf>,
     pub(crate) abort: Option<AbortSignal>,
     pub(crate) progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
+    pub(crate) priority: Option<Priority>,
 }
 
 impl std::fmt::Debug for BulkOptions {
@@ -34,6 +35,7 @@ impl std::fmt::Debug for BulkOptions {
             .field("journal", &self.journal)
             .field("abort", &self.abort)
             .field("progress", &self.progress.is_some())
+            .field("priority", &self.priority)
             .finish()
     }
 }
@@ -58,6 +60,15 @@ impl BulkOptions {
     /// report lists the rest as not attempted.
     pub fn abort_on(mut self, signal: AbortSignal) -> Self {
         self.abort = Some(signal);
+        self
+    }
+
+    /// The job's lane at the rate limiter (default [`Priority::Normal`]):
+    /// an urgent job's calls take the next free slots before any waiting
+    /// normal or bulk call, in this process and, with a shared limiter,
+    /// across the fleet.
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = Some(priority);
         self
     }
 

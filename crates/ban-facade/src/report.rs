@@ -186,6 +186,10 @@ pub struct BulkReport {
     /// Time the job took.
     #[serde(rename = "elapsed_ms", deserialize_with = "millis")]
     pub elapsed: Duration,
+    /// Time its calls waited for permits from the rate limiter, summed
+    /// over every attempt (calls in flight at once each count).
+    #[serde(rename = "permit_wait_ms", default, deserialize_with = "millis")]
+    pub permit_wait: Duration,
 }
 
 fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -209,6 +213,7 @@ impl BulkReport {
             rate_limited: 0,
             limiter: String::new(),
             elapsed: Duration::ZERO,
+            permit_wait: Duration::ZERO,
         }
     }
 
@@ -217,6 +222,7 @@ impl BulkReport {
         self.calls += batch.calls;
         self.retries += batch.retries;
         self.rate_limited += batch.rate_limited;
+        self.permit_wait += batch.permit_wait;
         self.succeeded.extend(batch.done);
         self.failed.extend(batch.failed);
         self.not_attempted.extend(batch.not_attempted);
@@ -246,7 +252,8 @@ impl BulkReport {
 /// `unmuted`: [`Action::done_key`]), `failed`
 /// with `member`, `code`, `reason` and `random` each, `not_attempted`,
 /// `stopped` (`kind`, `code`, `reason`, or null), `resumed`, `duplicates`,
-/// `calls`, `retries`, `rate_limited`, `limiter`, `elapsed_ms`.
+/// `calls`, `retries`, `rate_limited`, `limiter`, `elapsed_ms`,
+/// `permit_wait_ms`.
 impl Serialize for BulkReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
@@ -263,6 +270,7 @@ impl Serialize for BulkReport {
         m.serialize_entry("rate_limited", &self.rate_limited)?;
         m.serialize_entry("limiter", &self.limiter)?;
         m.serialize_entry("elapsed_ms", &(self.elapsed.as_millis() as u64))?;
+        m.serialize_entry("permit_wait_ms", &(self.permit_wait.as_millis() as u64))?;
         m.end()
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use ban_transport::{BoxFuture, Limiter, LocalLimiter, RateLimit};
+use ban_transport::{BoxFuture, Limiter, LocalLimiter, Priority, RateLimit, FLOOR_EVERY};
 
 use crate::config::{DownPolicy, FleetConfig, FleetError, DEGRADED_MARGIN, THROTTLE_PENALTY};
 use crate::conn::{Conn, RedisAddr};
@@ -73,6 +73,8 @@ struct Inner {
     /// far the slots other processes reserved may still run after Redis
     /// is lost.
     horizon_us: AtomicU64,
+    /// One line per (command, urgent or normal lane): its first caller asks.
+    lines: Mutex<std::collections::HashMap<(&'static str, Priority), Line>>,
 }
 
 /// A [`Limiter`] shared by every process that bans for one SDKAppID: each
@@ -143,6 +145,7 @@ impl RedisLimiter {
                 live_read: std::sync::atomic::AtomicBool::new(false),
                 reserved_until: Mutex::new(Instant::now()),
                 horizon_us: AtomicU64::new(0),
+                lines: Mutex::new(std::collections::HashMap::new()),
                 config,
             }),
         })
@@ -208,6 +211,26 @@ impl RedisLimiter {
     }
 }
 
+/// A line of callers: who holds it asks Redis.
+type Line = Arc<tokio::sync::Mutex<()>>;
+
+/// What the schedule answered a request.
+struct Reply {
+    /// Whether a permit was reserved.
+    granted: bool,
+    /// Granted: how long until its slot. Refused: how long before asking
+    /// again.
+    wait: Duration,
+    /// How far ahead of now the schedule reaches.
+    ahead: Duration,
+    /// The caller's bulk ticket.
+    ticket: u64,
+}
+
+/// How long the bulk ticket next in line may stay silent before the tickets
+/// after it pass it (its caller gave up, or its process died).
+const BULK_SKIP: Duration = Duration::from_millis(50);
+
 impl Inner {
     fn key(&self, command: &str) -> String {
         format!(
@@ -218,6 +241,14 @@ impl Inner {
 
     fn live_key(&self) -> String {
         format!("{}:live:{}", self.config.key_prefix, self.config.sdkappid)
+    }
+
+    /// The line of this process's callers of `command` in `priority`'s lane.
+    fn line(&self, command: &'static str, priority: Priority) -> Line {
+        lock(&self.lines)
+            .entry((command, priority))
+            .or_default()
+            .clone()
     }
 
     /// A connection, made on first use (and again after a failed attempt).
@@ -232,26 +263,35 @@ impl Inner {
         Ok(c)
     }
 
-    /// One reservation (or push-back) on the schedule of `command`: how long
-    /// to wait, and how far ahead the fleet's schedule reaches.
+    /// One request (or push-back) on the schedule of `command`, in
+    /// `priority`'s lane with the caller's bulk `ticket` (0 for none yet).
     async fn reserve(
         &self,
         command: &str,
         penalty: Duration,
-    ) -> redis::RedisResult<(Duration, Duration)> {
+        priority: Priority,
+        ticket: u64,
+    ) -> redis::RedisResult<Reply> {
         let mut conn = self.connection().await?;
-        let (wait, ahead): (i64, i64) = self
+        let (granted, wait, ahead, ticket): (i64, i64, i64, u64) = self
             .script
             .key(self.key(command))
             .arg(self.interval_us)
             .arg(self.tolerance_us)
             .arg(penalty.as_micros() as u64)
+            .arg(priority.lane())
+            .arg(priority.horizon().as_micros() as u64)
+            .arg(ticket)
+            .arg(BULK_SKIP.as_micros() as u64)
+            .arg(FLOOR_EVERY)
             .invoke_async(&mut conn)
             .await?;
-        Ok((
-            Duration::from_micros(wait.max(0) as u64),
-            Duration::from_micros(ahead.max(0) as u64),
-        ))
+        Ok(Reply {
+            granted: granted == 1,
+            wait: Duration::from_micros(wait.max(0) as u64),
+            ahead: Duration::from_micros(ahead.max(0) as u64),
+            ticket,
+        })
     }
 
     /// Whether this call asks Redis: always while the breaker is closed;
@@ -376,7 +416,7 @@ async fn heartbeats(inner: Weak<Inner>, every: Duration, timeout: Duration) {
 }
 
 impl RedisLimiter {
-    async fn permit(&self, command: &'static str) {
+    async fn permit(&self, command: &'static str, priority: Priority) {
         let inner = &self.inner;
         inner.heartbeat.call_once(|| {
             tokio::spawn(heartbeats(
@@ -395,29 +435,44 @@ impl RedisLimiter {
                 inner.live_read.store(true, Ordering::Relaxed);
             }
         }
+        // Urgent and normal callers of this process ask one at a time (the
+        // first in line asks until it is granted, then the next), so a
+        // refused crowd does not ask Redis all at once; bulk callers hold
+        // tickets that say when to ask.
+        let line_turn = match priority {
+            Priority::Bulk => None,
+            _ => Some(inner.line(command, priority).lock_owned().await),
+        };
+        let mut ticket = 0;
         loop {
             if inner.should_ask() {
                 let asked = Instant::now();
                 let reply = tokio::time::timeout(
                     inner.config.timeout,
-                    inner.reserve(command, Duration::ZERO),
+                    inner.reserve(command, Duration::ZERO, priority, ticket),
                 )
                 .await;
                 match reply {
-                    Ok(Ok((wait, ahead))) => {
+                    Ok(Ok(reply)) => {
                         inner.redis_ok();
-                        inner.counters.redis_permits.fetch_add(1, Ordering::Relaxed);
                         let now = Instant::now();
                         {
                             let mut until = lock(&inner.reserved_until);
-                            *until = (*until).max(now + ahead);
+                            *until = (*until).max(now + reply.ahead);
                         }
                         inner
                             .horizon_us
-                            .fetch_max(ahead.as_micros() as u64, Ordering::Relaxed);
+                            .fetch_max(reply.ahead.as_micros() as u64, Ordering::Relaxed);
+                        if !reply.granted {
+                            ticket = reply.ticket;
+                            tokio::time::sleep(reply.wait).await;
+                            continue;
+                        }
+                        inner.counters.redis_permits.fetch_add(1, Ordering::Relaxed);
+                        drop(line_turn);
                         // A zero sleep would still wait for the timer's next tick.
-                        if !wait.is_zero() {
-                            tokio::time::sleep_until(now + wait).await;
+                        if !reply.wait.is_zero() {
+                            tokio::time::sleep_until(now + reply.wait).await;
                         }
                         return;
                     }
@@ -442,7 +497,7 @@ impl RedisLimiter {
                     if start > Instant::now() {
                         tokio::time::sleep_until(start).await;
                     }
-                    inner.local().acquire(command).await;
+                    inner.local().acquire(command, priority).await;
                     inner.counters.local_permits.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
@@ -452,11 +507,12 @@ impl RedisLimiter {
 }
 
 impl Limiter for RedisLimiter {
-    fn acquire(&self, command: &'static str) -> BoxFuture<'_, ()> {
+    fn acquire(&self, command: &'static str, priority: Priority) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let asked = Instant::now();
-            self.permit(command).await;
-            metrics::histogram!("ban_limiter_wait_seconds").record(asked.elapsed().as_secs_f64());
+            self.permit(command, priority).await;
+            metrics::histogram!("ban_limiter_wait_seconds", "priority" => priority.as_str())
+                .record(asked.elapsed().as_secs_f64());
         })
     }
 
@@ -469,7 +525,7 @@ impl Limiter for RedisLimiter {
             "the service answered 60007: pushing the fleet's schedule back"
         );
         tokio::spawn(async move {
-            let push = inner.reserve(command, THROTTLE_PENALTY);
+            let push = inner.reserve(command, THROTTLE_PENALTY, Priority::Urgent, 0);
             let _ = tokio::time::timeout(inner.config.timeout, push).await;
         });
     }

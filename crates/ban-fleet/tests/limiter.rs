@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ban_emulator::Emulator;
-use ban_facade::{BanDuration, Client, ClientBuilder, ErrorCode, Limiter, RateLimit};
+use ban_facade::{BanDuration, Client, ClientBuilder, ErrorCode, Limiter, Priority, RateLimit};
 use ban_fleet::testing::RedisServer;
 use ban_fleet::{DownPolicy, FleetConfig, RedisLimiter};
 
@@ -79,7 +79,7 @@ async fn redis_dying_mid_run_falls_back_and_loses_nobody() {
             "{:?}",
             a.stats()
         );
-        a.acquire("ban_group_member").await;
+        a.acquire("ban_group_member", Priority::Normal).await;
     }
     assert!(!a.is_degraded());
     assert!(a.stats().to_redis >= 1);
@@ -96,13 +96,20 @@ async fn the_closed_policy_sends_nothing_while_redis_is_down() {
             .probe_every(Duration::from_millis(200)),
     )
     .unwrap();
-    let waited = tokio::time::timeout(Duration::from_millis(700), limiter.acquire("x")).await;
+    let waited = tokio::time::timeout(
+        Duration::from_millis(700),
+        limiter.acquire("x", Priority::Normal),
+    )
+    .await;
     assert!(waited.is_err(), "no permit while Redis is down");
     assert_eq!(limiter.stats().local_permits, 0);
     redis.restart().unwrap();
-    tokio::time::timeout(Duration::from_secs(3), limiter.acquire("x"))
-        .await
-        .expect("a permit once Redis is back");
+    tokio::time::timeout(
+        Duration::from_secs(3),
+        limiter.acquire("x", Priority::Normal),
+    )
+    .await
+    .expect("a permit once Redis is back");
     assert_eq!(limiter.stats().redis_permits, 1);
 }
 
@@ -120,12 +127,12 @@ async fn permits_follow_the_shared_schedule_and_60007_pushes_it_back() {
     let (wa, wb) = (a.clone(), b.clone());
     let ta = tokio::spawn(async move {
         for _ in 0..20 {
-            wa.acquire("ban_group_member").await;
+            wa.acquire("ban_group_member", Priority::Normal).await;
         }
     });
     let tb = tokio::spawn(async move {
         for _ in 0..20 {
-            wb.acquire("ban_group_member").await;
+            wb.acquire("ban_group_member", Priority::Normal).await;
         }
     });
     ta.await.unwrap();
@@ -134,13 +141,13 @@ async fn permits_follow_the_shared_schedule_and_60007_pushes_it_back() {
     assert!(took >= Duration::from_millis(740), "{took:?}");
     // Another command has its own schedule.
     let started = Instant::now();
-    a.acquire("unban_group_member").await;
+    a.acquire("unban_group_member", Priority::Normal).await;
     assert!(started.elapsed() < Duration::from_millis(40));
     // A 60007 pushes the schedule back for everyone.
     a.throttled("get_group_ban_member");
     tokio::time::sleep(Duration::from_millis(30)).await;
     let started = Instant::now();
-    b.acquire("get_group_ban_member").await;
+    b.acquire("get_group_ban_member", Priority::Normal).await;
     assert!(
         started.elapsed() >= Duration::from_millis(150),
         "{:?}",

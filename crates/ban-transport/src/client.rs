@@ -176,7 +176,10 @@ impl Transport {
                 tokio::select! {
                     biased;
                     () = options.aborted() => return Err(fail(attempt - 1, ErrorKind::Aborted)),
-                    r = tokio::time::timeout_at(deadline, limiter.acquire(endpoint.command)) => {
+                    r = tokio::time::timeout_at(deadline, limiter.acquire(endpoint.command, options.priority)) => {
+                        if let Some(observer) = &options.observer {
+                            observer.permit_waited(asked.elapsed());
+                        }
                         if r.is_err() {
                             return Err(fail(attempt - 1, ErrorKind::RateLimitWait(asked.elapsed())));
                         }

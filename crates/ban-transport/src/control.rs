@@ -76,6 +76,11 @@ impl fmt::Debug for AbortSignal {
 pub trait AttemptObserver: Send + Sync + 'static {
     /// One attempt ended.
     fn attempt_done(&self, failure: Option<&ErrorKind>);
+
+    /// An attempt waited this long for its permit from the rate limiter.
+    fn permit_waited(&self, waited: std::time::Duration) {
+        let _ = waited;
+    }
 }
 
 /// Per-call options.
@@ -88,6 +93,8 @@ pub struct CallOptions {
     pub abort: Option<AbortSignal>,
     /// Told the end of each attempt.
     pub observer: Option<Arc<dyn AttemptObserver>>,
+    /// Its lane at the rate limiter (default: normal).
+    pub priority: crate::Priority,
 }
 
 impl CallOptions {
@@ -114,6 +121,12 @@ impl CallOptions {
         self
     }
 
+    /// Waits for the rate limiter in `priority`'s lane.
+    pub fn priority(mut self, priority: crate::Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+
     pub(crate) fn is_aborted(&self) -> bool {
         self.abort.as_ref().is_some_and(AbortSignal::is_aborted)
     }
@@ -133,6 +146,7 @@ impl fmt::Debug for CallOptions {
             .field("random", &self.random)
             .field("abort", &self.abort)
             .field("observer", &self.observer.is_some())
+            .field("priority", &self.priority)
             .finish()
     }
 }

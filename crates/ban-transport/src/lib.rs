@@ -55,5 +55,8 @@ pub use client::{Outcome, Transport};
 pub use control::{AbortSignal, AttemptObserver, CallOptions};
 pub use credentials::{Credentials, CredentialsError, StaticCredentials};
 pub use error::{error_chain, BuildError, CallError, Cause, CauseError, ErrorKind, SharedError};
-pub use limit::{BoxFuture, Limiter, LocalLimiter, RateLimit};
+pub use limit::{
+    next_lane, BoxFuture, Limiter, LocalLimiter, Priority, RateLimit, BULK_HORIZON, FLOOR_EVERY,
+    NORMAL_HORIZON, URGENT_HORIZON,
+};
 pub use retry::RetryPolicy;

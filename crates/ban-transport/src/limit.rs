@@ -4,12 +4,15 @@
 //! through Redis.
 
 use ban_proto::SettingError;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
@@ -72,8 +75,9 @@ impl Default for RateLimit {
 /// by the call's deadline and abort signal) and reports each 60007 the
 /// service still answers with [`Limiter::throttled`].
 pub trait Limiter: Send + Sync + 'static {
-    /// Resolves when one call of `command` may be sent.
-    fn acquire(&self, command: &'static str) -> BoxFuture<'_, ()>;
+    /// Resolves when one call of `command` may be sent, serving waiting
+    /// callers by `priority` (see [`Priority`]).
+    fn acquire(&self, command: &'static str, priority: Priority) -> BoxFuture<'_, ()>;
 
     /// The service answered 60007 to `command`: slow down.
     fn throttled(&self, command: &'static str) {
@@ -86,17 +90,90 @@ pub trait Limiter: Send + Sync + 'static {
     }
 }
 
-/// One process's limiter: per command, governor's GCRA behind a FIFO queue,
-/// so callers get their permits in arrival order (governor alone lets
-/// waiters race, and one can starve for seconds behind the others).
+/// One process's limiter: per command, governor's GCRA behind a queue of
+/// waiters by priority (FIFO within a priority), so callers get their
+/// permits in arrival order within a lane and an urgent caller before the
+/// lanes below it (governor alone lets waiters race, and one can starve
+/// for seconds behind the others).
 pub struct LocalLimiter {
     quota: Quota,
     pacers: Mutex<HashMap<&'static str, Arc<Pacer>>>,
 }
 
 struct Pacer {
-    queue: tokio::sync::Mutex<()>,
     gcra: DefaultDirectRateLimiter,
+    lanes: Mutex<Lanes>,
+}
+
+/// Who waits for the turn to take the next permit.
+#[derive(Default)]
+struct Lanes {
+    /// Whether a caller holds the turn (waits on the GCRA for its permit).
+    busy: bool,
+    waiting: [VecDeque<oneshot::Sender<()>>; 3],
+    /// Permits given since each lane last had one.
+    since: [u32; 3],
+}
+
+impl Lanes {
+    /// The turn goes to `lane`.
+    fn give(&mut self, lane: usize) {
+        for (l, n) in self.since.iter_mut().enumerate() {
+            *n = if l == lane { 0 } else { n.saturating_add(1) };
+        }
+    }
+}
+
+impl Pacer {
+    fn lanes(&self) -> std::sync::MutexGuard<'_, Lanes> {
+        self.lanes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Passes the turn to the next waiter still waiting, or frees it.
+    fn hand_over(&self) {
+        let mut lanes = self.lanes();
+        loop {
+            let waiting = [0, 1, 2].map(|l| !lanes.waiting[l].is_empty());
+            let Some(lane) = next_lane(waiting, lanes.since) else {
+                lanes.busy = false;
+                return;
+            };
+            if let Some(tx) = lanes.waiting[lane].pop_front() {
+                if tx.send(()).is_ok() {
+                    lanes.give(lane);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The turn: handed on when dropped, whether the permit came or the caller
+/// gave up waiting for it.
+struct Turn(Arc<Pacer>);
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.0.hand_over();
+    }
+}
+
+/// A caller waiting for the turn: if it gives up after the turn was sent
+/// to it, the turn goes on.
+struct Waiting {
+    pacer: Arc<Pacer>,
+    rx: Option<oneshot::Receiver<()>>,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Some(mut rx) = self.rx.take() {
+            rx.close();
+            if rx.try_recv().is_ok() {
+                self.pacer.hand_over();
+            }
+        }
+    }
 }
 
 impl LocalLimiter {
@@ -115,8 +192,8 @@ impl LocalLimiter {
             .entry(command)
             .or_insert_with(|| {
                 Arc::new(Pacer {
-                    queue: tokio::sync::Mutex::new(()),
                     gcra: RateLimiter::direct(self.quota),
+                    lanes: Mutex::new(Lanes::default()),
                 })
             })
             .clone()
@@ -124,10 +201,33 @@ impl LocalLimiter {
 }
 
 impl Limiter for LocalLimiter {
-    fn acquire(&self, command: &'static str) -> BoxFuture<'_, ()> {
+    fn acquire(&self, command: &'static str, priority: Priority) -> BoxFuture<'_, ()> {
         let pacer = self.pacer(command);
         Box::pin(async move {
-            let _turn = pacer.queue.lock().await;
+            let rx = {
+                let mut lanes = pacer.lanes();
+                if lanes.busy {
+                    let (tx, rx) = oneshot::channel();
+                    lanes.waiting[priority.lane()].push_back(tx);
+                    Some(rx)
+                } else {
+                    lanes.busy = true;
+                    lanes.give(priority.lane());
+                    None
+                }
+            };
+            if let Some(rx) = rx {
+                let mut waiting = Waiting {
+                    pacer: pacer.clone(),
+                    rx: Some(rx),
+                };
+                if let Some(rx) = waiting.rx.as_mut() {
+                    // A sender is only dropped with the limiter itself.
+                    let _ = rx.await;
+                }
+                waiting.rx = None;
+            }
+            let _turn = Turn(pacer.clone());
             pacer.gcra.until_ready().await;
         })
     }
@@ -139,4 +239,122 @@ impl fmt::Debug for LocalLimiter {
             .field("quota", &self.quota)
             .finish_non_exhaustive()
     }
+}
+
+/// How soon a call must go when calls wait for the budget: a waiting
+/// urgent permit is served before any waiting normal one, a normal before
+/// any bulk one. Every lane spends the same budget; none can exceed it.
+///
+/// ```
+/// use ban_transport::Priority;
+///
+/// let p: Priority = "urgent".parse()?;
+/// assert_eq!(p, Priority::Urgent);
+/// assert_eq!(Priority::default(), Priority::Normal);
+/// assert!("asap".parse::<Priority>().is_err());
+/// # Ok::<(), ban_proto::SettingError>(())
+/// ```
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Priority {
+    /// A moderator's action: the next free slot.
+    Urgent,
+    /// An interactive job (`banctl ban`): before any bulk work.
+    #[default]
+    Normal,
+    /// A wave: what is left, in arrival order, and never reserved far ahead.
+    Bulk,
+}
+
+impl Priority {
+    /// Every priority, most urgent first.
+    pub const ALL: &'static [Priority] = &[Priority::Urgent, Priority::Normal, Priority::Bulk];
+
+    /// Its name: `urgent`, `normal`, `bulk`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Priority::Urgent => "urgent",
+            Priority::Normal => "normal",
+            Priority::Bulk => "bulk",
+        }
+    }
+
+    /// Its lane: 0 urgent, 1 normal, 2 bulk.
+    pub const fn lane(self) -> usize {
+        match self {
+            Priority::Urgent => 0,
+            Priority::Normal => 1,
+            Priority::Bulk => 2,
+        }
+    }
+
+    /// How far ahead of now a permit of this priority may be reserved on a
+    /// shared schedule ([`URGENT_HORIZON`], [`NORMAL_HORIZON`],
+    /// [`BULK_HORIZON`]); beyond it the caller waits unreserved, so that
+    /// a more urgent caller arriving later is not queued behind it.
+    pub const fn horizon(self) -> Duration {
+        match self {
+            Priority::Urgent => URGENT_HORIZON,
+            Priority::Normal => NORMAL_HORIZON,
+            Priority::Bulk => BULK_HORIZON,
+        }
+    }
+}
+
+/// How far ahead an urgent permit may be reserved: a flood of urgent calls
+/// queues at most this much of the budget, so the floor of the other lanes
+/// ([`FLOOR_EVERY`]) still comes round within it.
+pub const URGENT_HORIZON: Duration = Duration::from_secs(1);
+/// How far ahead a normal permit may be reserved.
+pub const NORMAL_HORIZON: Duration = Duration::from_millis(100);
+/// How far ahead a bulk permit may be reserved: what an urgent call may
+/// find already reserved ahead of it (10 calls at 200/s).
+pub const BULK_HORIZON: Duration = Duration::from_millis(50);
+/// The starvation floor: a lane that waits is granted at least one permit
+/// in every this many (5% of the budget), whatever the lanes above it ask.
+pub const FLOOR_EVERY: u32 = 20;
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Priority {
+    type Err = SettingError;
+    fn from_str(s: &str) -> Result<Self, SettingError> {
+        Priority::ALL
+            .iter()
+            .copied()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                SettingError::unknown("priority", s, Priority::ALL.iter().map(|p| p.as_str()))
+            })
+    }
+}
+
+/// Which waiting lane gets the next permit: a lane owed its floor (it
+/// waited through [`FLOOR_EVERY`]` - 1` permits of others), else the most
+/// urgent lane with a waiter. `since[l]` counts the permits granted since
+/// lane `l` last had one.
+pub fn next_lane(waiting: [bool; 3], since: [u32; 3]) -> Option<usize> {
+    for lane in [2, 1] {
+        if waiting[lane] && since[lane] >= FLOOR_EVERY - 1 {
+            return Some(lane);
+        }
+    }
+    waiting.iter().position(|&w| w)
 }

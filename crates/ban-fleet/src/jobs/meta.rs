@@ -36,6 +36,7 @@ impl F {
     pub(crate) const CALLS: &'static str = "calls";
     pub(crate) const RETRIES: &'static str = "retries";
     pub(crate) const RATE_LIMITED: &'static str = "rate_limited";
+    pub(crate) const PERMIT_WAIT_MS: &'static str = "permit_wait_ms";
     pub(crate) const REDELIVERIES: &'static str = "redeliveries";
 }
 
@@ -57,6 +58,7 @@ pub(crate) struct JobMeta {
     pub(crate) calls: u64,
     pub(crate) retries: u64,
     pub(crate) rate_limited: u64,
+    pub(crate) permit_wait_ms: u64,
     pub(crate) redeliveries: u64,
 }
 
@@ -102,6 +104,7 @@ impl JobMeta {
             calls: counter(F::CALLS)?,
             retries: counter(F::RETRIES)?,
             rate_limited: counter(F::RATE_LIMITED)?,
+            permit_wait_ms: counter(F::PERMIT_WAIT_MS)?,
             redeliveries: counter(F::REDELIVERIES)?,
         })
     }

@@ -409,6 +409,7 @@ impl JobQueue {
         report.calls = meta.calls;
         report.retries = meta.retries;
         report.rate_limited = meta.rate_limited;
+        report.permit_wait = Duration::from_millis(meta.permit_wait_ms);
         report.limiter = "redis".to_owned();
         report.elapsed = meta.elapsed();
         Ok(JobReport {

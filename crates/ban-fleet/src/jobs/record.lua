@@ -14,6 +14,7 @@
 -- ARGV[10] the name of the running state, ARGV[11] of the done state
 -- ARGV[12] the worker recording (consumer name): a batch with members done
 --          stamps the job's last success (Redis time) and who made it
+-- ARGV[13] milliseconds the batch's calls waited for permits
 --
 -- Returns 1 when recorded, 2 when recorded and the job is now done, 0
 -- when the entry was already acknowledged, -1 when the job is gone (its
@@ -46,6 +47,7 @@ end
 redis.call('HINCRBY', KEYS[2], 'calls', tonumber(ARGV[6]))
 redis.call('HINCRBY', KEYS[2], 'retries', tonumber(ARGV[7]))
 redis.call('HINCRBY', KEYS[2], 'rate_limited', tonumber(ARGV[8]))
+redis.call('HINCRBY', KEYS[2], 'permit_wait_ms', tonumber(ARGV[13]))
 local total = tonumber(redis.call('HGET', KEYS[2], 'total') or '0')
 local finished = redis.call('SCARD', KEYS[3]) + redis.call('HLEN', KEYS[4])
 if finished >= total and redis.call('HGET', KEYS[2], 'state') == ARGV[10] then

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ban_facade::{
-    Batch, BatchOutcome, FailedMember, JobRun, JobState, MemberAccount, Patience, Polled,
+    Batch, BatchOutcome, FailedMember, JobRun, JobState, MemberAccount, Patience, Polled, Priority,
     ProgressStore, StopKind, StopReason,
 };
 use redis::streams::{
@@ -102,7 +102,10 @@ impl RedisStore {
             return (!run.is_stopped()).then(|| run.clone());
         }
         let patience = Patience::fleet(self.worker.config.max_in_flight);
-        match JobRun::new(&self.worker.client, meta.spec.clone(), patience) {
+        // A fleet job is a wave unless its submitter said otherwise.
+        let mut spec = meta.spec.clone();
+        spec.priority.get_or_insert(Priority::Bulk);
+        match JobRun::new(&self.worker.client, spec, patience) {
             Ok(run) => {
                 let run = Arc::new(run);
                 self.runs.insert(id.to_owned(), run.clone());
@@ -155,7 +158,8 @@ impl RedisStore {
                         .split('\n')
                         .map(|m| FailedMember::new(m, None, reason.clone(), 0))
                         .collect::<Vec<_>>();
-                    self.script(&ticket, true, &[], &failed, (0, 0, 0)).await?;
+                    self.script(&ticket, true, &[], &failed, (0, 0, 0, 0))
+                        .await?;
                 }
             }
         }
@@ -169,7 +173,7 @@ impl RedisStore {
         ack: bool,
         done: &[String],
         failed: &[FailedMember],
-        (calls, retries, rate_limited): (u64, u64, u64),
+        (calls, retries, rate_limited, permit_wait_ms): (u64, u64, u64, u64),
     ) -> Result<i64, JobError> {
         let keys = self.worker.queue.keys(&ticket.job);
         let mut conn = self.worker.queue.conn.clone();
@@ -195,6 +199,7 @@ impl RedisStore {
             .arg(JobState::Running.as_str())
             .arg(JobState::Done.as_str())
             .arg(self.me())
+            .arg(permit_wait_ms)
             .invoke_async(&mut conn)
             .await?)
     }
@@ -323,7 +328,12 @@ impl RedisStore {
         job: &JobRun,
         outcome: &BatchOutcome,
     ) -> Result<(), JobError> {
-        let counts = (outcome.calls, outcome.retries, outcome.rate_limited);
+        let counts = (
+            outcome.calls,
+            outcome.retries,
+            outcome.rate_limited,
+            u64::try_from(outcome.permit_wait.as_millis()).unwrap_or(u64::MAX),
+        );
         // Only the job's current run pauses it: a run replaced after a
         // resume, or stopped because the job was paused, does not.
         let current = self
