@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use ban_facade::Priority;
 use clap::{Args, Parser, Subcommand};
 
 /// Ban, unban, mute and unmute members of Tencent Cloud Chat groups (live
@@ -172,6 +173,10 @@ pub(crate) struct Target {
     /// to resume, skipping the members already done.
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+    /// The job's lane at the rate limit: urgent (the next free slot, before
+    /// any waiting wave), normal or bulk.
+    #[arg(long, default_value = "normal", value_name = "PRIORITY", value_parser = parse_priority)]
+    pub priority: Priority,
     #[command(flatten)]
     pub rate: Rate,
 }
@@ -207,6 +212,10 @@ pub(crate) enum JobCmd {
         /// Lift mutes instead (cancels the group's running mute jobs first).
         #[arg(long, conflicts_with_all = ["duration"])]
         unmute: bool,
+        /// The job's lane at the shared rate limit: urgent, normal or bulk
+        /// (a wave: what urgent and normal work leave).
+        #[arg(long, default_value = "bulk", value_name = "PRIORITY", value_parser = parse_priority)]
+        priority: Priority,
         /// Accept a Redis that does not log writes (no AOF): a restart of it
         /// loses the job and leaves no record.
         #[arg(long)]
@@ -369,6 +378,11 @@ fn parse_duration(s: &str) -> Result<u64, String> {
         ));
     }
     Ok(d.as_secs())
+}
+
+fn parse_priority(s: &str) -> Result<Priority, String> {
+    s.parse()
+        .map_err(|e: ban_facade::SettingError| e.to_string())
 }
 
 /// A mute's length: `permanent` (4294967295), or what [`parse_duration`]

@@ -33,10 +33,13 @@ pub(crate) async fn run(
     let bar = progress_bar(g.json, members.accounts.len());
     let abort = AbortSignal::new();
     let signals = tokio::spawn(watch_signals(abort.clone(), bar.clone()));
-    let mut options = BulkOptions::new().abort_on(abort).progress({
-        let bar = bar.clone();
-        move |p| tick(&bar, p)
-    });
+    let mut options = BulkOptions::new()
+        .abort_on(abort)
+        .priority(target.priority)
+        .progress({
+            let bar = bar.clone();
+            move |p| tick(&bar, p)
+        });
     if let Some(path) = &target.journal {
         options = options.journal(path);
     }

@@ -77,6 +77,7 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
             unban,
             mute,
             unmute,
+            priority,
             allow_volatile_redis,
         } => {
             let queue = queue.allow_volatile(allow_volatile_redis);
@@ -102,7 +103,9 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |t| t.as_secs());
             let (action, _) = action.to_job(now);
-            let spec = JobSpec::new(&group, action).map_err(|i| list.explain(i))?;
+            let spec = JobSpec::new(&group, action)
+                .map_err(|i| list.explain(i))?
+                .with_priority(priority);
             let id = queue
                 .submit(&spec, &list.accounts)
                 .await
