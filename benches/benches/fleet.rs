@@ -52,17 +52,17 @@ fn fleet(c: &mut Criterion) {
     let mut g = c.benchmark_group("fleet_64_callers");
     g.measurement_time(Duration::from_secs(5));
     g.throughput(Throughput::Elements(64));
-    for (name, limiter) in [
-        ("local_limiter_baseline", &local),
-        ("redis_limiter", &shared),
+    for (name, limiter, priority) in [
+        ("local_limiter_baseline", &local, Priority::Normal),
+        ("redis_limiter_normal", &shared, Priority::Normal),
+        ("redis_limiter_bulk", &shared, Priority::Bulk),
+        ("redis_limiter_urgent", &shared, Priority::Urgent),
     ] {
         g.bench_function(name, |b| {
             b.to_async(&rt).iter(|| async {
                 let permits = (0..64).map(|_| {
                     let l = limiter.clone();
-                    tokio::spawn(
-                        async move { l.acquire("ban_group_member", Priority::Normal).await },
-                    )
+                    tokio::spawn(async move { l.acquire("ban_group_member", priority).await })
                 });
                 black_box(join_all(permits).await.len())
             })

@@ -79,7 +79,11 @@ fn urgent_bans_beside_a_wave_finish_well_ahead_of_the_control() {
     let (_, v) = report(&emu, &redis, &id);
     assert_eq!(v["state"], "done");
     assert_eq!(v["banned"].as_array().unwrap().len(), WAVE);
-    assert!(v["permit_wait_ms"].as_u64().unwrap() > 0, "{}", v["permit_wait_ms"]);
+    assert!(
+        v["permit_wait_ms"].as_u64().unwrap() > 0,
+        "{}",
+        v["permit_wait_ms"]
+    );
     let stats = emu.control("stats")["commands"]["ban_group_member"].clone();
     let accepted = stats["accepted"].as_u64().unwrap();
     assert_eq!(accepted, WAVE as u64 / 20 + 10, "every call once");

@@ -4,7 +4,10 @@
 //!
 //! [`RedisLimiter`] is a `ban_transport::Limiter`: plug it into a client and
 //! every permit becomes a GCRA reservation in Redis, timed by Redis's clock,
-//! one round trip, callers served in arrival order. A 60007 that still
+//! in one of three lanes ([`ban_transport::Priority`]): an urgent caller
+//! takes the next free slot, bulk callers are served in arrival order and
+//! never reserve far ahead, and a waiting lane gets at least one permit in
+//! 20. A 60007 that still
 //! arrives pushes the shared schedule back for everyone. When Redis is down
 //! or slow (each request is bounded by 50 ms), a circuit breaker stops
 //! asking it, probes it about once a second, and meanwhile each process

@@ -78,8 +78,10 @@ struct Inner {
 }
 
 /// A [`Limiter`] shared by every process that bans for one SDKAppID: each
-/// permit is a GCRA reservation in Redis (one round trip, Redis's clock,
-/// callers served in arrival order). While Redis is down or slow, each
+/// permit is a GCRA reservation in Redis (Redis's clock; one round trip
+/// when its lane's horizon allows it, see [`Priority::horizon`]; bulk
+/// callers in ticket order, the others in the order they reach Redis).
+/// While Redis is down or slow, each
 /// process goes on with its share of the rate (or stops, by policy), and
 /// asks Redis again about once a second.
 #[derive(Clone)]

@@ -322,7 +322,7 @@ pub const URGENT_HORIZON: Duration = Duration::from_secs(1);
 pub const NORMAL_HORIZON: Duration = Duration::from_millis(100);
 /// How far ahead a bulk permit may be reserved: what an urgent call may
 /// find already reserved ahead of it (10 calls at 200/s).
-pub const BULK_HORIZON: Duration = Duration::from_millis(50);
+pub const BULK_HORIZON: Duration = Duration::from_millis(25);
 /// The starvation floor: a lane that waits is granted at least one permit
 /// in every this many (5% of the budget), whatever the lanes above it ask.
 pub const FLOOR_EVERY: u32 = 20;
