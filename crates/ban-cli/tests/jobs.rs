@@ -125,9 +125,9 @@ fn cancel_stops_the_workers_and_the_rest_is_not_attempted() {
         text
     };
     assert!(metrics.contains("ban_calls_total"), "{metrics}");
-    // A histogram with buckets, not a summary.
+    // A histogram with buckets, not a summary, by lane.
     assert!(
-        metrics.contains("ban_limiter_wait_seconds_bucket{le="),
+        metrics.contains("ban_limiter_wait_seconds_bucket{priority=\"bulk\",le="),
         "{metrics}"
     );
     let out = job(&emu, &redis, &["cancel", &id]).output().unwrap();
