@@ -1,0 +1,313 @@
+//! The callbacks, typed. Field names are the service's; unknown fields are
+//! ignored; where the pages disagree both forms decode.
+
+use serde::{Deserialize, Serialize};
+
+use crate::tolerant::{null_default, strings, u64_or_string};
+
+/// One element of a message body: `{MsgType, MsgContent}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MsgElement {
+    /// `TIMTextElem`, `TIMImageElem`, `TIMCustomElem`, ...
+    #[serde(rename = "MsgType", default)]
+    pub msg_type: String,
+    /// The content; for `TIMTextElem`, `{"Text": ...}`.
+    #[serde(rename = "MsgContent", default)]
+    pub msg_content: serde_json::Value,
+}
+
+impl MsgElement {
+    /// A text element.
+    pub fn text(text: &str) -> MsgElement {
+        MsgElement {
+            msg_type: "TIMTextElem".to_owned(),
+            msg_content: serde_json::json!({ "Text": text }),
+        }
+    }
+}
+
+/// `Group.CallbackBeforeSendMsg` and `Group.CallbackAfterSendMsg`: a
+/// member's message to a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GroupMessage {
+    /// The group.
+    #[serde(rename = "GroupId")]
+    pub group_id: String,
+    /// The group's type (`AVChatRoom`, `Public`, ...).
+    #[serde(rename = "Type", default, deserialize_with = "null_default")]
+    pub group_type: String,
+    /// The sender.
+    #[serde(rename = "From_Account")]
+    pub from_account: String,
+    /// Who sent it on the sender's behalf (an admin over REST), if anyone.
+    #[serde(
+        rename = "Operator_Account",
+        default,
+        deserialize_with = "null_default"
+    )]
+    pub operator_account: String,
+    /// The message's random.
+    #[serde(rename = "Random", default, deserialize_with = "u64_or_string")]
+    pub random: Option<u64>,
+    /// The body.
+    #[serde(rename = "MsgBody", default, deserialize_with = "null_default")]
+    pub msg_body: Vec<MsgElement>,
+    /// The app's own data on the message.
+    #[serde(rename = "CloudCustomData", default, deserialize_with = "null_default")]
+    pub cloud_custom_data: String,
+    /// When it was sent, milliseconds (a number or a string).
+    #[serde(
+        rename = "EventTime",
+        default,
+        deserialize_with = "u64_or_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub event_time: Option<u64>,
+    /// Its sequence number (after-callback only).
+    #[serde(
+        rename = "MsgSeq",
+        default,
+        deserialize_with = "u64_or_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub msg_seq: Option<u64>,
+    /// When the service stored it, seconds (after-callback only).
+    #[serde(
+        rename = "MsgTime",
+        default,
+        deserialize_with = "u64_or_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub msg_time: Option<u64>,
+}
+
+impl GroupMessage {
+    /// The text of its `TIMTextElem` elements, joined.
+    pub fn text(&self) -> String {
+        self.msg_body
+            .iter()
+            .filter(|e| e.msg_type == "TIMTextElem")
+            .filter_map(|e| e.msg_content.get("Text").and_then(|t| t.as_str()))
+            .collect()
+    }
+}
+
+/// Where a moderated message went.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ContactItem {
+    /// 1: one-to-one, 2: group.
+    #[serde(rename = "ContactType", default, deserialize_with = "u64_or_string")]
+    pub contact_type: Option<u64>,
+    /// The receiver (one-to-one).
+    #[serde(rename = "To_Account", default, deserialize_with = "null_default")]
+    pub to_account: String,
+    /// The group (group messages).
+    #[serde(rename = "ToGroupId", default, deserialize_with = "null_default")]
+    pub to_group_id: String,
+}
+
+/// `ContentCallback.ResultNotify`: Tencent's own content moderation judged
+/// a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ContentResult {
+    /// The sender.
+    #[serde(rename = "From_Account")]
+    pub from_account: String,
+    /// Where the message went.
+    #[serde(rename = "ContactItem", default, deserialize_with = "null_default")]
+    pub contact_item: ContactItem,
+    /// Text, Image, Audio, Video.
+    #[serde(rename = "ContentType", default, deserialize_with = "null_default")]
+    pub content_type: String,
+    /// The text judged (an array or a string).
+    #[serde(rename = "TextContent", default, deserialize_with = "strings")]
+    pub text_content: Vec<String>,
+    /// The file judged.
+    #[serde(rename = "FileURL", default, deserialize_with = "null_default")]
+    pub file_url: String,
+    /// The message.
+    #[serde(rename = "MsgID", default, deserialize_with = "null_default")]
+    pub msg_id: String,
+    /// 1: blocked, 0: passed.
+    #[serde(rename = "CtxcbResult", default, deserialize_with = "u64_or_string")]
+    pub ctxcb_result: Option<u64>,
+    /// The words that hit.
+    #[serde(rename = "CtxcbKeywords", default, deserialize_with = "strings")]
+    pub ctxcb_keywords: Vec<String>,
+    /// The label (Porn, Abuse, Ad, ...).
+    #[serde(rename = "CtxcbLabel", default, deserialize_with = "null_default")]
+    pub ctxcb_label: String,
+}
+
+impl ContentResult {
+    /// Whether moderation blocked the message.
+    pub fn blocked(&self) -> bool {
+        self.ctxcb_result == Some(1)
+    }
+
+    /// The group, when it was a group message.
+    pub fn group(&self) -> Option<&str> {
+        let g = self.contact_item.to_group_id.as_str();
+        (!g.is_empty()).then_some(g)
+    }
+}
+
+/// One new member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct NewMember {
+    /// The account.
+    #[serde(rename = "Member_Account")]
+    pub member_account: String,
+}
+
+impl NewMember {
+    /// A new member.
+    pub fn new(account: &str) -> NewMember {
+        NewMember {
+            member_account: account.to_owned(),
+        }
+    }
+}
+
+/// `Group.CallbackAfterNewMemberJoin`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MemberJoin {
+    /// The group.
+    #[serde(rename = "GroupId")]
+    pub group_id: String,
+    /// The group's type.
+    #[serde(rename = "Type", default, deserialize_with = "null_default")]
+    pub group_type: String,
+    /// How they joined (Apply, Invited, ...).
+    #[serde(rename = "JoinType", default, deserialize_with = "null_default")]
+    pub join_type: String,
+    /// The new members.
+    #[serde(rename = "NewMemberList", default, deserialize_with = "null_default")]
+    pub new_members: Vec<NewMember>,
+    /// When, milliseconds.
+    #[serde(
+        rename = "EventTime",
+        default,
+        deserialize_with = "u64_or_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub event_time: Option<u64>,
+}
+
+/// `Group.CallbackBeforeApplyJoinGroup`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct JoinApply {
+    /// The group.
+    #[serde(rename = "GroupId")]
+    pub group_id: String,
+    /// The group's type.
+    #[serde(rename = "Type", default, deserialize_with = "null_default")]
+    pub group_type: String,
+    /// Who asks to join.
+    #[serde(rename = "Requestor_Account")]
+    pub requestor_account: String,
+}
+
+/// `Alert.RequestOverLimit`: an API ran above 80% of its limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OverLimit {
+    /// The service, e.g. `openim`.
+    #[serde(rename = "ServiceName", default, deserialize_with = "null_default")]
+    pub service_name: String,
+    /// The command, e.g. `ban_group_member`.
+    #[serde(rename = "Command", default, deserialize_with = "null_default")]
+    pub command: String,
+    /// Calls in the last second.
+    #[serde(rename = "Request", default, deserialize_with = "u64_or_string")]
+    pub request: Option<u64>,
+    /// The limit.
+    #[serde(rename = "Limit", default, deserialize_with = "u64_or_string")]
+    pub limit: Option<u64>,
+}
+
+/// A callback, by its `CallbackCommand`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Callback {
+    /// `Group.CallbackBeforeSendMsg`: answer in 2 s, the verdict decides.
+    BeforeSendMsg(GroupMessage),
+    /// `Group.CallbackAfterSendMsg`.
+    AfterSendMsg(GroupMessage),
+    /// `ContentCallback.ResultNotify`.
+    ContentResult(ContentResult),
+    /// `Group.CallbackAfterNewMemberJoin`.
+    AfterNewMemberJoin(MemberJoin),
+    /// `Group.CallbackBeforeApplyJoinGroup`.
+    BeforeApplyJoinGroup(JoinApply),
+    /// `Alert.RequestOverLimit`.
+    RequestOverLimit(OverLimit),
+    /// A command this crate does not type: answer OK and count it.
+    Unknown(String),
+}
+
+/// A body that is not the JSON its command says.
+#[derive(Debug, thiserror::Error)]
+#[error("the body of {command} is not readable: {source}")]
+pub struct DecodeError {
+    /// The command.
+    pub command: String,
+    /// Why.
+    #[source]
+    pub source: serde_json::Error,
+}
+
+impl Callback {
+    /// The commands this crate types.
+    pub const COMMANDS: &'static [&'static str] = &[
+        "Group.CallbackBeforeSendMsg",
+        "Group.CallbackAfterSendMsg",
+        "ContentCallback.ResultNotify",
+        "Group.CallbackAfterNewMemberJoin",
+        "Group.CallbackBeforeApplyJoinGroup",
+        "Alert.RequestOverLimit",
+    ];
+
+    /// Decodes the body of `command`.
+    pub fn decode(command: &str, body: &[u8]) -> Result<Callback, DecodeError> {
+        fn read<'a, T: Deserialize<'a>>(command: &str, body: &'a [u8]) -> Result<T, DecodeError> {
+            serde_json::from_slice(body).map_err(|source| DecodeError {
+                command: command.to_owned(),
+                source,
+            })
+        }
+        Ok(match command {
+            "Group.CallbackBeforeSendMsg" => Callback::BeforeSendMsg(read(command, body)?),
+            "Group.CallbackAfterSendMsg" => Callback::AfterSendMsg(read(command, body)?),
+            "ContentCallback.ResultNotify" => Callback::ContentResult(read(command, body)?),
+            "Group.CallbackAfterNewMemberJoin" => {
+                Callback::AfterNewMemberJoin(read(command, body)?)
+            }
+            "Group.CallbackBeforeApplyJoinGroup" => {
+                Callback::BeforeApplyJoinGroup(read(command, body)?)
+            }
+            "Alert.RequestOverLimit" => Callback::RequestOverLimit(read(command, body)?),
+            other => Callback::Unknown(other.to_owned()),
+        })
+    }
+
+    /// Its command.
+    pub fn command(&self) -> &str {
+        match self {
+            Callback::BeforeSendMsg(_) => Self::COMMANDS[0],
+            Callback::AfterSendMsg(_) => Self::COMMANDS[1],
+            Callback::ContentResult(_) => Self::COMMANDS[2],
+            Callback::AfterNewMemberJoin(_) => Self::COMMANDS[3],
+            Callback::BeforeApplyJoinGroup(_) => Self::COMMANDS[4],
+            Callback::RequestOverLimit(_) => Self::COMMANDS[5],
+            Callback::Unknown(c) => c,
+        }
+    }
+}
