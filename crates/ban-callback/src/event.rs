@@ -84,6 +84,37 @@ pub struct GroupMessage {
 }
 
 impl GroupMessage {
+    /// A text message from `from` to `group_id`, as the service describes
+    /// it to a before-send callback (`msg_seq` and `msg_time` unset).
+    pub fn text_message(
+        group_id: &str,
+        group_type: &str,
+        from: &str,
+        text: &str,
+        random: u64,
+        event_time_ms: u64,
+    ) -> GroupMessage {
+        GroupMessage {
+            group_id: group_id.to_owned(),
+            group_type: group_type.to_owned(),
+            from_account: from.to_owned(),
+            operator_account: String::new(),
+            random: Some(random),
+            msg_body: vec![MsgElement::text(text)],
+            cloud_custom_data: String::new(),
+            event_time: Some(event_time_ms),
+            msg_seq: None,
+            msg_time: None,
+        }
+    }
+
+    /// The same message once stored: its sequence number and time.
+    pub fn stored(mut self, seq: u64, time: u64) -> GroupMessage {
+        self.msg_seq = Some(seq);
+        self.msg_time = Some(time);
+        self
+    }
+
     /// The text of its `TIMTextElem` elements, joined.
     pub fn text(&self) -> String {
         self.msg_body
@@ -200,6 +231,19 @@ pub struct MemberJoin {
     pub event_time: Option<u64>,
 }
 
+impl MemberJoin {
+    /// `members` joined `group_id`.
+    pub fn new(group_id: &str, group_type: &str, members: &[&str], event_time_ms: u64) -> Self {
+        MemberJoin {
+            group_id: group_id.to_owned(),
+            group_type: group_type.to_owned(),
+            join_type: "Apply".to_owned(),
+            new_members: members.iter().map(|m| NewMember::new(m)).collect(),
+            event_time: Some(event_time_ms),
+        }
+    }
+}
+
 /// `Group.CallbackBeforeApplyJoinGroup`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -231,6 +275,19 @@ pub struct OverLimit {
     /// The limit.
     #[serde(rename = "Limit", default, deserialize_with = "u64_or_string")]
     pub limit: Option<u64>,
+}
+
+impl OverLimit {
+    /// `command` of `service_name` ran at `request` calls a second against
+    /// `limit`.
+    pub fn new(service_name: &str, command: &str, request: u64, limit: u64) -> Self {
+        OverLimit {
+            service_name: service_name.to_owned(),
+            command: command.to_owned(),
+            request: Some(request),
+            limit: Some(limit),
+        }
+    }
 }
 
 /// A callback, by its `CallbackCommand`.

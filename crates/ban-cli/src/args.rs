@@ -352,6 +352,19 @@ pub(crate) struct EmulatorArgs {
     /// Serve the control surface (/emulator/v1/) without the token of the ready file.
     #[arg(long)]
     pub open_control: bool,
+    /// Call the app back here (plain http:// on loopback): before and after
+    /// each group message, on joins, above 80% of a command's rate.
+    #[arg(long, value_name = "URL")]
+    pub callback_url: Option<String>,
+    /// Sign the callbacks with this token (visible in `ps`: prefer --callback-token-file).
+    #[arg(long, value_name = "TOKEN", requires = "callback_url", conflicts_with = "callback_token_file")]
+    pub callback_token: Option<String>,
+    /// A file holding the callback token, one line.
+    #[arg(long, value_name = "FILE", requires = "callback_url")]
+    pub callback_token_file: Option<PathBuf>,
+    /// How long the before-send callback is waited for; then the message is delivered.
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub callback_timeout_ms: u64,
     /// Write endpoint, CA, credentials and the control token as JSON here once listening.
     #[arg(long)]
     pub ready_file: Option<PathBuf>,

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ban_emulator::{Emulator, EmulatorConfig, FaultKind};
+use ban_emulator::{CallbackConfig, CallbackToken, Emulator, EmulatorConfig, FaultKind};
 
 use crate::args::{EmulatorArgs, Global};
 use crate::output::{failed, usage, usage_err, Failure};
@@ -57,6 +57,16 @@ pub(crate) async fn run(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure
     config.sensitive_words = a.sensitive_words;
     config.open_control = a.open_control;
     config.failing_members = a.failing_members;
+    if let Some(url) = a.callback_url {
+        let token = match (a.callback_token, a.callback_token_file) {
+            (Some(t), _) => Some(t),
+            (None, Some(file)) => Some(crate::serve::read_token_file(&file)?),
+            (None, None) => None,
+        };
+        let mut callback = CallbackConfig::new(url, token.map(CallbackToken::new));
+        callback.timeout = Duration::from_millis(a.callback_timeout_ms);
+        config.callback = Some(callback);
+    }
     let emu = Emulator::start(config).await.map_err(usage_err)?;
     let info = emu.ready_info();
     if let Some(path) = &a.ready_file {

@@ -213,6 +213,8 @@ pub struct EmulatorConfig {
     /// What a group that does not exist is answered: 10015 (default: what
     /// users of the live-room SDKs report) or 10010 (the other page).
     pub unknown_group_code: UnknownGroupCode,
+    /// Where the emulator calls the app back, if anywhere.
+    pub callback: Option<crate::CallbackConfig>,
     /// Connections served at once; more wait in the kernel's backlog.
     pub max_connections: usize,
     /// How long a connection may take for its TLS handshake and for a
@@ -271,6 +273,7 @@ impl Default for EmulatorConfig {
             failing_members: Vec::new(),
             edition: Edition::Ultimate,
             unknown_group_code: UnknownGroupCode::InvalidGroupId,
+            callback: None,
             max_connections: 1024,
             connection_timeout: Duration::from_secs(10),
         }

@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod callback;
 mod config;
 mod core;
 mod server;
@@ -51,7 +52,9 @@ use crate::core::Core;
 pub use crate::core::{
     CommandStats, FaultStats, GroupState, InboxMessage, JoinError, Stats, UNKNOWN_COMMAND,
 };
+pub use crate::callback::{CallbackConfig, CallbackStats};
 pub use crate::tls::client_config;
+pub use ban_callback::CallbackToken;
 
 /// Why the emulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -225,6 +228,12 @@ impl EmulatorBuilder {
         self.config.failing_members.push(member.into());
         self
     }
+    /// Calls the app back at `config.url` (see [`CallbackConfig`]).
+    pub fn callback(mut self, config: CallbackConfig) -> Self {
+        self.config.callback = Some(config);
+        self
+    }
+
     /// The app's edition (default Ultimate: banning works).
     pub fn edition(mut self, edition: Edition) -> Self {
         self.config.edition = edition;
@@ -304,6 +313,10 @@ impl Emulator {
             )
             .into());
         }
+        let caller = match &config.callback {
+            Some(c) => Some(Arc::new(callback::Caller::new(c, config.sdkappid)?)),
+            None => None,
+        };
         if !config.listen.ip().is_loopback() {
             tracing::warn!(
                 listen = %config.listen,
@@ -334,7 +347,7 @@ impl Emulator {
         };
         let scheme = if config.tls { "https" } else { "http" };
         let endpoint = format!("{scheme}://{addr}");
-        let core = Arc::new(Core::new(config));
+        let core = Arc::new(Core::new(config, caller));
         let (shutdown, rx) = watch::channel(false);
         let task = tokio::spawn(server::run(listener, acceptor, core.clone(), rx));
         tracing::info!(%endpoint, "ban emulator listening");
@@ -446,6 +459,16 @@ impl Emulator {
     /// REST, 10007), a muted one too ([`JoinError::Muted`]; 10017).
     pub fn send_as(&self, group: &str, from: &str, text: &str) -> Result<usize, JoinError> {
         self.core.send_group_msg(group, from, text).map(|(_, n)| n)
+    }
+    /// A member's message through the whole path a client's takes: refused
+    /// when banned (10007) or muted (10017), and with callbacks on, held for
+    /// the app's before-send verdict (10016 when it refuses). Returns the
+    /// answer's `ErrorCode`.
+    pub async fn client_send(&self, group: &str, from: &str, text: &str) -> ban_proto::ErrorCode {
+        let reply = self.core.control_send(group, from, text);
+        let body = server::settle(&self.core, reply).await.map(|r| r.1);
+        body.and_then(|b| serde_json::from_slice::<ban_proto::Envelope>(&b).ok())
+            .map_or(ban_proto::ErrorCode::InternalError, |e| e.error_code)
     }
     /// A snapshot of a group: members, bans and mutes in force.
     pub fn group(&self, group: &str) -> Option<GroupState> {

@@ -63,7 +63,7 @@ async fn handle(core: Arc<Core>, req: Request<Incoming>) -> Result<Response<Full
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let is_api = parts.uri.path().starts_with("/v4/");
-    let mut reply = core.handle(
+    let reply = core.handle(
         parts.method.as_str(),
         parts.uri.path(),
         parts.uri.query(),
@@ -73,10 +73,26 @@ async fn handle(core: Arc<Core>, req: Request<Incoming>) -> Result<Response<Full
     if is_api && !core.config.latency.is_zero() {
         tokio::time::sleep(core.config.latency).await;
     }
+    match settle(&core, reply).await {
+        Some((status, body)) => Ok(respond(status, body)),
+        None => Err(Dropped),
+    }
+}
+
+/// Carries a reply to its end: the status and body, or none for a dropped
+/// connection.
+pub(crate) async fn settle(core: &Core, mut reply: Reply) -> Option<(u16, Vec<u8>)> {
     loop {
         match reply {
-            Reply::Json(status, body) => return Ok(respond(status, body)),
-            Reply::Drop => return Err(Dropped),
+            Reply::Json(status, body) => return Some((status, body)),
+            Reply::Drop => return None,
+            Reply::Send(pending) => {
+                let verdict = match &core.callbacks {
+                    Some(c) => c.before_send(&pending.message()).await,
+                    None => crate::callback::Verdict::Deliver,
+                };
+                reply = core.finish_send(*pending, verdict);
+            }
             Reply::Delayed(d, inner) => {
                 tokio::time::sleep(d).await;
                 reply = *inner;

@@ -33,6 +33,7 @@
 
 mod config;
 mod conn;
+mod counter;
 mod jobs;
 mod limiter;
 mod setup;
@@ -47,6 +48,7 @@ pub use config::{
     DEGRADED_MARGIN, THROTTLE_PENALTY,
 };
 pub use conn::RedisAddr;
+pub use counter::WindowCounter;
 pub use jobs::judge::{QUARANTINE_GRACE, QUARANTINE_WINDOW};
 pub use jobs::queue::{JobError, JobQueue, JobReport, JobStatus};
 pub use jobs::upkeep::HEARTBEAT_EVERY;

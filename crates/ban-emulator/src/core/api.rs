@@ -1,5 +1,5 @@
-//! The REST commands: ban, unban, list, mute and its list, and the two the
-//! demo needs (`create_group`, `send_group_msg`).
+//! The REST commands: ban, unban, list, and `create_group`; mute is in
+//! `mute`, `send_group_msg` in `send`.
 
 use ban_proto::{
     ActionStatus, BanListRequest, BanListResponse, BanRequest, Endpoint, Envelope, ErrorCode,
@@ -8,7 +8,7 @@ use ban_proto::{
 use ban_sign::Clock;
 use serde_json::{json, Value};
 
-use super::state::{Group, JoinError};
+use super::state::Group;
 use super::{lock, Answer, Core};
 use crate::config::{Edition, GroupType, Paging};
 
@@ -138,7 +138,8 @@ impl Core {
             Err(a) => return a,
         };
         if let Some(rate) = &self.rate {
-            if !rate.admit(endpoint.command, std::time::Instant::now()) {
+            let now = std::time::Instant::now();
+            if !rate.admit(endpoint.command, now) {
                 let per_sec = self.config.rate_limit.unwrap_or_default();
                 return Answer::err(
                     ErrorCode::RestRateLimited,
@@ -147,6 +148,14 @@ impl Core {
                         endpoint.command
                     ),
                 );
+            }
+            if let (Some(c), Some(calls)) = (&self.callbacks, rate.alarm(endpoint.command, now)) {
+                c.over_limit(ban_callback::OverLimit::new(
+                    "openim",
+                    endpoint.command,
+                    calls,
+                    rate.per_sec(),
+                ));
             }
         }
         let Ok(body) = serde_json::from_slice::<Value>(body) else {
@@ -419,48 +428,6 @@ impl Core {
                 &json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "GroupId": id}),
             ),
             Err((code, info)) => Answer::err(code, info),
-        }
-    }
-
-    fn rest_send_group_msg(&self, body: Value) -> Answer {
-        let Some(group) = body.get("GroupId").and_then(Value::as_str) else {
-            return Answer::err(
-                ErrorCode::InvalidParameter,
-                "GroupId is missing or not a string",
-            );
-        };
-        let text: Option<String> = body.get("MsgBody").and_then(Value::as_array).map(|elems| {
-            elems
-                .iter()
-                .filter(|e| e.get("MsgType").and_then(Value::as_str) == Some("TIMTextElem"))
-                .filter_map(|e| e.pointer("/MsgContent/Text").and_then(Value::as_str))
-                .collect::<Vec<_>>()
-                .join("")
-        });
-        let Some(text) = text else {
-            return Answer::err(
-                ErrorCode::InvalidParameter,
-                "MsgBody is missing or not an array of message elements",
-            );
-        };
-        let from = body
-            .get("From_Account")
-            .and_then(Value::as_str)
-            .unwrap_or(&self.config.admin);
-        match self.send_group_msg(group, from, &text) {
-            Ok((seq, _)) => Answer::ok(&json!({
-                "ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "",
-                "MsgSeq": seq, "MsgTime": self.clock.now_unix()
-            })),
-            Err(e @ JoinError::Muted { .. }) => Answer::err(ErrorCode::SenderMuted, e.to_string()),
-            Err(e @ JoinError::Banned { .. }) => Answer::err(
-                ErrorCode::PermissionDenied,
-                format!("{e}: a banned member is not in the group and cannot send"),
-            ),
-            Err(_) => Answer::err(
-                self.config.unknown_group_code.code(),
-                format!("group {group} does not exist or was dismissed"),
-            ),
         }
     }
 }

@@ -22,6 +22,16 @@ struct MemberBody {
 }
 
 #[derive(Deserialize)]
+struct SendBody {
+    #[serde(rename = "GroupId")]
+    group_id: String,
+    #[serde(rename = "From_Account")]
+    from: String,
+    #[serde(rename = "Text")]
+    text: String,
+}
+
+#[derive(Deserialize)]
 struct GroupBody {
     #[serde(rename = "GroupId")]
     group_id: String,
@@ -90,6 +100,10 @@ impl Core {
                     Ok(msgs) => control(200, json!({"messages": msgs})),
                     Err(e) => join_err(e),
                 },
+                Err(e) => bad(e),
+            },
+            ("POST", "send") => match serde_json::from_value::<SendBody>(value) {
+                Ok(b) => self.control_send(&b.group_id, &b.from, &b.text),
                 Err(e) => bad(e),
             },
             ("POST", "group") => match serde_json::from_value::<GroupBody>(value) {

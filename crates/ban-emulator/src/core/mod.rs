@@ -11,10 +11,11 @@ mod control;
 mod faults;
 mod mute;
 mod rate;
+mod send;
 mod state;
 mod stats;
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use ban_proto::{Endpoint, Envelope, ErrorCode};
@@ -40,6 +41,37 @@ pub(crate) enum Reply {
     Drop,
     /// Wait, then answer.
     Delayed(Duration, Box<Reply>),
+    /// Ask the app's before-send callback, then finish the send.
+    Send(Box<PendingSend>),
+}
+
+/// A message waiting for the app's before-send verdict.
+#[derive(Debug)]
+pub(crate) struct PendingSend {
+    pub(crate) group: String,
+    pub(crate) group_type: GroupType,
+    pub(crate) from: String,
+    pub(crate) text: String,
+    pub(crate) random: u64,
+    /// Sent over REST (counted in the statistics), or by a client through
+    /// the control surface.
+    pub(crate) rest: bool,
+}
+
+impl PendingSend {
+    pub(crate) fn message(&self) -> ban_callback::GroupMessage {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        ban_callback::GroupMessage::text_message(
+            &self.group,
+            self.group_type.as_str(),
+            &self.from,
+            &self.text,
+            self.random,
+            now_ms,
+        )
+    }
 }
 
 /// The emulator's state and judges, shared by every connection.
@@ -56,6 +88,8 @@ pub(crate) struct Core {
     service_error: Vec<u8>,
     /// What a control request must carry; `None` when the surface is open.
     control_token: Option<String>,
+    /// Who calls the app back, when it is to be called.
+    pub(crate) callbacks: Option<Arc<crate::callback::Caller>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -74,6 +108,8 @@ fn envelope(code: ErrorCode, info: impl Into<String>) -> Envelope {
 struct Answer {
     code: ErrorCode,
     body: Vec<u8>,
+    /// A message to ask the app's before-send callback about first.
+    pending: Option<Box<PendingSend>>,
 }
 
 impl Answer {
@@ -81,12 +117,21 @@ impl Answer {
         Answer {
             code,
             body: to_json(&envelope(code, info)),
+            pending: None,
         }
     }
     fn ok<T: Serialize>(body: &T) -> Self {
         Answer {
             code: ErrorCode::Success,
             body: to_json(body),
+            pending: None,
+        }
+    }
+    fn pending(send: PendingSend) -> Self {
+        Answer {
+            code: ErrorCode::Success,
+            body: Vec::new(),
+            pending: Some(Box::new(send)),
         }
     }
 }
@@ -96,7 +141,10 @@ fn to_json<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
 }
 
 impl Core {
-    pub(crate) fn new(config: EmulatorConfig) -> Self {
+    pub(crate) fn new(
+        config: EmulatorConfig,
+        callbacks: Option<Arc<crate::callback::Caller>>,
+    ) -> Self {
         let signer = Signer::new(config.sdkappid, config.secret_key.clone());
         let fault_rng = Mutex::new(fastrand::Rng::with_seed(config.faults.seed));
         let core = Core {
@@ -109,6 +157,7 @@ impl Core {
             sig_cache: SigCache::default(),
             service_error: faults::service_error_body(&config.faults),
             control_token: (!config.open_control).then(control_token),
+            callbacks,
             config,
         };
         core.create_initial_groups();
@@ -137,6 +186,9 @@ impl Core {
 
     pub(crate) fn stats(&self) -> Stats {
         let mut stats = lock(&self.stats).clone();
+        if let Some(c) = &self.callbacks {
+            stats.callbacks = c.stats();
+        }
         if let Some(rate) = &self.rate {
             for (command, busiest) in rate.busiest() {
                 if busiest > 0 {
@@ -192,6 +244,10 @@ impl Core {
             return self.inject(fault, command);
         }
         let answer = self.answer(method, rest, endpoint, query, body);
+        if let Some(send) = answer.pending {
+            // Counted once the verdict is in.
+            return Reply::Send(send);
+        }
         self.count(command, answer.code);
         Reply::Json(200, answer.body)
     }

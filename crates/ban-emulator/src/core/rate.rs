@@ -19,6 +19,8 @@ struct Log {
     times: VecDeque<Instant>,
     /// The most calls seen in one sliding second.
     busiest: usize,
+    /// When the over-limit alarm (above 80%) last went for it.
+    alarmed: Option<Instant>,
 }
 
 /// The judge of every command's rate.
@@ -59,6 +61,26 @@ impl RateJudge {
         log.times.push_back(now);
         log.busiest = log.busiest.max(log.times.len());
         true
+    }
+
+    /// Calls of `command` in the last second, when they are above 80% of
+    /// the limit and the alarm has not gone for it within a second (the
+    /// service's `Alert.RequestOverLimit`).
+    pub(crate) fn alarm(&self, command: &'static str, now: Instant) -> Option<u64> {
+        let mut logs = lock(&self.logs);
+        let log = logs.get_mut(command)?;
+        let calls = log.times.len();
+        let over = calls * 5 > self.per_sec * 4;
+        let quiet = log.alarmed.is_none_or(|t| now.duration_since(t) >= WINDOW);
+        (over && quiet).then(|| {
+            log.alarmed = Some(now);
+            calls as u64
+        })
+    }
+
+    /// The limit, per command.
+    pub(crate) fn per_sec(&self) -> u64 {
+        self.per_sec as u64
     }
 
     /// The most calls each command had in one sliding second.

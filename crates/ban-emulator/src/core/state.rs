@@ -213,7 +213,7 @@ impl Core {
 
     pub(crate) fn join(&self, group: &str, member: &str) -> Result<(), JoinError> {
         let now = self.clock.now_unix();
-        self.in_group(group, |g| {
+        let kind = self.in_group(group, |g| {
             if let Some(until) = g.banned_until(member, now) {
                 return Err(JoinError::Banned {
                     group: group.to_owned(),
@@ -222,8 +222,46 @@ impl Core {
                 });
             }
             g.members.insert(member.to_owned());
-            Ok(())
+            Ok(g.kind)
+        })?;
+        if let Some(c) = &self.callbacks {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            c.after_join(ban_callback::MemberJoin::new(
+                group,
+                kind.as_str(),
+                &[member],
+                now_ms,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `from` may send to `group` now: the group's type if so.
+    pub(crate) fn check_sender(&self, group: &str, from: &str) -> Result<GroupType, JoinError> {
+        let now = self.clock.now_unix();
+        self.in_group(group, |g| {
+            if let Some(until) = g.banned_until(from, now) {
+                return Err(JoinError::Banned {
+                    group: group.to_owned(),
+                    member: from.to_owned(),
+                    until,
+                });
+            }
+            if let Some(until) = g.muted_until(from, now) {
+                return Err(JoinError::Muted {
+                    group: group.to_owned(),
+                    member: from.to_owned(),
+                    until,
+                });
+            }
+            Ok(g.kind)
         })
+    }
+
+    pub(crate) fn group_type(&self, group: &str) -> Option<GroupType> {
+        lock(&self.state).groups.get(group).map(|g| g.kind)
     }
 
     pub(crate) fn leave(&self, group: &str, member: &str) -> Result<bool, JoinError> {
@@ -244,22 +282,9 @@ impl Core {
         from: &str,
         text: &str,
     ) -> Result<(u64, usize), JoinError> {
+        self.check_sender(group, from)?;
         let now = self.clock.now_unix();
         self.in_group(group, |g| {
-            if let Some(until) = g.banned_until(from, now) {
-                return Err(JoinError::Banned {
-                    group: group.to_owned(),
-                    member: from.to_owned(),
-                    until,
-                });
-            }
-            if let Some(until) = g.muted_until(from, now) {
-                return Err(JoinError::Muted {
-                    group: group.to_owned(),
-                    member: from.to_owned(),
-                    until,
-                });
-            }
             let seq = g.next_seq;
             g.next_seq += 1;
             let msg = InboxMessage {

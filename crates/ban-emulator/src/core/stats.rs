@@ -64,6 +64,9 @@ pub struct Stats {
     pub rate_limited: u64,
     /// Faults injected.
     pub faults: FaultStats,
+    /// Callbacks to the app.
+    #[serde(default)]
+    pub callbacks: crate::CallbackStats,
 }
 
 impl Stats {
