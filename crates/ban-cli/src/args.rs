@@ -110,6 +110,8 @@ pub(crate) enum Cmd {
         #[command(flatten)]
         rate: Rate,
     },
+    /// Receive Tencent's callbacks, answer them from rules, mute and ban offenders.
+    Serve(crate::serve::ServeArgs),
     /// Run the local emulator of the ban service until interrupted.
     #[cfg(feature = "emulator")]
     Emulator(EmulatorArgs),
@@ -357,7 +359,12 @@ pub(crate) struct EmulatorArgs {
     #[arg(long, value_name = "URL")]
     pub callback_url: Option<String>,
     /// Sign the callbacks with this token (visible in `ps`: prefer --callback-token-file).
-    #[arg(long, value_name = "TOKEN", requires = "callback_url", conflicts_with = "callback_token_file")]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        requires = "callback_url",
+        conflicts_with = "callback_token_file"
+    )]
     pub callback_token: Option<String>,
     /// A file holding the callback token, one line.
     #[arg(long, value_name = "FILE", requires = "callback_url")]

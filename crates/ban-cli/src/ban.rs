@@ -68,7 +68,7 @@ async fn watch_signals(abort: AbortSignal, bar: ProgressBar) {
 }
 
 #[cfg(unix)]
-async fn next_signal() -> std::io::Result<()> {
+pub(crate) async fn next_signal() -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     tokio::select! {
@@ -78,7 +78,7 @@ async fn next_signal() -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-async fn next_signal() -> std::io::Result<()> {
+pub(crate) async fn next_signal() -> std::io::Result<()> {
     tokio::signal::ctrl_c().await
 }
 

@@ -16,6 +16,7 @@ mod job;
 mod list;
 mod members;
 mod output;
+mod serve;
 mod settings;
 mod sig;
 
@@ -105,6 +106,7 @@ async fn dispatch(cli: args::Cli) -> Result<ExitCode, output::Failure> {
         Cmd::Muted { group, rate } => list::muted(g, &group, &rate).await,
         Cmd::Sig(cmd) => sig::run(g, cmd),
         Cmd::Job { cmd, rate } => job::run(g, cmd, &rate).await,
+        Cmd::Serve(args) => serve::run(g, args).await,
         #[cfg(feature = "emulator")]
         Cmd::Emulator(args) => emulator::run(g, args).await,
         #[cfg(feature = "emulator")]

@@ -93,7 +93,7 @@ impl<'a> Settings<'a> {
     /// Where the fleet's Redis is, from flags or variables, when given:
     /// one node (`--redis`, `TIM_REDIS_URL`) or a Cluster
     /// (`--redis-cluster`, `TIM_REDIS_CLUSTER`).
-    fn redis_addr(&self, rate: &Rate) -> Result<Option<RedisAddr>, Failure> {
+    pub(crate) fn redis_addr(&self, rate: &Rate) -> Result<Option<RedisAddr>, Failure> {
         Ok(match (&rate.redis, &rate.redis_cluster) {
             (Some(url), _) => Some(RedisAddr::from(url)),
             (None, Some(list)) => Some(RedisAddr::cluster_from_list(list)),

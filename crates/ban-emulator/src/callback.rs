@@ -44,14 +44,31 @@ impl CallbackConfig {
 
     /// Refuses a URL that is not plain HTTP to a loopback address.
     pub(crate) fn check(&self) -> Result<hyper::Uri, SettingError> {
-        let bad = |why: &str| SettingError::new("callback URL", ban_proto::escape_bounded(&self.url, 64), why);
-        let uri: hyper::Uri = self.url.parse().map_err(|_| bad("a URL such as http://127.0.0.1:8080/callback"))?;
+        let bad = |why: &str| {
+            SettingError::new(
+                "callback URL",
+                ban_proto::escape_bounded(&self.url, 64),
+                why,
+            )
+        };
+        let uri: hyper::Uri = self
+            .url
+            .parse()
+            .map_err(|_| bad("a URL such as http://127.0.0.1:8080/callback"))?;
         if uri.scheme_str() != Some("http") {
-            return Err(bad("plain http:// (the emulator calls back on loopback only)"));
+            return Err(bad(
+                "plain http:// (the emulator calls back on loopback only)",
+            ));
         }
-        let host = uri.host().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+        let host = uri
+            .host()
+            .unwrap_or("")
+            .trim_start_matches('[')
+            .trim_end_matches(']');
         let loopback = host == "localhost"
-            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
         if !loopback {
             return Err(bad("a loopback host (127.0.0.1, ::1 or localhost)"));
         }
@@ -158,7 +175,10 @@ impl Caller {
             let bytes = resp.into_body().collect().await.ok()?.to_bytes();
             serde_json::from_slice::<Answer>(&bytes).ok()
         };
-        let answer = tokio::time::timeout(self.timeout, answer).await.ok().flatten();
+        let answer = tokio::time::timeout(self.timeout, answer)
+            .await
+            .ok()
+            .flatten();
         if answer.is_none() {
             self.counters.failed.fetch_add(1, Ordering::Relaxed);
             tracing::info!(command, "the app's callback failed or timed out");

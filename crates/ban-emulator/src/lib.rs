@@ -44,6 +44,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use crate::callback::{CallbackConfig, CallbackStats};
 pub use crate::config::{
     Edition, EmulatorConfig, FaultConfig, FaultKind, GroupType, Paging, UnknownGroupCode,
     DEFAULT_ADMIN, DEFAULT_SDKAPPID, DEFAULT_SECRET_KEY,
@@ -52,7 +53,6 @@ use crate::core::Core;
 pub use crate::core::{
     CommandStats, FaultStats, GroupState, InboxMessage, JoinError, Stats, UNKNOWN_COMMAND,
 };
-pub use crate::callback::{CallbackConfig, CallbackStats};
 pub use crate::tls::client_config;
 pub use ban_callback::CallbackToken;
 

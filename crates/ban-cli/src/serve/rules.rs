@@ -1,0 +1,398 @@
+//! The rules file: TOML, read at start and on SIGHUP; a bad file is refused
+//! with the line and the reason.
+//!
+//! ```toml
+//! [allow]
+//! accounts = ["administrator", "mod_alice"]   # never acted on
+//!
+//! [[rule]]
+//! name = "spam"
+//! on = "message"                     # a group message (before or after send)
+//! contains_any = ["buy followers", "free coins"]   # case-insensitive
+//! block = true                       # before-send: refuse it (10016)
+//! ladder = ["mute 10m", "mute 1h", "ban 7d"]   # one step per offence
+//! window = "24h"                     # offences count this long
+//! groups = ["@TGS#aLIVE"]            # only these groups (default: all)
+//! ```
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// What a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum On {
+    /// `Group.CallbackBeforeSendMsg` / `Group.CallbackAfterSendMsg`.
+    Message,
+    /// `ContentCallback.ResultNotify` with `CtxcbResult` 1.
+    ContentResult,
+    /// `Group.CallbackAfterNewMemberJoin`.
+    Join,
+}
+
+/// One step of a ladder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Step {
+    /// Mute for this long (`None`: permanently).
+    Mute(Option<Duration>),
+    /// Ban for this long.
+    Ban(Duration),
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Mute(None) => f.write_str("mute permanent"),
+            Step::Mute(Some(d)) => write!(f, "mute {}", humantime::format_duration(*d)),
+            Step::Ban(d) => write!(f, "ban {}", humantime::format_duration(*d)),
+        }
+    }
+}
+
+/// A count within a time: `{ count = 5, per = "10s" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateSpec {
+    count: u64,
+    per: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    name: Spanned<String>,
+    on: On,
+    #[serde(default)]
+    contains_any: Vec<String>,
+    #[serde(default)]
+    max_per_sender: Option<Spanned<RateSpec>>,
+    #[serde(default)]
+    max_joins: Option<Spanned<RateSpec>>,
+    #[serde(default)]
+    block: bool,
+    ladder: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    window: Option<Spanned<String>>,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllowSpec {
+    #[serde(default)]
+    accounts: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    #[serde(default)]
+    allow: AllowSpec,
+    #[serde(default, rename = "rule")]
+    rules: Vec<RuleSpec>,
+}
+
+/// A checked rule.
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    pub(crate) name: String,
+    pub(crate) on: On,
+    /// Lower-cased.
+    pub(crate) words: Vec<String>,
+    pub(crate) per_sender: Option<(u64, Duration)>,
+    pub(crate) joins: Option<(u64, Duration)>,
+    pub(crate) block: bool,
+    pub(crate) ladder: Vec<Step>,
+    pub(crate) window: Duration,
+    pub(crate) groups: HashSet<String>,
+}
+
+impl Rule {
+    /// Whether the rule applies in `group`.
+    pub(crate) fn covers(&self, group: &str) -> bool {
+        self.groups.is_empty() || self.groups.contains(group)
+    }
+
+    /// The first word of the rule in `text`, case-insensitive.
+    pub(crate) fn word_in(&self, text: &str) -> Option<&str> {
+        if self.words.is_empty() {
+            return None;
+        }
+        let text = text.to_lowercase();
+        self.words
+            .iter()
+            .find(|w| text.contains(w.as_str()))
+            .map(String::as_str)
+    }
+
+    /// The step of the `n`th offence (1-based): the ladder's last step from
+    /// there on.
+    pub(crate) fn step(&self, n: u64) -> Step {
+        let i = usize::try_from(n.saturating_sub(1)).unwrap_or(usize::MAX);
+        self.ladder[i.min(self.ladder.len() - 1)]
+    }
+}
+
+/// Every rule, and the accounts never acted on.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Rules {
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) allow: HashSet<String>,
+}
+
+/// Offences count a day unless the rule says otherwise.
+const DEFAULT_WINDOW: Duration = Duration::from_secs(86_400);
+
+/// A bad rules file: where and why.
+#[derive(Debug)]
+pub(crate) struct RulesError(pub(crate) String);
+
+impl fmt::Display for RulesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+fn duration(text: &str, s: &Spanned<String>, what: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.get_ref().trim()).map_err(|e| {
+        format!(
+            "line {}: {what} {:?} is not a duration ({e}); write 10s, 10m, 24h, 7d",
+            line_of(text, s.span().start),
+            s.get_ref()
+        )
+    })?;
+    if d.is_zero() {
+        return Err(format!(
+            "line {}: {what} is 0; it must be at least 1 s",
+            line_of(text, s.span().start)
+        ));
+    }
+    Ok(d)
+}
+
+fn step(text: &str, s: &Spanned<String>) -> Result<Step, String> {
+    let at = line_of(text, s.span().start);
+    let raw = s.get_ref().trim();
+    let (verb, rest) = raw.split_once(' ').unwrap_or((raw, ""));
+    let rest = rest.trim();
+    let long = |rest: &str| {
+        humantime::parse_duration(rest)
+            .ok()
+            .filter(|d| !d.is_zero() && d.subsec_nanos() == 0 && d.as_secs() < u64::from(u32::MAX))
+            .ok_or_else(|| {
+                format!("line {at}: ladder step {raw:?}: {rest:?} is not a whole-second duration from 1 s (10m, 1h, 7d)")
+            })
+    };
+    match verb {
+        "mute" if rest == "permanent" => Ok(Step::Mute(None)),
+        "mute" => long(rest).map(|d| Step::Mute(Some(d))),
+        "ban" => long(rest).map(Step::Ban),
+        _ => Err(format!(
+            "line {at}: ladder step {raw:?} is not \"mute DURATION\", \"mute permanent\" or \"ban DURATION\""
+        )),
+    }
+}
+
+impl Rules {
+    /// Reads and checks a rules file.
+    pub(crate) fn load(path: &Path) -> Result<Rules, RulesError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            RulesError(format!("rules file {} cannot be read: {e}", path.display()))
+        })?;
+        Rules::parse(&text).map_err(|e| RulesError(format!("rules file {}: {e}", path.display())))
+    }
+
+    /// Checks the text of a rules file.
+    pub(crate) fn parse(text: &str) -> Result<Rules, String> {
+        let spec: FileSpec = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| format!("line {}: ", line_of(text, s.start)))
+                .unwrap_or_default();
+            format!("{at}{}", e.message())
+        })?;
+        let mut rules = Vec::new();
+        let mut names = HashSet::new();
+        for r in spec.rules {
+            let at = line_of(text, r.name.span().start);
+            let name = r.name.get_ref().trim().to_owned();
+            if name.is_empty() {
+                return Err(format!("line {at}: a rule's name is empty"));
+            }
+            if !names.insert(name.clone()) {
+                return Err(format!("line {at}: two rules are named {name:?}"));
+            }
+            let rate = |spec: &Option<Spanned<RateSpec>>, what: &str| -> Result<_, String> {
+                spec.as_ref()
+                    .map(|s| {
+                        let line = line_of(text, s.span().start);
+                        if s.get_ref().count == 0 {
+                            return Err(format!(
+                                "line {line}: {what}.count is 0; it must be at least 1"
+                            ));
+                        }
+                        Ok((
+                            s.get_ref().count,
+                            duration(text, &s.get_ref().per, &format!("{what}.per"))?,
+                        ))
+                    })
+                    .transpose()
+            };
+            let per_sender = rate(&r.max_per_sender, "max_per_sender")?;
+            let joins = rate(&r.max_joins, "max_joins")?;
+            let words: Vec<String> = r
+                .contains_any
+                .iter()
+                .map(|w| w.trim().to_lowercase())
+                .collect();
+            if words.iter().any(String::is_empty) {
+                return Err(format!("line {at}: rule {name:?}: contains_any holds an empty word (it would match everything)"));
+            }
+            match r.on {
+                On::Message if words.is_empty() && per_sender.is_none() => {
+                    return Err(format!("line {at}: rule {name:?} (on = \"message\") needs contains_any or max_per_sender"));
+                }
+                On::Join if words.is_empty() && joins.is_none() => {
+                    return Err(format!("line {at}: rule {name:?} (on = \"join\") needs contains_any (words in account names) or max_joins"));
+                }
+                On::Message | On::ContentResult if joins.is_some() => {
+                    return Err(format!(
+                        "line {at}: rule {name:?}: max_joins is for on = \"join\""
+                    ));
+                }
+                On::Join | On::ContentResult if per_sender.is_some() => {
+                    return Err(format!(
+                        "line {at}: rule {name:?}: max_per_sender is for on = \"message\""
+                    ));
+                }
+                _ => {}
+            }
+            if r.block && (r.on != On::Message || words.is_empty()) {
+                return Err(format!("line {at}: rule {name:?}: block = true refuses matching messages before they are sent; it needs on = \"message\" and contains_any"));
+            }
+            if r.ladder.get_ref().is_empty() {
+                return Err(format!(
+                    "line {}: rule {name:?}: the ladder is empty; give at least one step, e.g. [\"mute 10m\"]",
+                    line_of(text, r.ladder.span().start)
+                ));
+            }
+            let ladder = r
+                .ladder
+                .get_ref()
+                .iter()
+                .map(|s| step(text, s))
+                .collect::<Result<Vec<_>, _>>()?;
+            let window = match &r.window {
+                Some(w) => duration(text, w, "window")?,
+                None => DEFAULT_WINDOW,
+            };
+            for g in &r.groups {
+                ban_proto::GroupId::new(g.as_str())
+                    .map_err(|e| format!("line {at}: rule {name:?}: groups: {e}"))?;
+            }
+            rules.push(Rule {
+                name,
+                on: r.on,
+                words,
+                per_sender,
+                joins,
+                block: r.block,
+                ladder,
+                window,
+                groups: r.groups.into_iter().collect(),
+            });
+        }
+        if rules.is_empty() {
+            return Err("no [[rule]]: a rules file needs at least one".to_owned());
+        }
+        Ok(Rules {
+            rules,
+            allow: spec.allow.accounts.into_iter().collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[allow]
+accounts = ["administrator"]
+
+[[rule]]
+name = "spam"
+on = "message"
+contains_any = ["Buy Followers", "free coins"]
+block = true
+ladder = ["mute 10m", "mute 1h", "ban 7d"]
+window = "24h"
+
+[[rule]]
+name = "flood"
+on = "message"
+max_per_sender = { count = 5, per = "10s" }
+ladder = ["mute 10m", "ban 1d"]
+
+[[rule]]
+name = "content moderation"
+on = "content_result"
+ladder = ["mute 1h", "mute permanent"]
+
+[[rule]]
+name = "raid"
+on = "join"
+max_joins = { count = 50, per = "10s" }
+ladder = ["ban 1h"]
+groups = ["@TGS#aLIVE"]
+"#;
+
+    #[test]
+    fn the_issue_s_example_reads() {
+        let r = Rules::parse(GOOD).unwrap();
+        assert_eq!(r.rules.len(), 4);
+        let spam = &r.rules[0];
+        assert_eq!(spam.word_in("BUY FOLLOWERS now"), Some("buy followers"));
+        assert_eq!(spam.step(1), Step::Mute(Some(Duration::from_secs(600))));
+        assert_eq!(spam.step(3), Step::Ban(Duration::from_secs(7 * 86_400)));
+        assert_eq!(spam.step(9), Step::Ban(Duration::from_secs(7 * 86_400)));
+        assert_eq!(r.rules[1].per_sender, Some((5, Duration::from_secs(10))));
+        assert_eq!(r.rules[2].step(2), Step::Mute(None));
+        assert!(r.rules[3].covers("@TGS#aLIVE") && !r.rules[3].covers("@TGS#aOTHER"));
+        assert!(r.allow.contains("administrator"));
+        assert_eq!(spam.step(1).to_string(), "mute 10m");
+    }
+
+    #[test]
+    fn bad_files_name_the_line_and_the_reason() {
+        let cases = [
+            ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = [\"kick 1h\"]\n", "line 5", "not \"mute DURATION\""),
+            ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = [\"mute soon\"]\n", "line 5", "whole-second duration"),
+            ("[[rule]]\nname = \"a\"\non = \"mesage\"\nladder = [\"mute 1m\"]\n", "line 3", "unknown variant"),
+            ("[[rule]]\nname = \"a\"\non = \"message\"\nladder = [\"mute 1m\"]\n", "line 2", "needs contains_any"),
+            ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = []\n", "line 5", "ladder is empty"),
+            ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = [\"ban 1h\"]\nwindow = \"0s\"\n", "line 6", "at least 1 s"),
+            ("[[rule]]\nname = \"a\"\non = \"join\"\nmax_joins = { count = 0, per = \"10s\" }\nladder = [\"ban 1h\"]\n", "line 4", "count is 0"),
+            ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = [\"ban 1h\"]\ncolour = \"red\"\n", "line 6", "unknown field"),
+            ("[[rule]]\nname = \"a\"\non = \"content_result\"\nblock = true\nladder = [\"ban 1h\"]\n", "line 2", "block = true"),
+            ("", "", "no [[rule]]"),
+        ];
+        for (text, line, reason) in cases {
+            let err = Rules::parse(text).unwrap_err();
+            assert!(
+                err.starts_with(line) && err.contains(reason),
+                "{text:?}: {err}"
+            );
+        }
+    }
+}
