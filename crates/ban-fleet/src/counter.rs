@@ -55,6 +55,17 @@ impl WindowCounter {
         })
     }
 
+    /// The events of `key`'s window so far (0 when it has none).
+    pub async fn get(&self, key: &str) -> Result<u64, RedisSetupError> {
+        use redis::AsyncCommands;
+        let mut conn = self.conn.clone();
+        let n: Option<u64> = conn
+            .get(format!("{}:{key}", self.prefix))
+            .await
+            .map_err(RedisSetupError::classify)?;
+        Ok(n.unwrap_or(0))
+    }
+
     /// Counts one event of `key`; returns the events of its window so far
     /// (1 for the first).
     pub async fn bump(&self, key: &str, window: Duration) -> Result<u64, RedisSetupError> {

@@ -5,13 +5,15 @@
 //! with its result.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ban_facade::{BanDuration, BulkAction, BulkOptions, Client, MuteDuration, Priority};
 use tokio::sync::mpsc;
 
 use super::audit::{Audit, Line};
-use super::decide::Act;
+use super::counts::Counts;
+use super::decide::{offence_key, Act};
 use super::rules::Step;
 
 /// How long the first action of a batch waits for others to join it.
@@ -20,7 +22,12 @@ const COALESCE: Duration = Duration::from_millis(20);
 const ROUND_MAX: usize = 20_000;
 
 /// Runs actions until the queue closes.
-pub(crate) async fn dispatch(client: Client, audit: Audit, mut rx: mpsc::Receiver<Act>) {
+pub(crate) async fn dispatch(
+    client: Client,
+    audit: Audit,
+    counts: Arc<Counts>,
+    mut rx: mpsc::Receiver<Act>,
+) {
     let mut running = tokio::task::JoinSet::new();
     while let Some(first) = rx.recv().await {
         let mut round = vec![first];
@@ -34,8 +41,25 @@ pub(crate) async fn dispatch(client: Client, audit: Audit, mut rx: mpsc::Receive
                 () = tokio::time::sleep_until(until) => break,
             }
         }
+        // A later offence's step supersedes an earlier one's that has not
+        // been sent yet (here or on another instance sharing the counts),
+        // so a shorter mute never lands after a longer one it follows.
         let mut jobs: HashMap<(String, Step), Vec<Act>> = HashMap::new();
         for act in round {
+            let latest = counts
+                .get(&offence_key(&act.rule, &act.group, &act.account))
+                .await;
+            if latest > act.offence {
+                let mut line =
+                    Line::new("action", format!("skipped: superseded by offence {latest}"));
+                line.group = Some(act.group);
+                line.account = Some(act.account);
+                line.rule = Some(act.rule);
+                line.offence = Some(act.offence);
+                line.step = Some(act.step.to_string());
+                audit.write(line);
+                continue;
+            }
             jobs.entry((act.group.clone(), act.step))
                 .or_default()
                 .push(act);

@@ -52,6 +52,15 @@ impl MemoryCounts {
         entry.0
     }
 
+    /// The events of `key`'s window so far.
+    pub(crate) fn get(&self, key: &str) -> u64 {
+        let h = self.hasher.hash_one(key);
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&h)
+            .filter(|(_, until)| *until > Instant::now())
+            .map_or(0, |(n, _)| *n)
+    }
+
     /// Keys held.
     pub(crate) fn len(&self) -> usize {
         self.map.lock().map_or(0, |m| m.len())
@@ -77,6 +86,18 @@ impl Counts {
                     tracing::warn!(error = %e, "Redis cannot count; counting in this process until it can");
                     (fallback.bump(key, window), true)
                 }
+            },
+        }
+    }
+
+    /// The events of `key`'s window so far (this process's count while
+    /// Redis cannot be reached).
+    pub(crate) async fn get(&self, key: &str) -> u64 {
+        match self {
+            Counts::Memory(m) => m.get(key),
+            Counts::Redis(r, fallback) => match r.get(key).await {
+                Ok(n) => n,
+                Err(_) => fallback.get(key),
             },
         }
     }

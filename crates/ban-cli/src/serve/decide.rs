@@ -22,6 +22,11 @@ pub(crate) struct Act {
     pub(crate) offence: u64,
 }
 
+/// Where an account's offences under a rule are counted.
+pub(crate) fn offence_key(rule: &str, group: &str, account: &str) -> String {
+    format!("off:{rule}:{group}:{account}")
+}
+
 /// How long a message is remembered, so the before- and the after-send
 /// callback of one message count one offence.
 const SEEN_FOR: Duration = Duration::from_secs(120);
@@ -38,13 +43,18 @@ enum Hit {
 /// The rules at work, the counts, the audit and the actions' queue.
 pub(crate) struct Moderator {
     rules: RwLock<Arc<Rules>>,
-    counts: Counts,
+    counts: Arc<Counts>,
     audit: Audit,
     acts: RwLock<Option<mpsc::Sender<Act>>>,
 }
 
 impl Moderator {
-    pub(crate) fn new(rules: Rules, counts: Counts, audit: Audit, acts: mpsc::Sender<Act>) -> Self {
+    pub(crate) fn new(
+        rules: Rules,
+        counts: Arc<Counts>,
+        audit: Audit,
+        acts: mpsc::Sender<Act>,
+    ) -> Self {
         Moderator {
             rules: RwLock::new(Arc::new(rules)),
             counts,
@@ -259,7 +269,7 @@ impl Moderator {
         }
         let (n, local) = self
             .counts
-            .bump(&format!("off:{}:{group}:{account}", rule.name), rule.window)
+            .bump(&offence_key(&rule.name, group, account), rule.window)
             .await;
         let step = rule.step(n);
         line.offence = Some(n);

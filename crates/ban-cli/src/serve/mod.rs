@@ -225,7 +225,8 @@ pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
         .map_err(|e| tracing::warn!(error = %e, "metrics are off"))
         .ok();
     let (tx, rx) = tokio::sync::mpsc::channel(QUEUE);
-    let dispatcher = tokio::spawn(actions::dispatch(client, audit.clone(), rx));
+    let counts = Arc::new(counts);
+    let dispatcher = tokio::spawn(actions::dispatch(client, audit.clone(), counts.clone(), rx));
     let moderator = Arc::new(Moderator::new(rules, counts, audit, tx));
     let service = Arc::new(Service {
         verifier: Verifier::new(sdkappid, token),
@@ -254,6 +255,7 @@ pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
                     async move { Ok::<_, std::convert::Infallible>(service.handle(req).await) }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
                     .header_read_timeout(Duration::from_secs(10))
                     .serve_connection(TokioIo::new(stream), svc);
                 let _ = conn.await;

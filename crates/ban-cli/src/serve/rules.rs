@@ -44,12 +44,23 @@ pub(crate) enum Step {
     Ban(Duration),
 }
 
+/// A duration the way rules files write it: `7d`, `1h`, `10m`, `90s`.
+pub(crate) fn short(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        _ if s > 0 && s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
+        _ if s > 0 && s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
+        _ if s > 0 && s.is_multiple_of(60) => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Step::Mute(None) => f.write_str("mute permanent"),
-            Step::Mute(Some(d)) => write!(f, "mute {}", humantime::format_duration(*d)),
-            Step::Ban(d) => write!(f, "ban {}", humantime::format_duration(*d)),
+            Step::Mute(Some(d)) => write!(f, "mute {}", short(*d)),
+            Step::Ban(d) => write!(f, "ban {}", short(*d)),
         }
     }
 }
@@ -371,6 +382,7 @@ groups = ["@TGS#aLIVE"]
         assert!(r.rules[3].covers("@TGS#aLIVE") && !r.rules[3].covers("@TGS#aOTHER"));
         assert!(r.allow.contains("administrator"));
         assert_eq!(spam.step(1).to_string(), "mute 10m");
+        assert_eq!(spam.step(3).to_string(), "ban 7d");
     }
 
     #[test]

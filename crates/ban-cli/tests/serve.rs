@@ -1,0 +1,497 @@
+//! `banctl serve` end to end: real `banctl emulator` and `banctl serve`
+//! processes on loopback, the emulator calling serve back with signed
+//! callbacks, serve muting and banning through the emulator's REST API,
+//! and a real redis-server for two instances.
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use ban_callback::{sign, CallbackToken};
+use ban_fleet::testing::RedisServer;
+use common::fleet::wait_for;
+use common::{start_emulator, stderr, tempdir, Emu, G};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "test-callback-token";
+
+const RULES: &str = r#"
+[allow]
+accounts = ["administrator"]
+
+[[rule]]
+name = "spam"
+on = "message"
+contains_any = ["Free Coins", "buy followers"]
+block = true
+ladder = ["mute 10m", "mute 1h", "ban 7d"]
+window = "24h"
+"#;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn token_file(dir: &Path) -> PathBuf {
+    let f = dir.join("token");
+    std::fs::write(&f, format!("{TOKEN}\n")).unwrap();
+    f
+}
+
+struct Serve {
+    child: Child,
+    addr: String,
+    audit: PathBuf,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `banctl serve` with this emulator's credentials, on `port`.
+fn start_serve(emu: &Emu, port: u16, rules: &str, extra: &[&str]) -> Serve {
+    let dir = tempdir("serve");
+    let rules_file = dir.join("rules.toml");
+    std::fs::write(&rules_file, rules).unwrap();
+    let audit = dir.join("audit.jsonl");
+    let ready = dir.join("ready.json");
+    let listen = format!("127.0.0.1:{port}");
+    let token = token_file(&dir);
+    let mut args = vec![
+        "serve",
+        "--listen",
+        listen.as_str(),
+        "--callback-token-file",
+        token.to_str().unwrap(),
+        "--rules",
+        rules_file.to_str().unwrap(),
+        "--audit",
+        audit.to_str().unwrap(),
+        "--ready-file",
+        ready.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let child = emu
+        .cmd(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("serve ready", Duration::from_secs(20), || ready.exists());
+    Serve {
+        child,
+        addr: listen,
+        audit,
+    }
+}
+
+/// An emulator that calls `port` back, signed with the token.
+fn emulator_calling(port: u16, tag: &str) -> Emu {
+    let dir = tempdir(tag);
+    let token = token_file(&dir);
+    let url = format!("http://127.0.0.1:{port}/tim/callback");
+    start_emulator(
+        tag,
+        &[
+            "--callback-url",
+            &url,
+            "--callback-token-file",
+            token.to_str().unwrap(),
+            "--rate-limit",
+            "0",
+        ],
+    )
+}
+
+/// A client's message through the emulator (callbacks included): its code.
+fn send(emu: &Emu, from: &str, text: &str) -> i64 {
+    let v = emu.control_post(
+        "send",
+        &json!({"GroupId": G, "From_Account": from, "Text": text}),
+    );
+    v["ErrorCode"].as_i64().unwrap_or_else(|| panic!("{v}"))
+}
+
+/// Every bot sends `text` at once (10 clients); each is refused with 10016.
+fn spam_all(emu: &Emu, bots: &[String], text: &str) {
+    std::thread::scope(|s| {
+        for chunk in bots.chunks(bots.len().div_ceil(10)) {
+            s.spawn(move || {
+                for b in chunk {
+                    assert_eq!(send(emu, b, text), 10016, "{b}");
+                }
+            });
+        }
+    });
+}
+
+fn muted(emu: &Emu) -> Vec<(String, u64)> {
+    let state = emu.control_post("group", &json!({"GroupId": G}));
+    state["Muted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["Member_Account"].as_str().unwrap().to_owned(),
+                m["MutedUntil"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn banned(emu: &Emu) -> Vec<String> {
+    let state = emu.control_post("group", &json!({"GroupId": G}));
+    state["Banned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["Member_Account"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn audit_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn emu_now(emu: &Emu) -> u64 {
+    emu.control("clock")["now"].as_u64().unwrap()
+}
+
+fn advance(emu: &Emu, secs: u64) {
+    emu.control_post("clock/advance", &json!({"seconds": secs}));
+}
+
+#[test]
+fn a_raid_is_muted_then_muted_longer_then_banned_and_nobody_else_is_touched() {
+    let port = free_port();
+    let emu = emulator_calling(port, "serveraid");
+    let serve = start_serve(&emu, port, RULES, &[]);
+    let bots: Vec<String> = (0..200).map(|i| format!("bot{i:03}")).collect();
+    let people: Vec<String> = (0..20).map(|i| format!("viewer{i:02}")).collect();
+    for m in bots.iter().chain(&people) {
+        emu.control_post("join", &json!({"GroupId": G, "Member_Account": m}));
+    }
+    let rounds = [(600u64, "mute 10m"), (3600, "mute 1h")];
+    for (secs, step) in rounds {
+        // The raid: every bot at once. Blocked before it is sent: the
+        // sender gets 10016.
+        spam_all(&emu, &bots, "FREE COINS here");
+        for p in &people {
+            assert_eq!(send(&emu, p, "hello everyone"), 0);
+        }
+        let now = emu_now(&emu);
+        wait_for(
+            &format!("200 bots muted ({step})"),
+            Duration::from_secs(60),
+            || {
+                muted(&emu)
+                    .iter()
+                    .filter(|(_, until)| *until >= now + secs - 5)
+                    .count()
+                    == 200
+            },
+        );
+        let list = muted(&emu);
+        assert!(
+            list.iter().all(|(m, _)| m.starts_with("bot")),
+            "only bots: {list:?}"
+        );
+        assert!(
+            list.iter().all(|(_, until)| *until <= now + secs + 5),
+            "{step}: {list:?}"
+        );
+        // Their mutes lapse before the next round (emulator clock).
+        advance(&emu, secs + 1);
+        assert!(muted(&emu).is_empty());
+    }
+    spam_all(&emu, &bots, "buy followers");
+    wait_for("200 bots banned (7 days)", Duration::from_secs(60), || {
+        banned(&emu).len() == 200
+    });
+    assert!(banned(&emu).iter().all(|m| m.starts_with("bot")));
+    let state = emu.control_post("group", &json!({"GroupId": G}));
+    let members = state["Members"].as_array().unwrap();
+    assert_eq!(members.len(), 20, "the viewers stay: {members:?}");
+    // The audit log: one decision and one action per bot and round, each
+    // with its step and result.
+    wait_for("every action audited", Duration::from_secs(10), || {
+        audit_lines(&serve.audit)
+            .iter()
+            .filter(|l| l["kind"] == "action")
+            .count()
+            == 600
+    });
+    let lines = audit_lines(&serve.audit);
+    let decisions: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "decision").collect();
+    assert_eq!(decisions.len(), 600);
+    for step in ["mute 10m", "mute 1h", "ban 7d"] {
+        let n = lines
+            .iter()
+            .filter(|l| l["kind"] == "action" && l["step"] == step && l["result"] == "done")
+            .count();
+        assert_eq!(n, 200, "{step}");
+    }
+    let d = decisions[0];
+    assert_eq!(
+        (d["rule"].as_str(), d["offence"].as_u64()),
+        (Some("spam"), Some(1))
+    );
+    assert!(
+        d["evidence"].as_str().unwrap().contains("FREE COINS"),
+        "{d}"
+    );
+    assert!(lines
+        .iter()
+        .all(|l| !l["account"].as_str().unwrap_or("bot").starts_with("viewer")));
+    let text = std::fs::read_to_string(&serve.audit).unwrap();
+    assert!(
+        !text.contains(TOKEN),
+        "the token never reaches the audit log"
+    );
+    // Few calls: the offenders of a round were coalesced.
+    let stats = emu.control("stats");
+    let mutes = stats["commands"]["forbid_send_msg"]["accepted"]
+        .as_u64()
+        .unwrap();
+    let bans = stats["commands"]["ban_group_member"]["accepted"]
+        .as_u64()
+        .unwrap();
+    eprintln!("raid: {mutes} mute calls for 400 mutes, {bans} ban calls for 200 bans");
+    // 10 clients sending at once: bursts share calls (a call per offender
+    // would be 400 and 200).
+    assert!(mutes < 200, "{mutes} mute calls for 400 mutes");
+    assert!(
+        (10..200).contains(&bans),
+        "{bans} ban calls for 200 bans (20 a call)"
+    );
+}
+
+/// POSTs a callback to serve; the HTTP status and body.
+fn post(addr: &str, query: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /tim/callback?{query} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp[9..12].parse().unwrap();
+    let body = resp.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    (status, body)
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn signed_query(app: &str, command: &str, token: &str, time: u64) -> String {
+    let digest = sign(&CallbackToken::new(token), &time.to_string());
+    format!("SdkAppid={app}&CallbackCommand={command}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={digest}&RequestTime={time}")
+}
+
+fn spam_body(from: &str, random: u64) -> String {
+    json!({"GroupId": G, "Type": "AVChatRoom", "From_Account": from, "Random": random,
+           "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "free coins"}}]})
+    .to_string()
+}
+
+#[test]
+fn bad_signatures_stale_times_and_other_apps_get_401_and_cause_nothing() {
+    let emu = start_emulator("serveauth", &[]);
+    let serve = start_serve(&emu, free_port(), RULES, &[]);
+    let app = emu.info["sdkappid"].to_string();
+    let cmd = "Group.CallbackBeforeSendMsg";
+    let now = now_unix();
+    let good = signed_query(&app, cmd, TOKEN, now);
+    let (status, body) = post(&serve.addr, &good, &spam_body("ok-bot", 1));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["ErrorCode"],
+        1,
+        "blocked: {body}"
+    );
+    let refused = [
+        signed_query(&app, cmd, "wrong-token", now),
+        signed_query(&app, cmd, TOKEN, now - 301),
+        signed_query(&app, cmd, TOKEN, now + 301),
+        format!("SdkAppid={app}&CallbackCommand={cmd}&RequestTime={now}"),
+        signed_query("1400000999", cmd, TOKEN, now),
+        format!("CallbackCommand={cmd}"),
+    ];
+    for (i, q) in refused.iter().enumerate() {
+        let (status, body) = post(&serve.addr, q, &spam_body(&format!("evil{i}"), 2));
+        assert_eq!(status, 401, "{q}: {body}");
+        assert!(!body.contains(TOKEN));
+    }
+    // An unknown command is answered OK, never an error.
+    let (status, body) = post(
+        &serve.addr,
+        &signed_query(&app, "Group.CallbackNew", TOKEN, now),
+        "{}",
+    );
+    assert_eq!(
+        (status, body.contains("\"ErrorCode\":0")),
+        (200, true),
+        "{body}"
+    );
+    wait_for("the good one acted on", Duration::from_secs(30), || {
+        muted(&emu).iter().any(|(m, _)| m == "ok-bot")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let list = muted(&emu);
+    assert_eq!(list.len(), 1, "nobody refused was acted on: {list:?}");
+    let lines = audit_lines(&serve.audit);
+    assert_eq!(
+        lines.iter().filter(|l| l["kind"] == "refused").count(),
+        5,
+        "{lines:?}"
+    );
+    // Health and metrics beside the callbacks.
+    let mut s = TcpStream::connect(&serve.addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    assert!(text.contains("serve_refused_total"), "{text}");
+    assert!(!text.contains(TOKEN));
+}
+
+#[test]
+fn a_bad_rules_file_is_refused_at_start_with_its_line() {
+    let emu = start_emulator("serverules", &[]);
+    let dir = tempdir("serverules");
+    let rules = dir.join("rules.toml");
+    std::fs::write(&rules, "[[rule]]\nname = \"x\"\non = \"message\"\ncontains_any = [\"a\"]\nladder = [\"kick 1h\"]\n").unwrap();
+    let token = token_file(&dir);
+    let out = emu
+        .cmd(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--callback-token-file",
+            token.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("line 5") && err.contains("kick 1h"), "{err}");
+    let out = emu
+        .cmd(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rules",
+            rules.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--callback-token-file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Two instances behind a load balancer: each bot's two offences go one to
+/// each instance. Returns the offence numbers the audit logs hold per bot.
+fn two_instances(emu: &Emu, extra: &[&str]) -> Vec<Vec<u64>> {
+    let a = start_serve(emu, free_port(), RULES, extra);
+    let b = start_serve(emu, free_port(), RULES, extra);
+    let app = emu.info["sdkappid"].to_string();
+    let cmd = "Group.CallbackAfterSendMsg";
+    let bots: Vec<String> = (0..30).map(|i| format!("twin{i:02}")).collect();
+    for (i, bot) in bots.iter().enumerate() {
+        let q = signed_query(&app, cmd, TOKEN, now_unix());
+        assert_eq!(post(&a.addr, &q, &spam_body(bot, 2 * i as u64)).0, 200);
+        let q = signed_query(&app, cmd, TOKEN, now_unix());
+        assert_eq!(post(&b.addr, &q, &spam_body(bot, 2 * i as u64 + 1)).0, 200);
+    }
+    let decisions = || {
+        let mut all = audit_lines(&a.audit);
+        all.extend(audit_lines(&b.audit));
+        all.into_iter()
+            .filter(|l| l["kind"] == "decision")
+            .collect::<Vec<_>>()
+    };
+    wait_for("60 decisions", Duration::from_secs(30), || {
+        decisions().len() == 60
+    });
+    let lines = decisions();
+    let actions = || {
+        let mut all = audit_lines(&a.audit);
+        all.extend(audit_lines(&b.audit));
+        all.into_iter()
+            .filter(|l| l["kind"] == "action")
+            .map(|l| format!("{} {} {}", l["account"], l["step"], l["result"]))
+            .collect::<Vec<_>>()
+    };
+    wait_for("60 actions", Duration::from_secs(30), || {
+        actions().len() == 60
+    });
+    let acts = actions();
+    for bot in &bots {
+        let of = |step: &str| {
+            acts.iter()
+                .filter(|a| a.starts_with(&format!("\"{bot}\" \"{step}\"")))
+                .count()
+        };
+        assert_eq!(of("mute 10m") + of("mute 1h"), 2, "{bot}: {acts:?}");
+    }
+    bots.iter()
+        .map(|bot| {
+            let mut n: Vec<u64> = lines
+                .iter()
+                .filter(|l| l["account"] == bot.as_str())
+                .map(|l| l["offence"].as_u64().unwrap())
+                .collect();
+            n.sort_unstable();
+            n
+        })
+        .collect()
+}
+
+#[test]
+fn two_instances_on_one_redis_escalate_each_offence_once() {
+    let redis = RedisServer::start().unwrap();
+    let emu = start_emulator("servetwins", &[]);
+    let url = redis.url();
+    let shared = two_instances(&emu, &["--redis", url.as_str()]);
+    assert!(shared.iter().all(|n| n == &[1, 2]), "{shared:?}");
+    // The first offence's shorter mute, not sent yet when the second was
+    // counted, is superseded: every bot ends muted for the hour.
+    let now = emu_now(&emu);
+    wait_for("30 bots muted for an hour", Duration::from_secs(30), || {
+        muted(&emu).iter().filter(|(_, u)| *u >= now + 3500).count() == 30
+    });
+    // The control: without Redis each instance counts alone, and every
+    // bot's second offence is taken for a first.
+    let emu = start_emulator("servetwins2", &[]);
+    let alone = two_instances(&emu, &[]);
+    assert!(alone.iter().all(|n| n == &[1, 1]), "{alone:?}");
+}
