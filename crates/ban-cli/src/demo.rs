@@ -9,7 +9,30 @@ use ban_facade::{BanDuration, BulkAction, BulkOptions, BulkReport, Client, Clien
 use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use ban_callback::{CallbackToken, Verifier};
+use ban_emulator::CallbackConfig;
+
 use crate::output::{self, escape, failed, failed_err, rfc3339, Failure};
+use crate::serve::{Audit, Counts, MemoryCounts, Rules, Server};
+
+/// The rules of the demo's moderation loop.
+const DEMO_RULES: &str = r#"
+[[rule]]
+name = "scam"
+on = "message"
+contains_any = ["free coins"]
+block = true
+ladder = ["mute 10m", "mute 1h", "ban 7d"]
+window = "24h"
+"#;
+
+/// A token nobody else has, for the demo's callbacks.
+fn fastrand_token() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{:x}{:x}", t, std::process::id())
+}
 
 fn step(n: u32, text: impl std::fmt::Display) -> Result<(), Failure> {
     output::line(format_args!("{n:>2}. {text}"))
@@ -36,7 +59,20 @@ pub(crate) async fn run() -> Result<ExitCode, Failure> {
     let started = Instant::now();
     output::line("banctl demo: banning members of a Tencent Cloud Chat AVChatRoom, against the local emulator\n")?;
 
-    let emu = Emulator::builder().start().await.map_err(failed_err)?;
+    // banctl serve's port first: the emulator calls it back.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(failed_err)?;
+    let serve_addr = listener.local_addr().map_err(failed_err)?;
+    let token = CallbackToken::new(format!("demo-{}", fastrand_token()));
+    let emu = Emulator::builder()
+        .callback(CallbackConfig::new(
+            format!("http://{serve_addr}/tim/callback"),
+            Some(token.clone()),
+        ))
+        .start()
+        .await
+        .map_err(failed_err)?;
     let rate = emu.config().rate_limit.map_or_else(
         || "no rate limit".to_owned(),
         |r| format!("rate limit {r} calls/s per command"),
@@ -52,7 +88,20 @@ pub(crate) async fn run() -> Result<ExitCode, Failure> {
         .map_err(failed_err)?
         .build()
         .map_err(failed_err)?;
-    let outcome = walk_through(&emu, &client).await;
+    let rules = Rules::parse(DEMO_RULES).map_err(failed)?;
+    let server = Server::start(
+        listener,
+        Verifier::new(emu.sdkappid(), Some(token)),
+        rules,
+        Counts::Memory(MemoryCounts::new()),
+        Audit::open(None).map_err(failed_err)?,
+        client.clone(),
+    )?;
+    let outcome = match walk_through(&emu, &client).await {
+        Ok(counts) => moderation_loop(&emu).await.map(|()| counts),
+        Err(e) => Err(e),
+    };
+    server.stop().await;
     let stats = emu.stats();
     emu.stop().await;
     let (banned, unbanned) = outcome?;
@@ -207,4 +256,109 @@ async fn walk_through(emu: &Emulator, client: &Client) -> Result<(usize, usize),
         ),
     )?;
     Ok((banned, lifted.succeeded.len()))
+}
+
+/// A raid in a live room, with `banctl serve` in the loop: bots spam beside
+/// viewers, the emulator calls serve back, serve blocks the messages and
+/// mutes, mutes longer, then bans the bots; no viewer is touched.
+async fn moderation_loop(emu: &Emulator) -> Result<(), Failure> {
+    let group = emu
+        .create_group(None, GroupType::AVChatRoom)
+        .map_err(failed_err)?;
+    let viewers: Vec<String> = (0..50).map(|i| format!("viewer{i:02}")).collect();
+    let bots: Vec<String> = (0..100).map(|i| format!("raidbot{i:03}")).collect();
+    for m in viewers.iter().chain(&bots) {
+        emu.join(&group, m).map_err(failed_err)?;
+    }
+    step(
+        9,
+        format!(
+            "the moderation loop: {} bots and {} viewers in {group}; banctl serve (in-process) gets the emulator's signed callbacks and acts on a rule: \"free coins\" is blocked, then mute 10m, mute 1h, ban 7d",
+            bots.len(),
+            viewers.len()
+        ),
+    )?;
+    let rounds = [
+        ("muted 10 min", 601u64),
+        ("muted 1 h", 3601),
+        ("banned 7 d", 0),
+    ];
+    for (round, (what, lapse)) in rounds.iter().enumerate() {
+        let first = Instant::now();
+        let codes = futures_util::future::join_all(
+            bots.iter()
+                .map(|b| emu.client_send(&group, b, "FREE COINS at scam.example!!")),
+        )
+        .await;
+        let last = Instant::now();
+        let refused = codes.iter().filter(|c| c.code() == 10016).count();
+        for v in viewers.iter().take(10) {
+            let code = emu.client_send(&group, v, "what a stream").await;
+            if code.code() != 0 {
+                return Err(failed(format!(
+                    "{v}'s message was refused with {}",
+                    code.code()
+                )));
+            }
+        }
+        let done = |g: &ban_emulator::GroupState| {
+            if round < 2 {
+                g.muted
+                    .iter()
+                    .filter(|m| m.member_account.starts_with("raidbot"))
+                    .count()
+            } else {
+                g.banned
+                    .iter()
+                    .filter(|m| m.member_account.starts_with("raidbot"))
+                    .count()
+            }
+        };
+        loop {
+            let g = emu
+                .group(&group)
+                .ok_or_else(|| failed("the group is gone"))?;
+            if done(&g) == bots.len() {
+                break;
+            }
+            if last.elapsed() > std::time::Duration::from_secs(20) {
+                return Err(failed(format!(
+                    "round {}: {} of {} bots {what} after 20 s",
+                    round + 1,
+                    done(&g),
+                    bots.len()
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        output::line(format_args!(
+            "    offence {}: {refused} spams refused (10016); all {} bots {what} {} ms after the last spam ({} ms after the first)",
+            round + 1,
+            bots.len(),
+            last.elapsed().as_millis(),
+            first.elapsed().as_millis()
+        ))?;
+        if *lapse > 0 {
+            emu.advance_clock(*lapse).map_err(failed_err)?;
+        }
+    }
+    let g = emu
+        .group(&group)
+        .ok_or_else(|| failed("the group is gone"))?;
+    let touched = viewers
+        .iter()
+        .filter(|v| {
+            g.muted.iter().any(|m| &m.member_account == *v)
+                || g.banned.iter().any(|b| &b.member_account == *v)
+                || !g.members.contains(v)
+        })
+        .count();
+    if touched > 0 {
+        return Err(failed(format!("{touched} viewers were acted on")));
+    }
+    output::line(format_args!(
+        "    no viewer touched: {} still in the room, none muted or banned",
+        viewers.len()
+    ))?;
+    Ok(())
 }

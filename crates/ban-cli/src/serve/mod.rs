@@ -30,8 +30,9 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::args::{Global, Rate};
 use crate::output::{failed, usage, Failure};
 use crate::settings::Settings;
-use audit::{Audit, Line};
-use counts::{Counts, MemoryCounts};
+pub(crate) use audit::Audit;
+use audit::Line;
+pub(crate) use counts::{Counts, MemoryCounts};
 use decide::Moderator;
 pub(crate) use rules::Rules;
 
@@ -220,57 +221,98 @@ pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
         None => Counts::Memory(MemoryCounts::new()),
     };
     let client = settings.client(&a.rate).await?;
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .map_err(|e| tracing::warn!(error = %e, "metrics are off"))
-        .ok();
-    let (tx, rx) = tokio::sync::mpsc::channel(QUEUE);
-    let counts = Arc::new(counts);
-    let dispatcher = tokio::spawn(actions::dispatch(client, audit.clone(), counts.clone(), rx));
-    let moderator = Arc::new(Moderator::new(rules, counts, audit, tx));
-    let service = Arc::new(Service {
-        verifier: Verifier::new(sdkappid, token),
-        moderator: moderator.clone(),
-        metrics,
-    });
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .map_err(|e| usage(format!("cannot listen on {}: {e}", a.listen)))?;
-    let addr = listener.local_addr().map_err(|e| failed(e.to_string()))?;
+    let server = Server::start(
+        listener,
+        Verifier::new(sdkappid, token),
+        rules,
+        counts,
+        audit,
+        client,
+    )?;
+    let addr = server.addr;
     if let Some(path) = &a.ready_file {
         std::fs::write(path, format!("{{\"listen\":\"{addr}\"}}\n"))
             .map_err(|e| usage(format!("cannot write --ready-file {}: {e}", path.display())))?;
     }
     eprintln!("banctl serve listening on {addr} (SDKAppID {sdkappid}); SIGHUP reloads the rules, Ctrl-C stops it");
-    tokio::spawn(reload_on_hangup(a.rules.clone(), moderator.clone()));
-    let accept = async {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let service = service.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req| {
-                    let service = service.clone();
-                    async move { Ok::<_, std::convert::Infallible>(service.handle(req).await) }
-                });
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(10))
-                    .serve_connection(TokioIo::new(stream), svc);
-                let _ = conn.await;
-            });
-        }
-    };
-    tokio::select! {
-        () = accept => {}
-        r = crate::ban::next_signal() => { r.map_err(|e| failed(format!("cannot watch for signals: {e}")))?; }
-    }
+    tokio::spawn(reload_on_hangup(a.rules.clone(), server.moderator.clone()));
+    crate::ban::next_signal()
+        .await
+        .map_err(|e| failed(format!("cannot watch for signals: {e}")))?;
     eprintln!("stopping: sending the actions already queued");
-    moderator.close_queue();
-    // The queued actions still go (the queue closes with the last sender).
-    let _ = tokio::time::timeout(Duration::from_secs(30), dispatcher).await;
+    server.stop().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A running service: its address, its moderator, its tasks.
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    moderator: Arc<Moderator>,
+    accept: tokio::task::JoinHandle<()>,
+    dispatcher: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Serves callbacks on `listener`, acting through `client`.
+    pub(crate) fn start(
+        listener: tokio::net::TcpListener,
+        verifier: Verifier,
+        rules: Rules,
+        counts: Counts,
+        audit: Audit,
+        client: ban_facade::Client,
+    ) -> Result<Server, Failure> {
+        let addr = listener.local_addr().map_err(|e| failed(e.to_string()))?;
+        let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .map_err(|e| tracing::warn!(error = %e, "metrics are off"))
+            .ok();
+        let (tx, rx) = tokio::sync::mpsc::channel(QUEUE);
+        let counts = Arc::new(counts);
+        let dispatcher = tokio::spawn(actions::dispatch(client, audit.clone(), counts.clone(), rx));
+        let moderator = Arc::new(Moderator::new(rules, counts, audit, tx));
+        let service = Arc::new(Service {
+            verifier,
+            moderator: moderator.clone(),
+            metrics,
+        });
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let service = service.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| {
+                        let service = service.clone();
+                        async move { Ok::<_, std::convert::Infallible>(service.handle(req).await) }
+                    });
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(Duration::from_secs(10))
+                        .serve_connection(TokioIo::new(stream), svc);
+                    let _ = conn.await;
+                });
+            }
+        });
+        Ok(Server {
+            addr,
+            moderator,
+            accept,
+            dispatcher,
+        })
+    }
+
+    /// Stops taking callbacks; the actions already queued still go (at
+    /// most 30 s).
+    pub(crate) async fn stop(self) {
+        self.accept.abort();
+        self.moderator.close_queue();
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.dispatcher).await;
+    }
 }
 
 #[cfg(unix)]
