@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use super::audit::{Audit, Line};
 use super::counts::Counts;
 use super::decide::{offence_key, Act};
-use super::rules::Step;
+use ban_rules::Step;
 
 /// How long the first action of a batch waits for others to join it.
 const COALESCE: Duration = Duration::from_millis(20);

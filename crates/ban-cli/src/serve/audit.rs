@@ -8,9 +8,6 @@ use std::sync::mpsc;
 
 use serde::Serialize;
 
-/// Message text kept as evidence, at most this many bytes.
-pub(crate) const EVIDENCE_BYTES: usize = 256;
-
 /// One line.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Line {
@@ -58,15 +55,6 @@ pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Text cut to [`EVIDENCE_BYTES`] at a character boundary.
-pub(crate) fn evidence(text: &str) -> String {
-    let mut cut = text.len().min(EVIDENCE_BYTES);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    text[..cut].to_owned()
 }
 
 /// Where lines go.

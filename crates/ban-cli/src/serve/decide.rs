@@ -8,9 +8,10 @@ use std::time::Duration;
 use ban_callback::{Answer, Callback};
 use tokio::sync::mpsc;
 
-use super::audit::{evidence, Audit, Line};
+use ban_rules::{evidence, short, Match, MatchKind, Rules, Step};
+
+use super::audit::{Audit, Line};
 use super::counts::Counts;
-use super::rules::{On, Rule, Rules, Step};
 
 /// An action decided: one ladder step for one account of one group.
 #[derive(Debug, Clone)]
@@ -30,15 +31,6 @@ pub(crate) fn offence_key(rule: &str, group: &str, account: &str) -> String {
 /// How long a message is remembered, so the before- and the after-send
 /// callback of one message count one offence.
 const SEEN_FOR: Duration = Duration::from_secs(120);
-
-/// Why a rule matched.
-enum Hit {
-    /// A word of the rule is in the text (or the account name, for joins).
-    Word(String),
-    /// Counted against the rule's rate: messages of the sender, joins of
-    /// the group.
-    Rate,
-}
 
 /// The rules at work, the counts, the audit and the actions' queue.
 pub(crate) struct Moderator {
@@ -93,140 +85,46 @@ impl Moderator {
     /// counted in the background.
     pub(crate) fn judge(self: &Arc<Self>, cb: Callback) -> Answer {
         let rules = self.rules();
-        let mut answer = Answer::ok();
-        // (rule, group, account, evidence, hit, message key)
-        let mut hits: Vec<(Rule, String, String, String, Hit, Option<String>)> = Vec::new();
-        match &cb {
-            Callback::BeforeSendMsg(m) | Callback::AfterSendMsg(m) => {
-                let before = matches!(cb, Callback::BeforeSendMsg(_));
-                let text = m.text();
-                let seen = m
-                    .random
-                    .map(|r| format!("seen:{}:{}:{r}", m.group_id, m.from_account));
-                for rule in rules
-                    .rules
-                    .iter()
-                    .filter(|r| r.on == On::Message && r.covers(&m.group_id))
-                {
-                    if let Some(word) = rule.word_in(&text) {
-                        if before && rule.block && !rules.allow.contains(&m.from_account) {
-                            answer = Answer::reject();
-                        }
-                        let hit = Hit::Word(word.to_owned());
-                        hits.push((
-                            rule.clone(),
-                            m.group_id.clone(),
-                            m.from_account.clone(),
-                            evidence(&text),
-                            hit,
-                            seen.clone(),
-                        ));
-                    } else if rule.per_sender.is_some() {
-                        hits.push((
-                            rule.clone(),
-                            m.group_id.clone(),
-                            m.from_account.clone(),
-                            evidence(&text),
-                            Hit::Rate,
-                            seen.clone(),
-                        ));
-                    }
-                }
-            }
-            Callback::ContentResult(r) if r.blocked() => {
-                if let Some(group) = r.group() {
-                    let text = r.text_content.join(" ");
-                    let why = format!("content moderation: {} {}", r.ctxcb_label, evidence(&text));
-                    for rule in rules
-                        .rules
-                        .iter()
-                        .filter(|x| x.on == On::ContentResult && x.covers(group))
-                    {
-                        hits.push((
-                            rule.clone(),
-                            group.to_owned(),
-                            r.from_account.clone(),
-                            evidence(&why),
-                            Hit::Word(r.ctxcb_label.clone()),
-                            None,
-                        ));
-                    }
-                }
-            }
-            Callback::AfterNewMemberJoin(j) => {
-                for rule in rules
-                    .rules
-                    .iter()
-                    .filter(|r| r.on == On::Join && r.covers(&j.group_id))
-                {
-                    for m in &j.new_members {
-                        let hit = match rule.word_in(&m.member_account) {
-                            Some(w) => Hit::Word(w.to_owned()),
-                            None if rule.joins.is_some() => Hit::Rate,
-                            None => continue,
-                        };
-                        hits.push((
-                            rule.clone(),
-                            j.group_id.clone(),
-                            m.member_account.clone(),
-                            format!("joined {}", j.group_id),
-                            hit,
-                            None,
-                        ));
-                    }
-                }
-            }
-            Callback::RequestOverLimit(a) => {
-                let mut line = Line::new(
-                    "alert",
-                    "the service says a command runs above 80% of its limit",
-                );
-                line.evidence = Some(format!(
-                    "{} {}: {} calls/s of {}",
-                    a.service_name,
-                    a.command,
-                    a.request.unwrap_or(0),
-                    a.limit.unwrap_or(0)
-                ));
-                self.audit.write(line);
-            }
-            _ => {}
+        if let Callback::RequestOverLimit(a) = &cb {
+            let mut line = Line::new(
+                "alert",
+                "the service says a command runs above 80% of its limit",
+            );
+            line.evidence = Some(format!(
+                "{} {}: {} calls/s of {}",
+                a.service_name,
+                a.command,
+                a.request.unwrap_or(0),
+                a.limit.unwrap_or(0)
+            ));
+            self.audit.write(line);
         }
-        if !hits.is_empty() {
+        let judged = rules.judge(&cb);
+        if !judged.matches.is_empty() {
             let me = self.clone();
-            let allow = rules.allow.clone();
             tokio::spawn(async move {
-                for (rule, group, account, text, hit, seen) in hits {
-                    me.offence(&rule, &group, &account, text, hit, seen.as_deref(), &allow)
-                        .await;
+                for m in judged.matches {
+                    me.offence(&rules, m).await;
                 }
             });
         }
-        answer
+        judged.answer
     }
 
     /// Counts one match; an offence becomes its ladder step.
-    #[allow(clippy::too_many_arguments)]
-    async fn offence(
-        &self,
-        rule: &Rule,
-        group: &str,
-        account: &str,
-        text: String,
-        hit: Hit,
-        seen: Option<&str>,
-        allow: &std::collections::HashSet<String>,
-    ) {
-        if let Some(seen) = seen {
+    async fn offence(&self, rules: &Rules, m: Match) {
+        let rule = &rules.rules[m.rule];
+        let (group, account) = (m.group.as_str(), m.account.as_str());
+        if let Some(message) = &m.message {
             // The before- and after-send callbacks of one message: once.
-            let key = format!("{seen}:{}", rule.name);
+            let key = format!("seen:{message}:{}", rule.name);
             if self.counts.bump(&key, SEEN_FOR).await.0 > 1 {
                 return;
             }
         }
-        let evidence_text = match &hit {
-            Hit::Word(w) => format!("{text} [matched {w:?}]"),
-            Hit::Rate => {
+        let evidence_text = match &m.kind {
+            MatchKind::Word(w) => format!("{} [matched {w:?}]", m.evidence),
+            _ => {
                 let (limit, key, per, what) = match (rule.per_sender, rule.joins) {
                     (Some((n, per)), _) => (
                         n,
@@ -253,7 +151,7 @@ impl Moderator {
                 if !offends {
                     return;
                 }
-                format!("{count} {what} within {}", humantime::format_duration(per))
+                format!("{count} {what} within {}", short(per))
             }
         };
         let mut line = Line::new("decision", "");
@@ -262,7 +160,7 @@ impl Moderator {
         line.rule = Some(rule.name.clone());
         line.evidence = Some(evidence(&evidence_text));
         metrics::counter!("serve_decisions_total", "rule" => rule.name.clone()).increment(1);
-        if allow.contains(account) {
+        if m.allowed {
             line.result = "skipped: the account is on the allow-list".to_owned();
             self.audit.write(line);
             return;

@@ -11,7 +11,6 @@ mod actions;
 mod audit;
 mod counts;
 mod decide;
-mod rules;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -32,9 +31,9 @@ use crate::output::{failed, usage, Failure};
 use crate::settings::Settings;
 pub(crate) use audit::Audit;
 use audit::Line;
+pub(crate) use ban_rules::Rules;
 pub(crate) use counts::{Counts, MemoryCounts};
 use decide::Moderator;
-pub(crate) use rules::Rules;
 
 /// The largest callback body read (the service's messages are at most
 /// 12 KB; content results carry text, not files).

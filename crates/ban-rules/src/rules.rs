@@ -26,7 +26,7 @@ use toml::Spanned;
 /// What a rule looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum On {
+pub enum On {
     /// `Group.CallbackBeforeSendMsg` / `Group.CallbackAfterSendMsg`.
     Message,
     /// `ContentCallback.ResultNotify` with `CtxcbResult` 1.
@@ -37,7 +37,7 @@ pub(crate) enum On {
 
 /// One step of a ladder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Step {
+pub enum Step {
     /// Mute for this long (`None`: permanently).
     Mute(Option<Duration>),
     /// Ban for this long.
@@ -45,7 +45,11 @@ pub(crate) enum Step {
 }
 
 /// A duration the way rules files write it: `7d`, `1h`, `10m`, `90s`.
-pub(crate) fn short(d: Duration) -> String {
+///
+/// ```
+/// assert_eq!(ban_rules::short(std::time::Duration::from_secs(604_800)), "7d");
+/// ```
+pub fn short(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         _ if s > 0 && s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
@@ -111,27 +115,37 @@ struct FileSpec {
 
 /// A checked rule.
 #[derive(Debug, Clone)]
-pub(crate) struct Rule {
-    pub(crate) name: String,
-    pub(crate) on: On,
-    /// Lower-cased.
-    pub(crate) words: Vec<String>,
-    pub(crate) per_sender: Option<(u64, Duration)>,
-    pub(crate) joins: Option<(u64, Duration)>,
-    pub(crate) block: bool,
-    pub(crate) ladder: Vec<Step>,
-    pub(crate) window: Duration,
-    pub(crate) groups: HashSet<String>,
+#[non_exhaustive]
+pub struct Rule {
+    /// Its name, unique in the file.
+    pub name: String,
+    /// What it looks at.
+    pub on: On,
+    /// Words that make a match (lower-cased; matched case-insensitively in
+    /// message text, or in account names for joins).
+    pub words: Vec<String>,
+    /// At most this many messages per sender within this time.
+    pub per_sender: Option<(u64, Duration)>,
+    /// At most this many joins per group within this time.
+    pub joins: Option<(u64, Duration)>,
+    /// Refuse a matching message before it is sent.
+    pub block: bool,
+    /// One step per offence within `window`; the last repeats.
+    pub ladder: Vec<Step>,
+    /// How long offences count.
+    pub window: Duration,
+    /// The groups it applies in (empty: all).
+    pub groups: HashSet<String>,
 }
 
 impl Rule {
     /// Whether the rule applies in `group`.
-    pub(crate) fn covers(&self, group: &str) -> bool {
+    pub fn covers(&self, group: &str) -> bool {
         self.groups.is_empty() || self.groups.contains(group)
     }
 
     /// The first word of the rule in `text`, case-insensitive.
-    pub(crate) fn word_in(&self, text: &str) -> Option<&str> {
+    pub fn word_in(&self, text: &str) -> Option<&str> {
         if self.words.is_empty() {
             return None;
         }
@@ -144,7 +158,7 @@ impl Rule {
 
     /// The step of the `n`th offence (1-based): the ladder's last step from
     /// there on.
-    pub(crate) fn step(&self, n: u64) -> Step {
+    pub fn step(&self, n: u64) -> Step {
         let i = usize::try_from(n.saturating_sub(1)).unwrap_or(usize::MAX);
         self.ladder[i.min(self.ladder.len() - 1)]
     }
@@ -152,9 +166,12 @@ impl Rule {
 
 /// Every rule, and the accounts never acted on.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Rules {
-    pub(crate) rules: Vec<Rule>,
-    pub(crate) allow: HashSet<String>,
+#[non_exhaustive]
+pub struct Rules {
+    /// The rules, in file order.
+    pub rules: Vec<Rule>,
+    /// Accounts never acted on (`[allow] accounts`).
+    pub allow: HashSet<String>,
 }
 
 /// Offences count a day unless the rule says otherwise.
@@ -162,7 +179,9 @@ const DEFAULT_WINDOW: Duration = Duration::from_secs(86_400);
 
 /// A bad rules file: where and why.
 #[derive(Debug)]
-pub(crate) struct RulesError(pub(crate) String);
+pub struct RulesError(String);
+
+impl std::error::Error for RulesError {}
 
 impl fmt::Display for RulesError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -216,15 +235,15 @@ fn step(text: &str, s: &Spanned<String>) -> Result<Step, String> {
 
 impl Rules {
     /// Reads and checks a rules file.
-    pub(crate) fn load(path: &Path) -> Result<Rules, RulesError> {
+    pub fn load(path: &Path) -> Result<Rules, RulesError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             RulesError(format!("rules file {} cannot be read: {e}", path.display()))
         })?;
         Rules::parse(&text).map_err(|e| RulesError(format!("rules file {}: {e}", path.display())))
     }
 
-    /// Checks the text of a rules file.
-    pub(crate) fn parse(text: &str) -> Result<Rules, String> {
+    /// Checks the text of a rules file; the error names the line.
+    pub fn parse(text: &str) -> Result<Rules, String> {
         let spec: FileSpec = toml::from_str(text).map_err(|e| {
             let at = e
                 .span()

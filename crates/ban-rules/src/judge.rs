@@ -1,0 +1,286 @@
+//! What a callback gets from the rules: the answer, and the matches.
+
+use ban_callback::{Answer, Callback};
+
+use crate::rules::{On, Rules};
+
+/// Message text kept as evidence, at most this many bytes.
+pub const EVIDENCE_BYTES: usize = 256;
+
+/// Text cut to [`EVIDENCE_BYTES`] at a character boundary.
+///
+/// ```
+/// assert_eq!(ban_rules::evidence(&"é".repeat(200)).len(), 256);
+/// ```
+pub fn evidence(text: &str) -> String {
+    let mut cut = text.len().min(EVIDENCE_BYTES);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text[..cut].to_owned()
+}
+
+/// Why a rule matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MatchKind {
+    /// A word of the rule is in the text (the account name, for joins), or
+    /// the label content moderation gave.
+    Word(String),
+    /// To be counted against the rule's rate (messages of the sender, joins
+    /// of the group): an offence only past it.
+    Rate,
+}
+
+/// A rule matched: the account it may act on, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Match {
+    /// The rule's index in [`Rules::rules`].
+    pub rule: usize,
+    /// The group.
+    pub group: String,
+    /// The account.
+    pub account: String,
+    /// What was seen (message text cut to [`EVIDENCE_BYTES`]).
+    pub evidence: String,
+    /// Why.
+    pub kind: MatchKind,
+    /// What identifies the message, so the before- and the after-send
+    /// callback of one message count once (`group:sender:random`).
+    pub message: Option<String>,
+    /// Whether the account is on the allow-list (it is never acted on).
+    pub allowed: bool,
+}
+
+/// What a callback gets.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Judgement {
+    /// The answer to send now.
+    pub answer: Answer,
+    /// The matches, to be counted.
+    pub matches: Vec<Match>,
+}
+
+impl Rules {
+    /// The rules on `on` that apply in `group`, with their indexes.
+    fn applying<'a>(
+        &'a self,
+        on: On,
+        group: &'a str,
+    ) -> impl Iterator<Item = (usize, &'a crate::Rule)> + 'a {
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(move |(_, r)| r.on == on && r.covers(group))
+    }
+
+    /// The answer to `cb` and its matches, from the rules alone.
+    pub fn judge(&self, cb: &Callback) -> Judgement {
+        let mut answer = Answer::ok();
+        let mut matches = Vec::new();
+        let mut push =
+            |rule: usize, group: &str, account: &str, evidence: String, kind, message| {
+                matches.push(Match {
+                    rule,
+                    group: group.to_owned(),
+                    account: account.to_owned(),
+                    evidence,
+                    kind,
+                    message,
+                    allowed: self.allow.contains(account),
+                });
+            };
+        match cb {
+            Callback::BeforeSendMsg(m) | Callback::AfterSendMsg(m) => {
+                let before = matches!(cb, Callback::BeforeSendMsg(_));
+                let text = m.text();
+                let message = m
+                    .random
+                    .map(|r| format!("{}:{}:{r}", m.group_id, m.from_account));
+                for (i, rule) in self.applying(On::Message, &m.group_id) {
+                    let kind = match rule.word_in(&text) {
+                        Some(word) => {
+                            if before && rule.block && !self.allow.contains(&m.from_account) {
+                                answer = Answer::reject();
+                            }
+                            MatchKind::Word(word.to_owned())
+                        }
+                        None if rule.per_sender.is_some() => MatchKind::Rate,
+                        None => continue,
+                    };
+                    push(
+                        i,
+                        &m.group_id,
+                        &m.from_account,
+                        evidence(&text),
+                        kind,
+                        message.clone(),
+                    );
+                }
+            }
+            Callback::ContentResult(r) if r.blocked() => {
+                if let Some(group) = r.group() {
+                    let text = r.text_content.join(" ");
+                    let why = evidence(&format!("content moderation {}: {text}", r.ctxcb_label));
+                    for (i, _) in self.applying(On::ContentResult, group) {
+                        let kind = MatchKind::Word(r.ctxcb_label.clone());
+                        push(i, group, &r.from_account, why.clone(), kind, None);
+                    }
+                }
+            }
+            Callback::AfterNewMemberJoin(j) => {
+                for (i, rule) in self.applying(On::Join, &j.group_id) {
+                    for m in &j.new_members {
+                        let kind = match rule.word_in(&m.member_account) {
+                            Some(w) => MatchKind::Word(w.to_owned()),
+                            None if rule.joins.is_some() => MatchKind::Rate,
+                            None => continue,
+                        };
+                        push(
+                            i,
+                            &j.group_id,
+                            &m.member_account,
+                            format!("joined {}", j.group_id),
+                            kind,
+                            None,
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        Judgement { answer, matches }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ban_callback::{GroupMessage, MemberJoin};
+
+    const RULES: &str = r#"
+[allow]
+accounts = ["mod_alice"]
+
+[[rule]]
+name = "spam"
+on = "message"
+contains_any = ["free coins"]
+block = true
+ladder = ["mute 10m"]
+groups = ["@TGS#aLIVE"]
+
+[[rule]]
+name = "flood"
+on = "message"
+max_per_sender = { count = 5, per = "10s" }
+ladder = ["mute 10m"]
+
+[[rule]]
+name = "moderation"
+on = "content_result"
+ladder = ["mute 1h"]
+
+[[rule]]
+name = "bot names"
+on = "join"
+contains_any = ["_bot"]
+ladder = ["ban 1d"]
+
+[[rule]]
+name = "raid"
+on = "join"
+max_joins = { count = 50, per = "10s" }
+ladder = ["ban 1h"]
+"#;
+
+    fn msg(group: &str, from: &str, text: &str) -> GroupMessage {
+        GroupMessage::text_message(group, "AVChatRoom", from, text, 9, 0)
+    }
+
+    #[test]
+    fn messages_block_and_match_by_group_and_allow_list() {
+        let r = Rules::parse(RULES).unwrap();
+        let j = r.judge(&Callback::BeforeSendMsg(msg(
+            "@TGS#aLIVE",
+            "bot",
+            "Free Coins!",
+        )));
+        assert_eq!(j.answer.error_code, 1);
+        let kinds: Vec<_> = j
+            .matches
+            .iter()
+            .map(|m| (r.rules[m.rule].name.as_str(), &m.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("spam", &MatchKind::Word("free coins".into())),
+                ("flood", &MatchKind::Rate)
+            ]
+        );
+        assert_eq!(j.matches[0].message.as_deref(), Some("@TGS#aLIVE:bot:9"));
+        // After send: nothing to refuse, the same matches.
+        let j = r.judge(&Callback::AfterSendMsg(msg(
+            "@TGS#aLIVE",
+            "bot",
+            "free coins",
+        )));
+        assert_eq!((j.answer.error_code, j.matches.len()), (0, 2));
+        // Another group: the spam rule does not apply there.
+        let j = r.judge(&Callback::BeforeSendMsg(msg(
+            "@TGS#aOTHER",
+            "bot",
+            "free coins",
+        )));
+        assert_eq!(j.answer.error_code, 0);
+        assert_eq!(j.matches.len(), 1);
+        // The allow-list: never refused, matched but marked.
+        let j = r.judge(&Callback::BeforeSendMsg(msg(
+            "@TGS#aLIVE",
+            "mod_alice",
+            "free coins",
+        )));
+        assert_eq!(j.answer.error_code, 0);
+        assert!(j.matches.iter().all(|m| m.allowed));
+    }
+
+    #[test]
+    fn content_results_and_joins() {
+        let r = Rules::parse(RULES).unwrap();
+        let blocked = r#"{"From_Account":"u1","ContactItem":{"ContactType":2,"ToGroupId":"@TGS#aLIVE"},"TextContent":"bad","CtxcbResult":1,"CtxcbLabel":"Ad"}"#;
+        let cb = Callback::decode("ContentCallback.ResultNotify", blocked.as_bytes()).unwrap();
+        let j = r.judge(&cb);
+        assert_eq!(j.matches.len(), 1);
+        assert_eq!(j.matches[0].account, "u1");
+        assert!(j.matches[0].evidence.contains("Ad"));
+        let passed = blocked.replace("\"CtxcbResult\":1", "\"CtxcbResult\":0");
+        let cb = Callback::decode("ContentCallback.ResultNotify", passed.as_bytes()).unwrap();
+        assert!(r.judge(&cb).matches.is_empty());
+        let join = MemberJoin::new("@TGS#aLIVE", "AVChatRoom", &["x_bot", "viewer"], 0);
+        let j = r.judge(&Callback::AfterNewMemberJoin(join));
+        let got: Vec<_> = j
+            .matches
+            .iter()
+            .map(|m| (r.rules[m.rule].name.as_str(), m.account.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("bot names", "x_bot"),
+                ("raid", "x_bot"),
+                ("raid", "viewer")
+            ]
+        );
+    }
+
+    #[test]
+    fn evidence_is_cut_at_256_bytes_on_a_character() {
+        let long = "€".repeat(100);
+        let e = evidence(&long);
+        assert!(e.len() <= EVIDENCE_BYTES && e.len() > 250);
+        assert!(long.starts_with(&e));
+    }
+}
