@@ -52,6 +52,16 @@ impl MemoryCounts {
         entry.0
     }
 
+    /// Drops the keys whose window ended.
+    pub(crate) fn sweep(&self) {
+        let now = Instant::now();
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, until)| *until > now);
+        if map.capacity() > 4 * map.len().max(1024) {
+            map.shrink_to_fit();
+        }
+    }
+
     /// The events of `key`'s window so far.
     pub(crate) fn get(&self, key: &str) -> u64 {
         let h = self.hasher.hash_one(key);
@@ -99,6 +109,13 @@ impl Counts {
                 Ok(n) => n,
                 Err(_) => fallback.get(key),
             },
+        }
+    }
+
+    /// Drops this process's keys whose window ended.
+    pub(crate) fn sweep(&self) {
+        match self {
+            Counts::Memory(m) | Counts::Redis(_, m) => m.sweep(),
         }
     }
 

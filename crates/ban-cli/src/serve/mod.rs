@@ -251,6 +251,7 @@ pub(crate) struct Server {
     pub(crate) addr: SocketAddr,
     moderator: Arc<Moderator>,
     accept: tokio::task::JoinHandle<()>,
+    sweeper: tokio::task::JoinHandle<()>,
     dispatcher: tokio::task::JoinHandle<()>,
 }
 
@@ -271,6 +272,17 @@ impl Server {
             .ok();
         let (tx, rx) = tokio::sync::mpsc::channel(QUEUE);
         let counts = Arc::new(counts);
+        // Memory follows the live windows even when no event comes.
+        let sweeper = tokio::spawn({
+            let counts = counts.clone();
+            async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    counts.sweep();
+                }
+            }
+        });
         let dispatcher = tokio::spawn(actions::dispatch(client, audit.clone(), counts.clone(), rx));
         let moderator = Arc::new(Moderator::new(rules, counts, audit, tx));
         let service = Arc::new(Service {
@@ -301,6 +313,7 @@ impl Server {
             addr,
             moderator,
             accept,
+            sweeper,
             dispatcher,
         })
     }
@@ -309,6 +322,7 @@ impl Server {
     /// most 30 s).
     pub(crate) async fn stop(self) {
         self.accept.abort();
+        self.sweeper.abort();
         self.moderator.close_queue();
         let _ = tokio::time::timeout(Duration::from_secs(30), self.dispatcher).await;
     }
