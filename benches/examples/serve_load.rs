@@ -116,7 +116,7 @@ fn percentile(v: &mut [u64], p: f64) -> u64 {
 
 fn spam(from: &str, random: u64) -> Vec<u8> {
     serde_json::json!({"GroupId": G, "Type": "AVChatRoom", "From_Account": from, "Random": random,
-        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": if random % 100 == 0 { "free coins" } else { "hello there" }}}],
+        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": if random.is_multiple_of(100) { "free coins" } else { "hello there" }}}],
         "EventTime": 1_764_547_200_000u64})
     .to_string()
     .into_bytes()

@@ -1,6 +1,7 @@
 //! Unit tests of the limiter's settings and redaction.
 
 use super::*;
+use ban_transport::RateLimit;
 
 #[test]
 fn passwords_stay_out_of_debug() {
