@@ -109,6 +109,19 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A callback URL to `port`, signed now.
+fn signed_uri(port: u16, app: u64, command: &str, token: &CallbackToken) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    format!(
+        "http://127.0.0.1:{port}/cb?SdkAppid={app}&CallbackCommand={command}&contenttype=json&Sign={}&RequestTime={now}",
+        sign(token, &now)
+    )
+}
+
 fn percentile(v: &mut [u64], p: f64) -> u64 {
     v.sort_unstable();
     v[((v.len() as f64 - 1.0) * p).round() as usize]
@@ -203,17 +216,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut lat = Vec::new();
             for i in 0..per_task * seconds {
                 tick.tick().await;
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_secs()
-                    .to_string();
-                let uri = format!(
-                    "http://127.0.0.1:{port}/cb?SdkAppid={app}&CallbackCommand=Group.CallbackBeforeSendMsg&contenttype=json&Sign={}&RequestTime={now}",
-                    sign(&token, &now)
-                );
+                let uri = signed_uri(port, app, "Group.CallbackBeforeSendMsg", &token);
                 let body = spam(&format!("viewer{t}-{i}"), i);
-                let req = hyper::Request::post(uri).body(Full::new(Bytes::from(body))).unwrap();
+                let req = hyper::Request::post(uri)
+                    .body(Full::new(Bytes::from(body)))
+                    .unwrap();
                 let sent = Instant::now();
                 let resp = client.request(req).await.unwrap();
                 let _ = resp.into_body().collect().await.unwrap();
@@ -269,17 +276,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let token = token.clone();
             tasks.push(tokio::spawn(async move {
                 for i in 0..1_000_000 / 32 {
-                    let now = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap()
-                        .as_secs()
-                        .to_string();
-                    let uri = format!(
-                        "http://127.0.0.1:{port}/cb?SdkAppid={app}&CallbackCommand=Group.CallbackAfterSendMsg&contenttype=json&Sign={}&RequestTime={now}",
-                        sign(&token, &now)
-                    );
+                    let uri = signed_uri(port, app, "Group.CallbackAfterSendMsg", &token);
                     let body = spam(&format!("w{wave}o{t}-{i}"), 0);
-                    let req = hyper::Request::post(uri).body(Full::new(Bytes::from(body))).unwrap();
+                    let req = hyper::Request::post(uri)
+                        .body(Full::new(Bytes::from(body)))
+                        .unwrap();
                     let resp = client.request(req).await.unwrap();
                     let _ = resp.into_body().collect().await.unwrap();
                 }

@@ -108,8 +108,8 @@ async fn a_permanent_mute_is_4294967295_through_every_layer() {
     assert!(serde_json::from_str::<JobSpec>(bad).is_err());
 
     let journal = journal_path("permanent");
-    let report = client
-        .bulk(
+    let forever = || {
+        client.bulk(
             BulkAction::Mute {
                 duration: MuteDuration::PERMANENT,
             },
@@ -117,8 +117,8 @@ async fn a_permanent_mute_is_4294967295_through_every_layer() {
             &["forever", "also"],
             BulkOptions::new().journal(&journal),
         )
-        .await
-        .unwrap();
+    };
+    let report = forever().await.unwrap();
     assert!(report.all_succeeded());
     let header = std::fs::read_to_string(&journal).unwrap();
     let header: serde_json::Value = serde_json::from_str(header.lines().next().unwrap()).unwrap();
@@ -141,17 +141,7 @@ async fn a_permanent_mute_is_4294967295_through_every_layer() {
         })
     ));
     // Resumed from its journal: nothing is sent again.
-    let again = client
-        .bulk(
-            BulkAction::Mute {
-                duration: MuteDuration::PERMANENT,
-            },
-            G,
-            &["forever", "also"],
-            BulkOptions::new().journal(&journal),
-        )
-        .await
-        .unwrap();
+    let again = forever().await.unwrap();
     assert_eq!((again.resumed, again.calls), (2, 0));
     let _ = std::fs::remove_file(&journal);
 }
