@@ -45,6 +45,20 @@ pub(super) struct Group {
     pub(super) next_seq: u64,
 }
 
+/// The entries of `ends` still in force at `now`, ordered by end time, then
+/// member, each made by `make(member, end)`.
+fn in_force<T>(ends: &HashMap<String, u64>, now: u64, make: impl Fn(String, u64) -> T) -> Vec<T> {
+    let mut list: Vec<(u64, &String)> = ends
+        .iter()
+        .filter(|(_, &until)| until > now)
+        .map(|(m, &until)| (until, m))
+        .collect();
+    list.sort();
+    list.into_iter()
+        .map(|(until, m)| make(m.clone(), until))
+        .collect()
+}
+
 impl Group {
     pub(super) fn new(kind: GroupType, name: String) -> Self {
         Group {
@@ -68,35 +82,22 @@ impl Group {
 
     /// The mutes in force, ordered by end time, then member.
     pub(super) fn active_mutes(&self, now: u64) -> Vec<MutedAccount> {
-        let mut list: Vec<MutedAccount> = self
-            .mutes
-            .iter()
-            .filter(|(_, &until)| until > now)
-            .map(|(m, &until)| MutedAccount {
-                member_account: m.clone(),
-                muted_until: until,
-            })
-            .collect();
-        list.sort_by(|a, b| {
-            (a.muted_until, &a.member_account).cmp(&(b.muted_until, &b.member_account))
-        });
-        list
+        in_force(&self.mutes, now, |member_account, muted_until| {
+            MutedAccount {
+                member_account,
+                muted_until,
+            }
+        })
     }
 
+    /// The bans in force, ordered by end time, then member.
     pub(super) fn active_bans(&self, now: u64) -> Vec<BannedAccount> {
-        let mut list: Vec<BannedAccount> = self
-            .bans
-            .iter()
-            .filter(|(_, &until)| until > now)
-            .map(|(m, &until)| BannedAccount {
-                member_account: m.clone(),
-                banned_until: until,
-            })
-            .collect();
-        list.sort_by(|a, b| {
-            (a.banned_until, &a.member_account).cmp(&(b.banned_until, &b.member_account))
-        });
-        list
+        in_force(&self.bans, now, |member_account, banned_until| {
+            BannedAccount {
+                member_account,
+                banned_until,
+            }
+        })
     }
 }
 
