@@ -51,6 +51,7 @@ struct Serve {
     child: Child,
     addr: String,
     audit: PathBuf,
+    rules: PathBuf,
 }
 
 impl Drop for Serve {
@@ -94,6 +95,7 @@ fn start_serve(emu: &Emu, port: u16, rules: &str, extra: &[&str]) -> Serve {
         child,
         addr: listen,
         audit,
+        rules: rules_file,
     }
 }
 
@@ -483,6 +485,26 @@ fn two_instances_on_one_redis_escalate_each_offence_once() {
     let url = redis.url();
     let shared = two_instances(&emu, &["--redis", url.as_str()]);
     assert!(shared.iter().all(|n| n == &[1, 2]), "{shared:?}");
+    // What serve keeps in Redis: counts under account names, never the token.
+    let keys = std::process::Command::new("redis-cli")
+        .args(["-u", url.as_str(), "--scan"])
+        .output()
+        .unwrap();
+    let keys = String::from_utf8(keys.stdout).unwrap();
+    assert!(
+        keys.lines()
+            .any(|k| k.contains(":count:") && k.contains("twin00")),
+        "{keys}"
+    );
+    assert!(!keys.contains(TOKEN));
+    for k in keys.lines().filter(|k| k.contains(":count:")) {
+        let v = std::process::Command::new("redis-cli")
+            .args(["-u", url.as_str(), "GET", k])
+            .output()
+            .unwrap();
+        let v = String::from_utf8(v.stdout).unwrap();
+        assert!(v.trim().parse::<u64>().is_ok(), "{k} = {v}");
+    }
     // The first offence's shorter mute, not sent yet when the second was
     // counted, is superseded: every bot ends muted for the hour.
     let now = emu_now(&emu);
@@ -494,4 +516,62 @@ fn two_instances_on_one_redis_escalate_each_offence_once() {
     let emu = start_emulator("servetwins2", &[]);
     let alone = two_instances(&emu, &[]);
     assert!(alone.iter().all(|n| n == &[1, 1]), "{alone:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sighup_reloads_the_rules_and_a_bad_file_keeps_the_old_ones() {
+    let emu = start_emulator("servehup", &[]);
+    let serve = start_serve(&emu, free_port(), RULES, &[]);
+    let app = emu.info["sdkappid"].to_string();
+    let verdict = |text: &str| {
+        let body = json!({"GroupId": G, "From_Account": "someone", "Random": 1,
+            "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]})
+        .to_string();
+        let q = signed_query(&app, "Group.CallbackBeforeSendMsg", TOKEN, now_unix());
+        let (status, answer) = post(&serve.addr, &q, &body);
+        assert_eq!(status, 200, "{answer}");
+        serde_json::from_str::<Value>(&answer).unwrap()["ErrorCode"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(verdict("cheap views here"), 0);
+    let hup = || {
+        let pid = serve.child.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    let reloads = |n: usize| {
+        wait_for("the reload audited", Duration::from_secs(10), || {
+            audit_lines(&serve.audit)
+                .iter()
+                .filter(|l| l["kind"] == "reload")
+                .count()
+                == n
+        })
+    };
+    std::fs::write(
+        &serve.rules,
+        RULES.replace("\"buy followers\"", "\"cheap views\""),
+    )
+    .unwrap();
+    hup();
+    reloads(1);
+    assert_eq!(verdict("cheap views here"), 1, "the new word blocks");
+    std::fs::write(&serve.rules, "[[rule]]\nname = 1\n").unwrap();
+    hup();
+    reloads(2);
+    let lines = audit_lines(&serve.audit);
+    let last = lines.iter().rfind(|l| l["kind"] == "reload").unwrap();
+    assert!(
+        last["result"]
+            .as_str()
+            .unwrap()
+            .contains("the old rules stay"),
+        "{last}"
+    );
+    assert_eq!(verdict("cheap views here"), 1, "the old rules still work");
 }

@@ -130,6 +130,15 @@ impl Rules {
                     }
                 }
             }
+            Callback::BeforeApplyJoinGroup(a) => {
+                // Refused by name before joining; counted when they join.
+                let blocked = self
+                    .applying(On::Join, &a.group_id)
+                    .any(|(_, r)| r.block && r.word_in(&a.requestor_account).is_some());
+                if blocked && !self.allow.contains(&a.requestor_account) {
+                    answer = Answer::reject();
+                }
+            }
             Callback::AfterNewMemberJoin(j) => {
                 for (i, rule) in self.applying(On::Join, &j.group_id) {
                     for m in &j.new_members {
@@ -187,6 +196,7 @@ ladder = ["mute 1h"]
 name = "bot names"
 on = "join"
 contains_any = ["_bot"]
+block = true
 ladder = ["ban 1d"]
 
 [[rule]]

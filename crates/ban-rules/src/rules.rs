@@ -9,7 +9,7 @@
 //! name = "spam"
 //! on = "message"                     # a group message (before or after send)
 //! contains_any = ["buy followers", "free coins"]   # case-insensitive
-//! block = true                       # before-send: refuse it (10016)
+//! block = true                       # before-send: refuse it (10016); on join: refuse the application
 //! ladder = ["mute 10m", "mute 1h", "ban 7d"]   # one step per offence
 //! window = "24h"                     # offences count this long
 //! groups = ["@TGS#aLIVE"]            # only these groups (default: all)
@@ -128,7 +128,8 @@ pub struct Rule {
     pub per_sender: Option<(u64, Duration)>,
     /// At most this many joins per group within this time.
     pub joins: Option<(u64, Duration)>,
-    /// Refuse a matching message before it is sent.
+    /// Refuse a matching message before it is sent (`on = "message"`), or
+    /// a join application whose account name matches (`on = "join"`).
     pub block: bool,
     /// One step per offence within `window`; the last repeats.
     pub ladder: Vec<Step>,
@@ -307,8 +308,8 @@ impl Rules {
                 }
                 _ => {}
             }
-            if r.block && (r.on != On::Message || words.is_empty()) {
-                return Err(format!("line {at}: rule {name:?}: block = true refuses matching messages before they are sent; it needs on = \"message\" and contains_any"));
+            if r.block && (r.on == On::ContentResult || words.is_empty()) {
+                return Err(format!("line {at}: rule {name:?}: block = true refuses matching messages before they are sent (on = \"message\") or join applications by account name (on = \"join\"); it needs contains_any"));
             }
             if r.ladder.get_ref().is_empty() {
                 return Err(format!(
