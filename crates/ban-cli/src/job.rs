@@ -217,10 +217,11 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
                     .map(|r| format!(" ({}: {})", r.kind, escape(&r.reason)))
                     .unwrap_or_default();
                 output::line(format_args!(
-                    "job {} ({} {}): {}{why}\n  {} members: {} done, {} failed, {} pending, {} batch(es) in flight\n  {} live worker(s), {} calls, {:.1} calls/s, {} redeliveries",
+                    "job {} ({} {}, {}): {}{why}\n  {} members: {} done, {} failed, {} pending, {} batch(es) in flight\n  {} live worker(s), {} calls, {:.1} calls/s, {} redeliveries",
                     s.id,
                     s.action,
                     escape(&s.group),
+                    s.priority,
                     s.state,
                     s.total,
                     s.done,

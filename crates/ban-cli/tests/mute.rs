@@ -140,6 +140,16 @@ fn a_fleet_job_muting_20000_with_two_workers_ends_done() {
     let emu = start_emulator("mutefleet", &["--rate-limit", "200", "--latency-ms", "20"]);
     let bots = names("fm", 20_000);
     let id = submit(&emu, &redis, &bots, &["--mute", "1h"]);
+    let status = json(
+        &common::fleet::job(&emu, &redis, &["status", &id, "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        (&status["action"], &status["priority"]),
+        (&"mute".into(), &"bulk".into()),
+        "a fleet job is bulk by default: {status}"
+    );
     let workers: Vec<Child> = (0..2).map(|_| worker(&emu, &redis, &[])).collect();
     for w in workers {
         let out = w.wait_with_output().unwrap();

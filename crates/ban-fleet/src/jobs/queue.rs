@@ -363,6 +363,7 @@ impl JobQueue {
             stopped: meta.stopped.clone(),
             paused_by: meta.paused_by.clone(),
             action: meta.spec.action.kind(),
+            priority: meta.spec.priority.unwrap_or(ban_facade::Priority::Bulk),
             group: meta.spec.group.clone(),
             total: meta.total,
             done,

@@ -1,7 +1,7 @@
 //! What a job reports: its status, and every member once in the shape of a
 //! local job's report ([`BulkReport`]), with the fleet's keys beside it.
 
-use ban_facade::{Action, BulkReport, JobState, StopReason};
+use ban_facade::{Action, BulkReport, JobState, Priority, StopReason};
 use serde::{Deserialize, Serialize};
 
 /// Where a job stands.
@@ -18,6 +18,8 @@ pub struct JobStatus {
     pub paused_by: Option<String>,
     /// What it does.
     pub action: Action,
+    /// Its lane at the shared rate limit (bulk unless submitted otherwise).
+    pub priority: Priority,
     /// The group.
     pub group: String,
     /// Members in the job (repeats removed).
