@@ -314,14 +314,14 @@ impl Priority {
     }
 }
 
-/// How far ahead an urgent permit may be reserved: a flood of urgent calls
-/// queues at most this much of the budget, so the floor of the other lanes
-/// ([`FLOOR_EVERY`]) still comes round within it.
-pub const URGENT_HORIZON: Duration = Duration::from_secs(1);
+/// How far ahead an urgent permit may be reserved (20 calls at 200/s): a
+/// flood of urgent calls holds at most this much of the schedule, so the
+/// floor of the other lanes ([`FLOOR_EVERY`]) is served within it.
+pub const URGENT_HORIZON: Duration = Duration::from_millis(100);
 /// How far ahead a normal permit may be reserved.
-pub const NORMAL_HORIZON: Duration = Duration::from_millis(100);
+pub const NORMAL_HORIZON: Duration = Duration::from_millis(50);
 /// How far ahead a bulk permit may be reserved: what an urgent call may
-/// find already reserved ahead of it (10 calls at 200/s).
+/// find already reserved ahead of it (5 calls at 200/s).
 pub const BULK_HORIZON: Duration = Duration::from_millis(25);
 /// The starvation floor: a lane that waits is granted at least one permit
 /// in every this many (5% of the budget), whatever the lanes above it ask.
