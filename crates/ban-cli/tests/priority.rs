@@ -1,5 +1,5 @@
 //! An urgent ban beside a wave, through real processes: two `banctl job
-//! work` processes keep the budget full with a 40,000-member bulk job on
+//! work` processes keep the budget full with a 60,000-member bulk job on
 //! one Redis, and `banctl ban --redis --priority urgent` is served in the
 //! next free slots, while the same ban as `--priority bulk` (the control)
 //! waits behind the wave's queue.
@@ -13,9 +13,9 @@ use ban_fleet::testing::RedisServer;
 use common::fleet::{names, report, submit, wait_for, worker};
 use common::{json, start_emulator, stderr, Emu, G};
 
-/// The wave: long enough (2,000 calls, 10 s at 200/s) to outlast ten
+/// The wave: long enough (3,000 calls, 15 s at 200/s) to outlast ten
 /// `banctl ban` processes of a debug build.
-const WAVE: usize = 40_000;
+const WAVE: usize = 60_000;
 
 /// One `banctl ban` of one member through the shared budget: its report's
 /// `elapsed_ms`.
