@@ -13,7 +13,10 @@ use ban_callback::{CallbackToken, Verifier};
 use ban_emulator::CallbackConfig;
 
 use crate::output::{self, escape, failed, failed_err, rfc3339, Failure};
-use crate::serve::{Audit, Counts, MemoryCounts, Rules, Server};
+use ban_moderation::{ClientExecutor, Moderator};
+use ban_rules::Rules;
+
+use crate::serve::Host;
 
 /// The rules of the demo's moderation loop.
 const DEMO_RULES: &str = r#"
@@ -89,19 +92,22 @@ pub(crate) async fn run() -> Result<ExitCode, Failure> {
         .build()
         .map_err(failed_err)?;
     let rules = Rules::parse(DEMO_RULES).map_err(failed)?;
-    let server = Server::start(
-        listener,
+    // The moderation loop through the library's API, on this listener.
+    let moderation = Moderator::builder(rules).start(ClientExecutor::new(client.clone()));
+    let svc = ban_moderation::service(
         Verifier::new(emu.sdkappid(), Some(token)),
-        rules,
-        Counts::Memory(MemoryCounts::new()),
-        Audit::open(None).map_err(failed_err)?,
-        client.clone(),
-    )?;
+        moderation.moderator(),
+    );
+    let host =
+        Host::start(listener, svc, moderation.moderator().clone(), None).map_err(failed_err)?;
     let outcome = match walk_through(&emu, &client).await {
         Ok(counts) => moderation_loop(&emu).await.map(|()| counts),
         Err(e) => Err(e),
     };
-    server.stop().await;
+    host.stop();
+    moderation
+        .shutdown(std::time::Duration::from_secs(30))
+        .await;
     let stats = emu.stats();
     emu.stop().await;
     let (banned, unbanned) = outcome?;

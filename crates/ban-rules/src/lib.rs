@@ -30,4 +30,4 @@ mod judge;
 mod rules;
 
 pub use judge::{evidence, Judgement, Match, MatchKind, EVIDENCE_BYTES};
-pub use rules::{short, On, Rule, Rules, RulesError, Step};
+pub use rules::{short, On, RateCheck, RateScope, Rule, Rules, RulesError, Step};

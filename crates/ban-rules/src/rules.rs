@@ -157,11 +157,102 @@ impl Rule {
             .map(String::as_str)
     }
 
+    /// Where an account's offences under this rule are counted, so every
+    /// host (one process or many on one store) counts them under one key.
+    ///
+    /// ```
+    /// # let rules = ban_rules::Rules::parse("[[rule]]\nname = \"spam\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = [\"mute 10m\"]").unwrap();
+    /// assert_eq!(rules.rules[0].offence_key("@TGS#a", "bot"), "off:spam:@TGS#a:bot");
+    /// ```
+    pub fn offence_key(&self, group: &str, account: &str) -> String {
+        format!("off:{}:{group}:{account}", self.name)
+    }
+
+    /// Where a message's match under this rule is remembered, so the
+    /// before- and the after-send callback of one message count once.
+    pub fn seen_key(&self, message: &str) -> String {
+        format!("seen:{message}:{}", self.name)
+    }
+
+    /// The count a rate rule keeps for an event of `account` in `group`
+    /// (`max_per_sender` or `max_joins`), or `None` for a rule without a
+    /// rate.
+    pub fn rate(&self, group: &str, account: &str) -> Option<RateCheck> {
+        match (self.per_sender, self.joins) {
+            (Some((limit, per)), _) => Some(RateCheck {
+                key: format!("rate:{}:{group}:{account}", self.name),
+                limit,
+                per,
+                scope: RateScope::Sender,
+            }),
+            (_, Some((limit, per))) => Some(RateCheck {
+                key: format!("rate:{}:{group}", self.name),
+                limit,
+                per,
+                scope: RateScope::Group,
+            }),
+            _ => None,
+        }
+    }
+
     /// The step of the `n`th offence (1-based): the ladder's last step from
     /// there on.
     pub fn step(&self, n: u64) -> Step {
         let i = usize::try_from(n.saturating_sub(1)).unwrap_or(usize::MAX);
         self.ladder[i.min(self.ladder.len() - 1)]
+    }
+}
+
+/// What a rate counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RateScope {
+    /// Messages of one sender in one group (`max_per_sender`).
+    Sender,
+    /// Joins of one group (`max_joins`).
+    Group,
+}
+
+/// The count a rate rule keeps, and when a count offends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateCheck {
+    /// Where the events are counted.
+    pub key: String,
+    /// The most events allowed within `per`.
+    pub limit: u64,
+    /// The window.
+    pub per: Duration,
+    /// What is counted.
+    pub scope: RateScope,
+}
+
+impl RateCheck {
+    /// Whether the `count`th event of the window is an offence. Per
+    /// sender, the message that passes the limit offends, once a window
+    /// (a flood is one offence, not one per message); per group, every
+    /// join past it does (each joiner is an account to act on).
+    ///
+    /// ```
+    /// # let rules = ban_rules::Rules::parse("[[rule]]\nname = \"flood\"\non = \"message\"\nmax_per_sender = { count = 2, per = \"10s\" }\nladder = [\"mute 10m\"]").unwrap();
+    /// let rate = rules.rules[0].rate("@TGS#a", "bot").unwrap();
+    /// assert_eq!((1..=4).map(|n| rate.offends(n)).collect::<Vec<_>>(), [false, false, true, false]);
+    /// ```
+    pub fn offends(&self, count: u64) -> bool {
+        match self.scope {
+            RateScope::Sender => count == self.limit + 1,
+            RateScope::Group => count > self.limit,
+        }
+    }
+
+    /// The evidence of an offending count, e.g. `6 messages from the
+    /// sender within 10s`.
+    pub fn describe(&self, count: u64) -> String {
+        let what = match self.scope {
+            RateScope::Sender => "messages from the sender",
+            RateScope::Group => "joins of the group",
+        };
+        format!("{count} {what} within {}", short(self.per))
     }
 }
 

@@ -1,0 +1,142 @@
+//! The audit log, an observer: one JSON line per event, so "why was X
+//! banned?" has an answer. Written by a thread of its own through a
+//! bounded queue (what it cannot keep is dropped and counted, never held
+//! without bound), flushed whenever it has nothing more to write. A request
+//! refused before it shows an app and a signature (no `SdkAppid`, not a
+//! POST) is counted in metrics but not written.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+
+use serde::Serialize;
+
+use crate::event::{Event, Observer, RefusalReason};
+
+/// Lines waiting to be written, at most.
+pub const AUDIT_QUEUE: usize = 65_536;
+
+/// One line as written: the event's fields, `step` and `result` as text,
+/// `outcome` as its label.
+#[derive(Debug, Serialize)]
+struct Line<'a> {
+    time_ms: u64,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offence: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<String>,
+    result: String,
+    outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<i64>,
+}
+
+/// The JSON line of `event` (without its newline).
+///
+/// ```
+/// use ban_moderation::{audit_line, Event, EventKind, Outcome};
+///
+/// let e = Event::new(EventKind::Action, Outcome::Done).about("@TGS#a", "bot", "spam");
+/// let line: serde_json::Value = serde_json::from_slice(&audit_line(&e)).unwrap();
+/// assert_eq!((line["kind"].as_str(), line["result"].as_str()), (Some("action"), Some("done")));
+/// ```
+pub fn audit_line(event: &Event) -> Vec<u8> {
+    let code = match &event.outcome {
+        crate::Outcome::Failed { code, .. } => *code,
+        _ => None,
+    };
+    let line = Line {
+        time_ms: event.time_ms,
+        kind: event.kind.as_str(),
+        group: event.group.as_deref(),
+        account: event.account.as_deref(),
+        rule: event.rule.as_deref(),
+        evidence: event.evidence.as_deref(),
+        offence: event.offence,
+        step: event.step.map(|s| s.to_string()),
+        result: event.outcome.to_string(),
+        outcome: event.outcome.label(),
+        code,
+    };
+    serde_json::to_vec(&line).unwrap_or_default()
+}
+
+/// Appends events to a file, one JSON line each.
+#[derive(Debug, Clone)]
+pub struct AuditFile {
+    tx: mpsc::SyncSender<Vec<u8>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl AuditFile {
+    /// Lines appended to `path` (created 0600 if new).
+    pub fn open(path: &Path) -> std::io::Result<AuditFile> {
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(path)?;
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(AUDIT_QUEUE);
+        std::thread::Builder::new()
+            .name("audit".into())
+            .spawn(move || write_lines(file, &rx))?;
+        Ok(AuditFile {
+            tx,
+            dropped: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Lines dropped because the writer could not keep up.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl Observer for AuditFile {
+    fn observe(&self, event: &Event) {
+        // A request that is not a callback at all (no app, wrong method) is
+        // counted in metrics, never written: anyone can send one.
+        if let crate::Outcome::Refused {
+            reason: RefusalReason::Query | RefusalReason::Method,
+            ..
+        } = event.outcome
+        {
+            return;
+        }
+        let mut text = audit_line(event);
+        text.push(b'\n');
+        if self.tx.try_send(text).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("serve_audit_dropped_total").increment(1);
+        }
+    }
+}
+
+fn write_lines(file: std::fs::File, rx: &mpsc::Receiver<Vec<u8>>) {
+    let mut out = std::io::BufWriter::new(file);
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(text) = next {
+            if let Err(e) = out.write_all(&text) {
+                tracing::error!(error = %e, "the audit log cannot be written");
+            }
+            next = rx.try_recv().ok();
+        }
+        if let Err(e) = out.flush() {
+            tracing::error!(error = %e, "the audit log cannot be written");
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Counts within windows (offences, a sender's messages, a group's joins),
+//! behind a seam: [`MemoryCounter`] in this process, or with the `redis`
+//! feature `RedisCounter`, so instances behind a load balancer count each
+//! event once.
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::BuildHasher;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// A boxed, sendable future (the seams' methods return one so they can be
+/// used as trait objects).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One event counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Counted {
+    /// The events of the key's window so far, this one included.
+    pub count: u64,
+    /// Counted by this process alone: the shared store could not be
+    /// reached, so other instances may count the same events again.
+    pub local: bool,
+}
+
+impl Counted {
+    /// A count made where it belongs.
+    pub fn shared(count: u64) -> Counted {
+        Counted {
+            count,
+            local: false,
+        }
+    }
+}
+
+/// Where counts live. A window starts with its key's first event and ends
+/// `window` later; the next event starts a new one.
+pub trait Counter: Send + Sync + 'static {
+    /// Counts one event of `key` within `window`.
+    fn bump<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Counted>;
+    /// The events of `key`'s window so far (0 when it has none).
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, u64>;
+    /// Drops what this process holds of windows that ended.
+    fn sweep(&self) {}
+    /// Keys held in this process's memory.
+    fn local_len(&self) -> usize {
+        0
+    }
+}
+
+/// Counts in this process. A key is kept as a 64-bit keyed hash (SipHash
+/// with a random key), not as text: a million distinct offenders cost a
+/// few tens of MB, and entries go when their window ends. Windows follow
+/// tokio's clock, so tests can pause it.
+#[derive(Debug, Default)]
+pub struct MemoryCounter {
+    hasher: RandomState,
+    map: Mutex<HashMap<u64, (u64, Instant)>>,
+    since_sweep: AtomicUsize,
+}
+
+/// Sweep expired entries once every this many bumps.
+const SWEEP_EVERY: usize = 65_536;
+
+impl MemoryCounter {
+    /// An empty counter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts one event of `key` within `window`; returns the window's
+    /// events so far.
+    pub fn bump_now(&self, key: &str, window: Duration) -> u64 {
+        let h = self.hasher.hash_one(key);
+        let now = Instant::now();
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if self.since_sweep.fetch_add(1, Ordering::Relaxed) >= SWEEP_EVERY {
+            self.since_sweep.store(0, Ordering::Relaxed);
+            map.retain(|_, (_, until)| *until > now);
+        }
+        let entry = map.entry(h).or_insert((0, now + window));
+        if entry.1 <= now {
+            *entry = (0, now + window);
+        }
+        entry.0 += 1;
+        entry.0
+    }
+
+    /// The events of `key`'s window so far.
+    pub fn get_now(&self, key: &str) -> u64 {
+        let h = self.hasher.hash_one(key);
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&h)
+            .filter(|(_, until)| *until > Instant::now())
+            .map_or(0, |(n, _)| *n)
+    }
+}
+
+impl Counter for MemoryCounter {
+    fn bump<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Counted> {
+        let n = self.bump_now(key, window);
+        Box::pin(std::future::ready(Counted::shared(n)))
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, u64> {
+        Box::pin(std::future::ready(self.get_now(key)))
+    }
+
+    fn sweep(&self) {
+        let now = Instant::now();
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, until)| *until > now);
+        if map.capacity() > 4 * map.len().max(1024) {
+            map.shrink_to_fit();
+        }
+    }
+
+    fn local_len(&self) -> usize {
+        self.map.lock().map_or(0, |m| m.len())
+    }
+}
+
+/// Counts in Redis ([`ban_fleet::WindowCounter`]), in this process's
+/// memory while Redis cannot be reached (each such count says so).
+#[cfg(feature = "redis")]
+#[derive(Debug)]
+pub struct RedisCounter {
+    shared: ban_fleet::WindowCounter,
+    fallback: MemoryCounter,
+}
+
+#[cfg(feature = "redis")]
+impl RedisCounter {
+    /// Counts through `shared`.
+    pub fn new(shared: ban_fleet::WindowCounter) -> Self {
+        RedisCounter {
+            shared,
+            fallback: MemoryCounter::new(),
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+impl Counter for RedisCounter {
+    fn bump<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Counted> {
+        Box::pin(async move {
+            match self.shared.bump(key, window).await {
+                Ok(n) => Counted::shared(n),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Redis cannot count; counting in this process until it can");
+                    Counted {
+                        count: self.fallback.bump_now(key, window),
+                        local: true,
+                    }
+                }
+            }
+        })
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, u64> {
+        Box::pin(async move {
+            match self.shared.get(key).await {
+                Ok(n) => n,
+                Err(_) => self.fallback.get_now(key),
+            }
+        })
+    }
+
+    fn sweep(&self) {
+        self.fallback.sweep();
+    }
+
+    fn local_len(&self) -> usize {
+        self.fallback.local_len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn windows_count_and_end() {
+        let m = MemoryCounter::new();
+        let w = Duration::from_millis(50);
+        assert_eq!(m.bump_now("a", w), 1);
+        assert_eq!(m.bump_now("a", w), 2);
+        assert_eq!(m.bump_now("b", w), 1);
+        tokio::time::advance(Duration::from_millis(60)).await;
+        assert_eq!(m.get_now("a"), 0, "the window ended");
+        assert_eq!(m.bump_now("a", w), 1, "a new window");
+        m.sweep();
+        assert_eq!(m.local_len(), 1, "b's window is swept");
+    }
+}

@@ -1,0 +1,285 @@
+//! The loop's logic without a process: a fake executor records the steps
+//! it is asked to take, tokio's clock is paused, and events are collected
+//! by an observer.
+
+#![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ban_callback::{Callback, GroupMessage, MemberJoin};
+use ban_moderation::{BoxFuture, Event, EventKind, Executor, Moderation, Moderator, Outcome};
+use ban_rules::{Rules, Step};
+
+const RULES: &str = r#"
+[allow]
+accounts = ["mod_alice"]
+
+[[rule]]
+name = "spam"
+on = "message"
+contains_any = ["free coins"]
+block = true
+ladder = ["mute 10m", "mute 1h", "ban 7d"]
+window = "1h"
+
+[[rule]]
+name = "flood"
+on = "message"
+max_per_sender = { count = 5, per = "10s" }
+ladder = ["mute 5m"]
+
+[[rule]]
+name = "raid"
+on = "join"
+max_joins = { count = 3, per = "10s" }
+ladder = ["ban 1h"]
+"#;
+
+type Calls = Arc<Mutex<Vec<(String, Step, Vec<String>)>>>;
+
+/// Records each job and reports every account done.
+#[derive(Clone, Default)]
+struct Recorder(Calls);
+
+impl Executor for Recorder {
+    fn execute<'a>(
+        &'a self,
+        group: &'a str,
+        step: Step,
+        accounts: &'a [String],
+    ) -> BoxFuture<'a, HashMap<String, Outcome>> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((group.to_owned(), step, accounts.to_vec()));
+        let done = accounts
+            .iter()
+            .map(|a| (a.clone(), Outcome::Done))
+            .collect();
+        Box::pin(std::future::ready(done))
+    }
+}
+
+struct Loop {
+    moderation: Moderation,
+    calls: Calls,
+    events: Arc<Mutex<Vec<Event>>>,
+}
+
+fn start(rules: &str) -> Loop {
+    let recorder = Recorder::default();
+    let calls = recorder.0.clone();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let moderation = Moderator::builder(Rules::parse(rules).unwrap())
+        .observer(move |e: &Event| sink.lock().unwrap().push(e.clone()))
+        .start(recorder);
+    Loop {
+        moderation,
+        calls,
+        events,
+    }
+}
+
+impl Loop {
+    fn say(&self, from: &str, text: &str, random: u64) -> ban_callback::Answer {
+        let m = GroupMessage::text_message("@TGS#aLIVE", "AVChatRoom", from, text, random, 0);
+        self.moderation
+            .moderator()
+            .judge(Callback::BeforeSendMsg(m))
+    }
+
+    fn steps(&self) -> Vec<(String, Step)> {
+        let calls = self.calls.lock().unwrap();
+        calls
+            .iter()
+            .flat_map(|(_, s, a)| a.iter().map(move |a| (a.clone(), *s)))
+            .collect()
+    }
+
+    fn events(&self, kind: EventKind) -> Vec<Event> {
+        let events = self.events.lock().unwrap();
+        events.iter().filter(|e| e.kind == kind).cloned().collect()
+    }
+}
+
+/// Lets the background counting and the coalescing window run.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+fn mins(m: u64) -> Duration {
+    Duration::from_secs(60 * m)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_ladder_climbs_one_step_per_offence_and_the_window_restarts_it() {
+    let l = start(RULES);
+    for random in 1..=4 {
+        let answer = l.say("bot", "FREE COINS now", random);
+        assert_eq!(answer.error_code, 1, "a spam message is refused at once");
+        settle().await;
+    }
+    let bot = |s| ("bot".to_owned(), s);
+    let week = Duration::from_secs(7 * 86_400);
+    assert_eq!(
+        l.steps(),
+        [
+            bot(Step::Mute(Some(mins(10)))),
+            bot(Step::Mute(Some(mins(60)))),
+            bot(Step::Ban(week)),
+            bot(Step::Ban(week)),
+        ],
+        "one step per offence; the last repeats"
+    );
+    // After the rule's window the count starts again.
+    tokio::time::advance(Duration::from_secs(3_601)).await;
+    l.say("bot", "free coins", 5);
+    settle().await;
+    assert_eq!(l.steps().last(), Some(&bot(Step::Mute(Some(mins(10))))));
+    let done: Vec<_> = l
+        .events(EventKind::Action)
+        .into_iter()
+        .map(|e| (e.offence, e.outcome))
+        .collect();
+    assert_eq!(done.len(), 5);
+    assert!(done.iter().all(|(_, o)| *o == Outcome::Done), "{done:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unsent_step_is_superseded_by_a_later_offence() {
+    let l = start(RULES);
+    // Two offences within one coalescing window: only the later step goes.
+    l.say("bot", "free coins", 1);
+    l.say("bot", "free coins", 2);
+    settle().await;
+    assert_eq!(l.steps(), [("bot".to_owned(), Step::Mute(Some(mins(60))))]);
+    let skipped: Vec<_> = l
+        .events(EventKind::Action)
+        .into_iter()
+        .filter_map(|e| match e.outcome {
+            Outcome::Superseded { by } => Some((e.offence, by)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(skipped, [(Some(1), 2)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_round_is_one_job_per_group_and_step() {
+    let l = start(RULES);
+    for i in 0..1_000 {
+        l.say(&format!("bot{i}"), "free coins", i);
+    }
+    let other = GroupMessage::text_message("@TGS#aOTHER", "AVChatRoom", "x", "free coins", 7, 0);
+    l.moderation
+        .moderator()
+        .judge(Callback::BeforeSendMsg(other));
+    settle().await;
+    let calls = l.calls.lock().unwrap();
+    let mut jobs: Vec<_> = calls
+        .iter()
+        .map(|(g, s, a)| (g.as_str(), *s, a.len()))
+        .collect();
+    jobs.sort_by_key(|j| j.0);
+    let ten = Step::Mute(Some(mins(10)));
+    assert_eq!(jobs, [("@TGS#aLIVE", ten, 1_000), ("@TGS#aOTHER", ten, 1)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_allow_list_is_never_refused_nor_acted_on() {
+    let l = start(RULES);
+    let answer = l.say("mod_alice", "free coins", 1);
+    assert_eq!(answer.error_code, 0);
+    settle().await;
+    assert!(l.steps().is_empty());
+    let decisions = l.events(EventKind::Decision);
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].outcome, Outcome::Allowed);
+    assert_eq!(decisions[0].account.as_deref(), Some("mod_alice"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_before_and_after_send_of_one_message_count_once() {
+    let l = start(RULES);
+    let m = GroupMessage::text_message("@TGS#aLIVE", "AVChatRoom", "bot", "free coins", 9, 0);
+    let moderator = l.moderation.moderator();
+    moderator.judge(Callback::BeforeSendMsg(m.clone()));
+    moderator.judge(Callback::AfterSendMsg(m));
+    settle().await;
+    let offences: Vec<_> = l
+        .events(EventKind::Decision)
+        .iter()
+        .map(|e| e.offence)
+        .collect();
+    assert_eq!(offences, [Some(1)], "one message, one offence");
+    // Another message is another offence.
+    l.say("bot", "free coins", 10);
+    settle().await;
+    assert_eq!(l.events(EventKind::Decision).len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn rates_offend_once_per_flood_and_per_join_past_the_limit() {
+    let l = start(RULES);
+    for random in 0..8 {
+        l.say("chatty", "hello", random);
+    }
+    settle().await;
+    assert_eq!(
+        l.steps(),
+        [("chatty".to_owned(), Step::Mute(Some(mins(5))))],
+        "the 6th message within 10 s offends; the 7th and 8th do not again"
+    );
+    let evidence = l.events(EventKind::Decision)[0].evidence.clone();
+    assert_eq!(
+        evidence.as_deref(),
+        Some("6 messages from the sender within 10s")
+    );
+    let join = MemberJoin::new("@TGS#aLIVE", "AVChatRoom", &["a", "b", "c", "d", "e"], 0);
+    l.moderation
+        .moderator()
+        .judge(Callback::AfterNewMemberJoin(join));
+    settle().await;
+    let banned: Vec<_> = l
+        .steps()
+        .into_iter()
+        .filter(|(_, s)| matches!(s, Step::Ban(_)))
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(banned, ["d", "e"], "every join past 3 within 10 s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_sends_what_is_queued_and_then_refuses() {
+    let l = start(RULES);
+    l.say("bot", "free coins", 1);
+    tokio::task::yield_now().await;
+    let moderator = l.moderation.moderator().clone();
+    let calls = l.calls.clone();
+    let events = l.events.clone();
+    assert!(l.moderation.shutdown(Duration::from_secs(5)).await);
+    assert_eq!(calls.lock().unwrap().len(), 1, "the queued step was sent");
+    moderator.judge(Callback::BeforeSendMsg(GroupMessage::text_message(
+        "@TGS#aLIVE",
+        "AVChatRoom",
+        "late",
+        "free coins",
+        2,
+        0,
+    )));
+    settle().await;
+    let late: Vec<_> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.account.as_deref() == Some("late"))
+        .map(|e| e.outcome.clone())
+        .collect();
+    assert!(
+        matches!(late.as_slice(), [Outcome::Unqueued { .. }]),
+        "{late:?}"
+    );
+}
