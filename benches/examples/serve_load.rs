@@ -11,7 +11,10 @@
 //!    once its window has ended (the second wave reuses what the first
 //!    freed: memory is bounded by the live windows).
 //!
-//! `cargo build --release -p ban-cli && cargo run --release -p ban-benches --example serve_load`
+//!    The same load on ban-moderation's axum example (the loop mounted in
+//!    an axum app) beside it, when that example is built;
+//! `cargo build --release -p ban-cli && cargo build --release -p ban-moderation --example axum`
+//! `&& cargo run --release -p ban-benches --example serve_load`
 //! (`BANCTL=path` for another binary).
 #![allow(unused_crate_dependencies)] // an example sees all its package's dependencies
 
@@ -135,6 +138,87 @@ fn spam(from: &str, random: u64) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Signed before-send callbacks at 5,000/s for 10 s over 64 keep-alive
+/// connections to `port`: the answers' p50, p99 and max.
+async fn answer_load(
+    client: &Arc<Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>>,
+    port: u16,
+    app: u64,
+    token: &CallbackToken,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let per_task = 5000 / 64;
+    let seconds = 10;
+    let mut tasks = Vec::new();
+    let started = Instant::now();
+    for t in 0..64u64 {
+        let client = client.clone();
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / per_task));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut lat = Vec::new();
+            for i in 0..per_task * seconds {
+                tick.tick().await;
+                let uri = signed_uri(port, app, "Group.CallbackBeforeSendMsg", &token);
+                let body = spam(&format!("viewer{t}-{i}"), i);
+                let req = hyper::Request::post(uri)
+                    .body(Full::new(Bytes::from(body)))
+                    .unwrap();
+                let sent = Instant::now();
+                let resp = client.request(req).await.unwrap();
+                assert_eq!(resp.status(), 200);
+                let _ = resp.into_body().collect().await.unwrap();
+                lat.push(sent.elapsed().as_micros() as u64);
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await?);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let n = all.len();
+    Ok(format!(
+        "{n} callbacks in {elapsed:.1} s ({:.0}/s): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        n as f64 / elapsed,
+        percentile(&mut all, 0.5) as f64 / 1000.0,
+        percentile(&mut all, 0.99) as f64 / 1000.0,
+        percentile(&mut all, 1.0) as f64 / 1000.0,
+    ))
+}
+
+/// ban-moderation's axum example on `port`, or `None` when it is not built.
+fn start_axum(emu: &Emulator, port: u16, dir: &std::path::Path) -> Option<Serve> {
+    let bin =
+        std::env::var("AXUM_EXAMPLE").unwrap_or_else(|_| "target/release/examples/axum".to_owned());
+    if !std::path::Path::new(&bin).exists() {
+        return None;
+    }
+    let child = Command::new(&bin)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--rules"])
+        .arg(dir.join("rules.toml"))
+        .arg("--callback-token-file")
+        .arg(dir.join("token"))
+        .env("TIM_SDKAPPID", emu.sdkappid().to_string())
+        .env("TIM_SECRET_KEY", emu.secret_key().expose())
+        .env("TIM_ENDPOINT", emu.endpoint())
+        .env("TIM_CA_CERT", dir.join("ca.pem"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the axum example did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Some(Serve(child))
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("serve-load-{}", std::process::id()));
@@ -198,51 +282,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.accepted("ban_group_member")
     );
 
-    // 2. Answer time at 5,000 callbacks/s.
+    // 2. Answer time at 5,000 callbacks/s: banctl serve, then the same
+    // loop mounted in an axum app (ban-moderation's example).
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let client = Arc::new(client);
     let token = CallbackToken::new(TOKEN);
     let app = emu.sdkappid();
-    let per_task = 5000 / 64;
-    let seconds = 10;
-    let mut tasks = Vec::new();
-    let started = Instant::now();
-    for t in 0..64u64 {
-        let client = client.clone();
-        let token = token.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / per_task));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            let mut lat = Vec::new();
-            for i in 0..per_task * seconds {
-                tick.tick().await;
-                let uri = signed_uri(port, app, "Group.CallbackBeforeSendMsg", &token);
-                let body = spam(&format!("viewer{t}-{i}"), i);
-                let req = hyper::Request::post(uri)
-                    .body(Full::new(Bytes::from(body)))
-                    .unwrap();
-                let sent = Instant::now();
-                let resp = client.request(req).await.unwrap();
-                let _ = resp.into_body().collect().await.unwrap();
-                lat.push(sent.elapsed().as_micros() as u64);
-            }
-            lat
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await?);
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let n = all.len();
     println!(
-        "answers: {n} callbacks in {elapsed:.1} s ({:.0}/s): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        n as f64 / elapsed,
-        percentile(&mut all, 0.5) as f64 / 1000.0,
-        percentile(&mut all, 0.99) as f64 / 1000.0,
-        percentile(&mut all, 1.0) as f64 / 1000.0,
+        "answers, banctl serve: {}",
+        answer_load(&client, port, app, &token).await?
     );
     drop(serve);
+    let axum_port = free_port();
+    match start_axum(&emu, axum_port, &dir) {
+        Some(mounted) => {
+            println!(
+                "answers, axum-mounted: {}",
+                answer_load(&client, axum_port, app, &token).await?
+            );
+            drop(mounted);
+        }
+        None => println!("answers, axum-mounted: skipped (build it: cargo build --release -p ban-moderation --example axum)"),
+    }
 
     // 3. Memory after a million distinct offenders.
     let port = free_port();
