@@ -12,7 +12,8 @@
 //!    freed: memory is bounded by the live windows).
 //!
 //!    The same load on ban-moderation's axum example (the loop mounted in
-//!    an axum app) beside it, when that example is built;
+//!    an axum app) beside it, when that example is built.
+//!
 //! `cargo build --release -p ban-cli && cargo build --release -p ban-moderation --example axum`
 //! `&& cargo run --release -p ban-benches --example serve_load`
 //! (`BANCTL=path` for another binary).

@@ -115,6 +115,54 @@ impl GroupMessage {
         self
     }
 
+    /// Every part of the message that carries text, with its element and
+    /// field: `TIMTextElem` `Text`; `TIMCustomElem` `Data`, `Desc` and `Ext`
+    /// (live rooms' barrage and gifts); `TIMFaceElem` `Data`;
+    /// `TIMLocationElem` `Desc`; `TIMFileElem` `FileName`; a
+    /// `TIMSoundElem` or `TIMVideoFileElem` file name where one is given.
+    ///
+    /// ```
+    /// use ban_callback::{GroupMessage, MsgElement};
+    ///
+    /// let m = GroupMessage::text_message("@TGS#a", "AVChatRoom", "bot", "hi", 1, 0);
+    /// assert_eq!(m.parts(), [("TIMTextElem.Text", "hi")]);
+    /// ```
+    pub fn parts(&self) -> Vec<(&'static str, &str)> {
+        const FIELDS: &[(&str, &[(&str, &str)])] = &[
+            ("TIMTextElem", &[("Text", "TIMTextElem.Text")]),
+            (
+                "TIMCustomElem",
+                &[
+                    ("Data", "TIMCustomElem.Data"),
+                    ("Desc", "TIMCustomElem.Desc"),
+                    ("Ext", "TIMCustomElem.Ext"),
+                ],
+            ),
+            ("TIMFaceElem", &[("Data", "TIMFaceElem.Data")]),
+            ("TIMLocationElem", &[("Desc", "TIMLocationElem.Desc")]),
+            ("TIMFileElem", &[("FileName", "TIMFileElem.FileName")]),
+            ("TIMSoundElem", &[("FileName", "TIMSoundElem.FileName")]),
+            (
+                "TIMVideoFileElem",
+                &[("VideoFileName", "TIMVideoFileElem.VideoFileName")],
+            ),
+        ];
+        let mut parts = Vec::new();
+        for e in &self.msg_body {
+            let Some((_, fields)) = FIELDS.iter().find(|(t, _)| *t == e.msg_type) else {
+                continue;
+            };
+            for (field, label) in *fields {
+                if let Some(t) = e.msg_content.get(*field).and_then(|t| t.as_str()) {
+                    if !t.is_empty() {
+                        parts.push((*label, t));
+                    }
+                }
+            }
+        }
+        parts
+    }
+
     /// The text of its `TIMTextElem` elements, joined.
     pub fn text(&self) -> String {
         self.msg_body

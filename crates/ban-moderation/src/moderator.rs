@@ -249,7 +249,7 @@ impl Moderator {
             }
         }
         let evidence_text = match &m.kind {
-            MatchKind::Word(w) => format!("{} [matched {w:?}]", m.evidence),
+            MatchKind::Word(_) => m.explain(),
             _ => {
                 let Some(rate) = rule.rate(group, account) else {
                     return;

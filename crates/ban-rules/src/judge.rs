@@ -2,6 +2,7 @@
 
 use ban_callback::{Answer, Callback};
 
+use crate::matcher::Hit;
 use crate::rules::{On, Rules};
 
 /// Message text kept as evidence, at most this many bytes.
@@ -18,6 +19,15 @@ pub fn evidence(text: &str) -> String {
         cut -= 1;
     }
     text[..cut].to_owned()
+}
+
+/// `text` cut to 40 bytes at a character boundary, for error messages.
+pub(crate) fn evidence_prefix(text: &str) -> &str {
+    let mut cut = text.len().min(40);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &text[..cut]
 }
 
 /// Why a rule matched.
@@ -51,6 +61,27 @@ pub struct Match {
     pub message: Option<String>,
     /// Whether the account is on the allow-list (it is never acted on).
     pub allowed: bool,
+    /// What a phrase, word or regex matched, and in which part of the
+    /// message (`TIMTextElem.Text`, `TIMCustomElem.Data`, ...).
+    pub hit: Option<(&'static str, Hit)>,
+}
+
+impl Match {
+    /// The evidence as an audit line writes it: the message, and what
+    /// matched in it (the raw span, its normalised form, the entry).
+    pub fn explain(&self) -> String {
+        match (&self.kind, &self.hit) {
+            (MatchKind::Word(_), Some((part, hit))) => evidence(&format!(
+                "[matched {:?} as {:?} in {part}, normalised {:?}] {}",
+                hit.entry,
+                evidence_prefix(&hit.raw),
+                evidence_prefix(&hit.normalized),
+                self.evidence
+            )),
+            (MatchKind::Word(w), None) => evidence(&format!("{} [matched {w:?}]", self.evidence)),
+            _ => self.evidence.clone(),
+        }
+    }
 }
 
 /// What a callback gets.
@@ -80,32 +111,43 @@ impl Rules {
     pub fn judge(&self, cb: &Callback) -> Judgement {
         let mut answer = Answer::ok();
         let mut matches = Vec::new();
-        let mut push =
-            |rule: usize, group: &str, account: &str, evidence: String, kind, message| {
-                matches.push(Match {
-                    rule,
-                    group: group.to_owned(),
-                    account: account.to_owned(),
-                    evidence,
-                    kind,
-                    message,
-                    allowed: self.allow.contains(account),
-                });
-            };
+        let mut push = |rule: usize,
+                        group: &str,
+                        account: &str,
+                        evidence: String,
+                        kind,
+                        message,
+                        hit: Option<(&'static str, Hit)>| {
+            matches.push(Match {
+                rule,
+                group: group.to_owned(),
+                account: account.to_owned(),
+                evidence,
+                kind,
+                message,
+                allowed: self.allow.contains(account),
+                hit,
+            });
+        };
         match cb {
             Callback::BeforeSendMsg(m) | Callback::AfterSendMsg(m) => {
                 let before = matches!(cb, Callback::BeforeSendMsg(_));
-                let text = m.text();
+                let parts = m.parts();
+                let text: Vec<&str> = parts.iter().map(|(_, t)| *t).collect();
+                let text = text.join(" ");
                 let message = m
                     .random
                     .map(|r| format!("{}:{}:{r}", m.group_id, m.from_account));
                 for (i, rule) in self.applying(On::Message, &m.group_id) {
-                    let kind = match rule.word_in(&text) {
-                        Some(word) => {
+                    let found = parts
+                        .iter()
+                        .find_map(|(part, t)| rule.find(t).map(|h| (*part, h)));
+                    let kind = match &found {
+                        Some((_, hit)) => {
                             if before && rule.block && !self.allow.contains(&m.from_account) {
                                 answer = Answer::reject();
                             }
-                            MatchKind::Word(word.to_owned())
+                            MatchKind::Word(hit.entry.clone())
                         }
                         None if rule.per_sender.is_some() => MatchKind::Rate,
                         None => continue,
@@ -117,6 +159,7 @@ impl Rules {
                         evidence(&text),
                         kind,
                         message.clone(),
+                        found,
                     );
                 }
             }
@@ -126,7 +169,7 @@ impl Rules {
                     let why = evidence(&format!("content moderation {}: {text}", r.ctxcb_label));
                     for (i, _) in self.applying(On::ContentResult, group) {
                         let kind = MatchKind::Word(r.ctxcb_label.clone());
-                        push(i, group, &r.from_account, why.clone(), kind, None);
+                        push(i, group, &r.from_account, why.clone(), kind, None, None);
                     }
                 }
             }
@@ -134,7 +177,7 @@ impl Rules {
                 // Refused by name before joining; counted when they join.
                 let blocked = self
                     .applying(On::Join, &a.group_id)
-                    .any(|(_, r)| r.block && r.word_in(&a.requestor_account).is_some());
+                    .any(|(_, r)| r.block && r.find(&a.requestor_account).is_some());
                 if blocked && !self.allow.contains(&a.requestor_account) {
                     answer = Answer::reject();
                 }
@@ -142,8 +185,9 @@ impl Rules {
             Callback::AfterNewMemberJoin(j) => {
                 for (i, rule) in self.applying(On::Join, &j.group_id) {
                     for m in &j.new_members {
-                        let kind = match rule.word_in(&m.member_account) {
-                            Some(w) => MatchKind::Word(w.to_owned()),
+                        let found = rule.find(&m.member_account);
+                        let kind = match &found {
+                            Some(h) => MatchKind::Word(h.entry.clone()),
                             None if rule.joins.is_some() => MatchKind::Rate,
                             None => continue,
                         };
@@ -154,6 +198,7 @@ impl Rules {
                             format!("joined {}", j.group_id),
                             kind,
                             None,
+                            found.map(|h| ("Member_Account", h)),
                         );
                     }
                 }

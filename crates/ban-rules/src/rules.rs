@@ -23,6 +23,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::matcher::{Hit, Matcher};
+use crate::normalize::{Stage, Stages};
+
 /// What a rule looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -85,6 +88,16 @@ struct RuleSpec {
     #[serde(default)]
     contains_any: Vec<String>,
     #[serde(default)]
+    words_any: Vec<String>,
+    #[serde(default)]
+    regex_any: Vec<String>,
+    #[serde(default)]
+    words_file: Option<Spanned<String>>,
+    #[serde(default)]
+    phrases_file: Option<Spanned<String>>,
+    #[serde(default)]
+    normalize: Option<Vec<Stage>>,
+    #[serde(default)]
     max_per_sender: Option<Spanned<RateSpec>>,
     #[serde(default)]
     max_joins: Option<Spanned<RateSpec>>,
@@ -121,9 +134,11 @@ pub struct Rule {
     pub name: String,
     /// What it looks at.
     pub on: On,
-    /// Words that make a match (lower-cased; matched case-insensitively in
-    /// message text, or in account names for joins).
+    /// The phrases of `contains_any`, as written.
     pub words: Vec<String>,
+    /// Its phrases, words and regexes over normalised text (message text,
+    /// or account names for joins).
+    pub matcher: Matcher,
     /// At most this many messages per sender within this time.
     pub per_sender: Option<(u64, Duration)>,
     /// At most this many joins per group within this time.
@@ -145,16 +160,10 @@ impl Rule {
         self.groups.is_empty() || self.groups.contains(group)
     }
 
-    /// The first word of the rule in `text`, case-insensitive.
-    pub fn word_in(&self, text: &str) -> Option<&str> {
-        if self.words.is_empty() {
-            return None;
-        }
-        let text = text.to_lowercase();
-        self.words
-            .iter()
-            .find(|w| text.contains(w.as_str()))
-            .map(String::as_str)
+    /// The first of the rule's phrases, words or regexes in `text`, after
+    /// normalisation.
+    pub fn find(&self, text: &str) -> Option<Hit> {
+        self.matcher.find(text)
     }
 
     /// Where an account's offences under this rule are counted, so every
@@ -281,6 +290,29 @@ impl fmt::Display for RulesError {
     }
 }
 
+/// The most entries a list file may hold.
+pub const MAX_LIST_ENTRIES: usize = 1_000_000;
+
+/// A list file: one entry a line, blank lines and `#` comments skipped.
+fn read_list(base: &Path, file: &str) -> Result<Vec<String>, String> {
+    let path = base.join(file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot be read ({}): {e}", path.display()))?;
+    let list: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    if list.len() > MAX_LIST_ENTRIES {
+        return Err(format!(
+            "holds {} entries; at most {MAX_LIST_ENTRIES}",
+            list.len()
+        ));
+    }
+    Ok(list)
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -327,15 +359,26 @@ fn step(text: &str, s: &Spanned<String>) -> Result<Step, String> {
 
 impl Rules {
     /// Reads and checks a rules file.
+    ///
+    /// `words_file` and `phrases_file` are read relative to its folder.
     pub fn load(path: &Path) -> Result<Rules, RulesError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             RulesError(format!("rules file {} cannot be read: {e}", path.display()))
         })?;
-        Rules::parse(&text).map_err(|e| RulesError(format!("rules file {}: {e}", path.display())))
+        let base = path.parent().unwrap_or(Path::new("."));
+        Rules::parse_in(&text, base)
+            .map_err(|e| RulesError(format!("rules file {}: {e}", path.display())))
     }
 
     /// Checks the text of a rules file; the error names the line.
+    /// `words_file` and `phrases_file` are read relative to the current
+    /// folder.
     pub fn parse(text: &str) -> Result<Rules, String> {
+        Rules::parse_in(text, Path::new("."))
+    }
+
+    /// Checks the text of a rules file whose lists are relative to `base`.
+    pub fn parse_in(text: &str, base: &Path) -> Result<Rules, String> {
         let spec: FileSpec = toml::from_str(text).map_err(|e| {
             let at = e
                 .span()
@@ -377,15 +420,38 @@ impl Rules {
                 .iter()
                 .map(|w| w.trim().to_lowercase())
                 .collect();
-            if words.iter().any(String::is_empty) {
-                return Err(format!("line {at}: rule {name:?}: contains_any holds an empty word (it would match everything)"));
-            }
-            match r.on {
-                On::Message if words.is_empty() && per_sender.is_none() => {
-                    return Err(format!("line {at}: rule {name:?} (on = \"message\") needs contains_any or max_per_sender"));
+            for (key, list) in [
+                ("contains_any", &r.contains_any),
+                ("words_any", &r.words_any),
+                ("regex_any", &r.regex_any),
+            ] {
+                if list.iter().any(|w| w.trim().is_empty()) {
+                    return Err(format!("line {at}: rule {name:?}: {key} holds an empty entry (it would match everything)"));
                 }
-                On::Join if words.is_empty() && joins.is_none() => {
-                    return Err(format!("line {at}: rule {name:?} (on = \"join\") needs contains_any (words in account names) or max_joins"));
+            }
+            let mut phrases = r.contains_any.clone();
+            let mut word_list = r.words_any.clone();
+            for (file, into, key) in [
+                (&r.phrases_file, &mut phrases, "phrases_file"),
+                (&r.words_file, &mut word_list, "words_file"),
+            ] {
+                if let Some(f) = file {
+                    let line = line_of(text, f.span().start);
+                    into.extend(read_list(base, f.get_ref()).map_err(|e| {
+                        format!("line {line}: rule {name:?}: {key} {:?}: {e}", f.get_ref())
+                    })?);
+                }
+            }
+            let stages = r.normalize.as_deref().map_or(Stages::ALL, Stages::of);
+            let matcher = Matcher::new(stages, &phrases, &word_list, &r.regex_any)
+                .map_err(|e| format!("line {at}: rule {name:?}: {e}"))?;
+            let words_empty = matcher.is_empty();
+            match r.on {
+                On::Message if words_empty && per_sender.is_none() => {
+                    return Err(format!("line {at}: rule {name:?} (on = \"message\") needs contains_any, words_any, regex_any, a words_file or phrases_file, or max_per_sender"));
+                }
+                On::Join if words_empty && joins.is_none() => {
+                    return Err(format!("line {at}: rule {name:?} (on = \"join\") needs contains_any, words_any or regex_any (in account names), or max_joins"));
                 }
                 On::Message | On::ContentResult if joins.is_some() => {
                     return Err(format!(
@@ -399,8 +465,8 @@ impl Rules {
                 }
                 _ => {}
             }
-            if r.block && (r.on == On::ContentResult || words.is_empty()) {
-                return Err(format!("line {at}: rule {name:?}: block = true refuses matching messages before they are sent (on = \"message\") or join applications by account name (on = \"join\"); it needs contains_any"));
+            if r.block && (r.on == On::ContentResult || words_empty) {
+                return Err(format!("line {at}: rule {name:?}: block = true refuses matching messages before they are sent (on = \"message\") or join applications by account name (on = \"join\"); it needs contains_any, words_any or regex_any"));
             }
             if r.ladder.get_ref().is_empty() {
                 return Err(format!(
@@ -426,6 +492,7 @@ impl Rules {
                 name,
                 on: r.on,
                 words,
+                matcher,
                 per_sender,
                 joins,
                 block: r.block,
@@ -484,7 +551,10 @@ groups = ["@TGS#aLIVE"]
         let r = Rules::parse(GOOD).unwrap();
         assert_eq!(r.rules.len(), 4);
         let spam = &r.rules[0];
-        assert_eq!(spam.word_in("BUY FOLLOWERS now"), Some("buy followers"));
+        assert_eq!(
+            spam.find("BUY FOLLOWERS now").unwrap().entry,
+            "Buy Followers"
+        );
         assert_eq!(spam.step(1), Step::Mute(Some(Duration::from_secs(600))));
         assert_eq!(spam.step(3), Step::Ban(Duration::from_secs(7 * 86_400)));
         assert_eq!(spam.step(9), Step::Ban(Duration::from_secs(7 * 86_400)));
