@@ -121,7 +121,7 @@ fn signed_uri(port: u16, app: u64, command: &str, token: &CallbackToken) -> Stri
         .as_secs()
         .to_string();
     format!(
-        "http://127.0.0.1:{port}/cb?SdkAppid={app}&CallbackCommand={command}&contenttype=json&Sign={}&RequestTime={now}",
+        "http://127.0.0.1:{port}/tim/callback?SdkAppid={app}&CallbackCommand={command}&contenttype=json&Sign={}&RequestTime={now}",
         sign(token, &now)
     )
 }
