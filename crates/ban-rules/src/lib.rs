@@ -29,6 +29,7 @@
 mod judge;
 mod matcher;
 mod normalize;
+mod rate;
 mod rules;
 
 pub use judge::{evidence, Judgement, Match, MatchKind, EVIDENCE_BYTES};

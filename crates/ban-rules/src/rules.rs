@@ -25,6 +25,7 @@ use toml::Spanned;
 
 use crate::matcher::{Hit, Matcher};
 use crate::normalize::{Stage, Stages};
+pub use crate::rate::{RateCheck, RateScope};
 
 /// What a rule looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -209,59 +210,6 @@ impl Rule {
     pub fn step(&self, n: u64) -> Step {
         let i = usize::try_from(n.saturating_sub(1)).unwrap_or(usize::MAX);
         self.ladder[i.min(self.ladder.len() - 1)]
-    }
-}
-
-/// What a rate counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RateScope {
-    /// Messages of one sender in one group (`max_per_sender`).
-    Sender,
-    /// Joins of one group (`max_joins`).
-    Group,
-}
-
-/// The count a rate rule keeps, and when a count offends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RateCheck {
-    /// Where the events are counted.
-    pub key: String,
-    /// The most events allowed within `per`.
-    pub limit: u64,
-    /// The window.
-    pub per: Duration,
-    /// What is counted.
-    pub scope: RateScope,
-}
-
-impl RateCheck {
-    /// Whether the `count`th event of the window is an offence. Per
-    /// sender, the message that passes the limit offends, once a window
-    /// (a flood is one offence, not one per message); per group, every
-    /// join past it does (each joiner is an account to act on).
-    ///
-    /// ```
-    /// # let rules = ban_rules::Rules::parse("[[rule]]\nname = \"flood\"\non = \"message\"\nmax_per_sender = { count = 2, per = \"10s\" }\nladder = [\"mute 10m\"]").unwrap();
-    /// let rate = rules.rules[0].rate("@TGS#a", "bot").unwrap();
-    /// assert_eq!((1..=4).map(|n| rate.offends(n)).collect::<Vec<_>>(), [false, false, true, false]);
-    /// ```
-    pub fn offends(&self, count: u64) -> bool {
-        match self.scope {
-            RateScope::Sender => count == self.limit + 1,
-            RateScope::Group => count > self.limit,
-        }
-    }
-
-    /// The evidence of an offending count, e.g. `6 messages from the
-    /// sender within 10s`.
-    pub fn describe(&self, count: u64) -> String {
-        let what = match self.scope {
-            RateScope::Sender => "messages from the sender",
-            RateScope::Group => "joins of the group",
-        };
-        format!("{count} {what} within {}", short(self.per))
     }
 }
 
@@ -512,80 +460,4 @@ impl Rules {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const GOOD: &str = r#"
-[allow]
-accounts = ["administrator"]
-
-[[rule]]
-name = "spam"
-on = "message"
-contains_any = ["Buy Followers", "free coins"]
-block = true
-ladder = ["mute 10m", "mute 1h", "ban 7d"]
-window = "24h"
-
-[[rule]]
-name = "flood"
-on = "message"
-max_per_sender = { count = 5, per = "10s" }
-ladder = ["mute 10m", "ban 1d"]
-
-[[rule]]
-name = "content moderation"
-on = "content_result"
-ladder = ["mute 1h", "mute permanent"]
-
-[[rule]]
-name = "raid"
-on = "join"
-max_joins = { count = 50, per = "10s" }
-ladder = ["ban 1h"]
-groups = ["@TGS#aLIVE"]
-"#;
-
-    #[test]
-    fn the_issue_s_example_reads() {
-        let r = Rules::parse(GOOD).unwrap();
-        assert_eq!(r.rules.len(), 4);
-        let spam = &r.rules[0];
-        assert_eq!(
-            spam.find("BUY FOLLOWERS now").unwrap().entry,
-            "Buy Followers"
-        );
-        assert_eq!(spam.step(1), Step::Mute(Some(Duration::from_secs(600))));
-        assert_eq!(spam.step(3), Step::Ban(Duration::from_secs(7 * 86_400)));
-        assert_eq!(spam.step(9), Step::Ban(Duration::from_secs(7 * 86_400)));
-        assert_eq!(r.rules[1].per_sender, Some((5, Duration::from_secs(10))));
-        assert_eq!(r.rules[2].step(2), Step::Mute(None));
-        assert!(r.rules[3].covers("@TGS#aLIVE") && !r.rules[3].covers("@TGS#aOTHER"));
-        assert!(r.allow.contains("administrator"));
-        assert_eq!(spam.step(1).to_string(), "mute 10m");
-        assert_eq!(spam.step(3).to_string(), "ban 7d");
-    }
-
-    #[test]
-    fn bad_files_name_the_line_and_the_reason() {
-        let cases = [
-            ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = [\"kick 1h\"]\n", "line 5", "not \"mute DURATION\""),
-            ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = [\"mute soon\"]\n", "line 5", "whole-second duration"),
-            ("[[rule]]\nname = \"a\"\non = \"mesage\"\nladder = [\"mute 1m\"]\n", "line 3", "unknown variant"),
-            ("[[rule]]\nname = \"a\"\non = \"message\"\nladder = [\"mute 1m\"]\n", "line 2", "needs contains_any"),
-            ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = []\n", "line 5", "ladder is empty"),
-            ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = [\"ban 1h\"]\nwindow = \"0s\"\n", "line 6", "at least 1 s"),
-            ("[[rule]]\nname = \"a\"\non = \"join\"\nmax_joins = { count = 0, per = \"10s\" }\nladder = [\"ban 1h\"]\n", "line 4", "count is 0"),
-            ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = [\"ban 1h\"]\ncolour = \"red\"\n", "line 6", "unknown field"),
-            ("[[rule]]\nname = \"a\"\non = \"content_result\"\nblock = true\nladder = [\"ban 1h\"]\n", "line 2", "block = true"),
-            ("", "", "no [[rule]]"),
-        ];
-        for (text, line, reason) in cases {
-            let err = Rules::parse(text).unwrap_err();
-            assert!(
-                err.starts_with(line) && err.contains(reason),
-                "{text:?}: {err}"
-            );
-        }
-    }
-}
+mod tests;

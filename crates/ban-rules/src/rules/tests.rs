@@ -1,0 +1,76 @@
+//! The rules file's tests.
+use super::*;
+
+const GOOD: &str = r#"
+[allow]
+accounts = ["administrator"]
+
+[[rule]]
+name = "spam"
+on = "message"
+contains_any = ["Buy Followers", "free coins"]
+block = true
+ladder = ["mute 10m", "mute 1h", "ban 7d"]
+window = "24h"
+
+[[rule]]
+name = "flood"
+on = "message"
+max_per_sender = { count = 5, per = "10s" }
+ladder = ["mute 10m", "ban 1d"]
+
+[[rule]]
+name = "content moderation"
+on = "content_result"
+ladder = ["mute 1h", "mute permanent"]
+
+[[rule]]
+name = "raid"
+on = "join"
+max_joins = { count = 50, per = "10s" }
+ladder = ["ban 1h"]
+groups = ["@TGS#aLIVE"]
+"#;
+
+#[test]
+fn the_issue_s_example_reads() {
+    let r = Rules::parse(GOOD).unwrap();
+    assert_eq!(r.rules.len(), 4);
+    let spam = &r.rules[0];
+    assert_eq!(
+        spam.find("BUY FOLLOWERS now").unwrap().entry,
+        "Buy Followers"
+    );
+    assert_eq!(spam.step(1), Step::Mute(Some(Duration::from_secs(600))));
+    assert_eq!(spam.step(3), Step::Ban(Duration::from_secs(7 * 86_400)));
+    assert_eq!(spam.step(9), Step::Ban(Duration::from_secs(7 * 86_400)));
+    assert_eq!(r.rules[1].per_sender, Some((5, Duration::from_secs(10))));
+    assert_eq!(r.rules[2].step(2), Step::Mute(None));
+    assert!(r.rules[3].covers("@TGS#aLIVE") && !r.rules[3].covers("@TGS#aOTHER"));
+    assert!(r.allow.contains("administrator"));
+    assert_eq!(spam.step(1).to_string(), "mute 10m");
+    assert_eq!(spam.step(3).to_string(), "ban 7d");
+}
+
+#[test]
+fn bad_files_name_the_line_and_the_reason() {
+    let cases = [
+        ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = [\"kick 1h\"]\n", "line 5", "not \"mute DURATION\""),
+        ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = [\"mute soon\"]\n", "line 5", "whole-second duration"),
+        ("[[rule]]\nname = \"a\"\non = \"mesage\"\nladder = [\"mute 1m\"]\n", "line 3", "unknown variant"),
+        ("[[rule]]\nname = \"a\"\non = \"message\"\nladder = [\"mute 1m\"]\n", "line 2", "needs contains_any"),
+        ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = []\n", "line 5", "ladder is empty"),
+        ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = [\"ban 1h\"]\nwindow = \"0s\"\n", "line 6", "at least 1 s"),
+        ("[[rule]]\nname = \"a\"\non = \"join\"\nmax_joins = { count = 0, per = \"10s\" }\nladder = [\"ban 1h\"]\n", "line 4", "count is 0"),
+        ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = [\"ban 1h\"]\ncolour = \"red\"\n", "line 6", "unknown field"),
+        ("[[rule]]\nname = \"a\"\non = \"content_result\"\nblock = true\nladder = [\"ban 1h\"]\n", "line 2", "block = true"),
+        ("", "", "no [[rule]]"),
+    ];
+    for (text, line, reason) in cases {
+        let err = Rules::parse(text).unwrap_err();
+        assert!(
+            err.starts_with(line) && err.contains(reason),
+            "{text:?}: {err}"
+        );
+    }
+}
