@@ -24,7 +24,11 @@ fn the_judge_can_fail_without_the_shared_budget() {
         seen += v["rate_limited"].as_u64().unwrap_or(0);
     }
     let s = ban_stats(&emu);
-    assert!(s["rate_limited"].as_u64().unwrap() > 0, "{s}");
+    // More than the 1% the fleet's test below allows.
+    assert!(
+        s["rate_limited"].as_u64().unwrap() * 100 > s["accepted"].as_u64().unwrap(),
+        "{s}"
+    );
     assert_eq!(
         seen,
         s["rate_limited"].as_u64().unwrap(),
@@ -51,7 +55,7 @@ fn small_jobs_are_not_starved_by_a_big_one() {
         .collect();
     for child in small {
         let (code, v, err) = finish(child);
-        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(code, Some(0), "{err} {v}");
         let ms = v["elapsed_ms"].as_u64().unwrap();
         eprintln!("a small job beside the big one took {ms} ms");
         assert!(ms < 1_000, "a 20-member job took {ms} ms beside a big one");
@@ -59,5 +63,16 @@ fn small_jobs_are_not_starved_by_a_big_one() {
     let (code, v, err) = finish(big);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(v["banned"].as_array().unwrap().len(), 10_000);
-    assert_eq!(ban_stats(&emu)["rate_limited"], 0);
+    // The fleet keeps 195/s of the emulator's sliding 200/s; a process
+    // stalled by a busy machine can still bunch a few calls into one
+    // second (and retries them). Without the shared budget four processes
+    // are refused most of their calls (the test above), so 1% tells them
+    // apart with room.
+    let s = ban_stats(&emu);
+    let limited = s["rate_limited"].as_u64().unwrap();
+    let accepted = s["accepted"].as_u64().unwrap();
+    assert!(
+        limited * 100 <= accepted,
+        "{limited} refused of {accepted}: {s}"
+    );
 }

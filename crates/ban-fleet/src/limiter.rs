@@ -179,29 +179,31 @@ impl RedisLimiter {
     /// tells Redis being down from Redis being set up wrong.
     pub async fn check(&self) -> Result<usize, FleetError> {
         let inner = &self.inner;
+        // The check has its own connection with a patient timeout: the
+        // permits' short one (50 ms by default) is for a Redis in use, and
+        // a process that has just started on a busy machine may take longer
+        // for its first answers without Redis being down.
+        let patient = inner.config.timeout.max(CHECK_TIMEOUT);
         let probe = async {
-            let mut conn = inner.connection().await?;
+            let mut conn = Conn::open(&inner.config.redis, patient, patient, 1).await?;
             crate::setup::probe(&mut conn, &inner.key("check")).await?;
             inner
-                .heartbeat()
+                .heartbeat_on(&mut conn)
                 .await
                 .map_err(crate::RedisSetupError::classify)
         };
-        let live =
-            match tokio::time::timeout(inner.config.timeout.max(Duration::from_secs(2)), probe)
-                .await
-            {
-                Ok(r) => r?,
-                Err(_) => {
-                    return Err(
-                        crate::RedisSetupError::Unreachable(redis::RedisError::from((
-                            redis::ErrorKind::Io,
-                            "no answer in time",
-                        )))
-                        .into(),
-                    )
-                }
-            };
+        let live = match tokio::time::timeout(patient, probe).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(
+                    crate::RedisSetupError::Unreachable(redis::RedisError::from((
+                        redis::ErrorKind::Io,
+                        "no answer in time",
+                    )))
+                    .into(),
+                )
+            }
+        };
         inner.live.store(live, Ordering::Relaxed);
         inner.live_read.store(true, Ordering::Relaxed);
         Ok(live)
@@ -232,6 +234,10 @@ struct Reply {
 /// How long the bulk ticket next in line may stay silent before the tickets
 /// after it pass it (its caller gave up, or its process died).
 const BULK_SKIP: Duration = Duration::from_millis(50);
+
+/// How long [`RedisLimiter::check`] waits for each answer (and for them
+/// all) at least.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Inner {
     fn key(&self, command: &str) -> String {
@@ -300,6 +306,11 @@ impl Inner {
     /// process ids scored by their last heartbeat.
     async fn heartbeat(&self) -> redis::RedisResult<usize> {
         let mut conn = self.connection().await?;
+        self.heartbeat_on(&mut conn).await
+    }
+
+    /// [`Inner::heartbeat`] over a given connection.
+    async fn heartbeat_on(&self, conn: &mut Conn) -> redis::RedisResult<usize> {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
@@ -311,7 +322,7 @@ impl Inner {
             .zrembyscore(&key, 0, stale)
             .zcard(&key)
             .pexpire(&key, 10 * self.config.heartbeat_every.as_millis() as i64)
-            .query_async(&mut conn)
+            .query_async(conn)
             .await?;
         Ok(live.max(1))
     }
