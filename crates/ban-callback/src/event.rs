@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::tolerant::{null_default, strings, u64_or_string};
 
 /// One element of a message body: `{MsgType, MsgContent}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MsgElement {
     /// `TIMTextElem`, `TIMImageElem`, `TIMCustomElem`, ...
@@ -26,6 +26,28 @@ impl MsgElement {
         }
     }
 }
+
+/// The elements whose text is read, with their fields and the names the
+/// evidence gives them.
+const FIELDS: &[(&str, &[(&str, &str)])] = &[
+    ("TIMTextElem", &[("Text", "TIMTextElem.Text")]),
+    (
+        "TIMCustomElem",
+        &[
+            ("Data", "TIMCustomElem.Data"),
+            ("Desc", "TIMCustomElem.Desc"),
+            ("Ext", "TIMCustomElem.Ext"),
+        ],
+    ),
+    ("TIMFaceElem", &[("Data", "TIMFaceElem.Data")]),
+    ("TIMLocationElem", &[("Desc", "TIMLocationElem.Desc")]),
+    ("TIMFileElem", &[("FileName", "TIMFileElem.FileName")]),
+    ("TIMSoundElem", &[("FileName", "TIMSoundElem.FileName")]),
+    (
+        "TIMVideoFileElem",
+        &[("VideoFileName", "TIMVideoFileElem.VideoFileName")],
+    ),
+];
 
 /// `Group.CallbackBeforeSendMsg` and `Group.CallbackAfterSendMsg`: a
 /// member's message to a group.
@@ -128,25 +150,6 @@ impl GroupMessage {
     /// assert_eq!(m.parts(), [("TIMTextElem.Text", "hi")]);
     /// ```
     pub fn parts(&self) -> Vec<(&'static str, &str)> {
-        const FIELDS: &[(&str, &[(&str, &str)])] = &[
-            ("TIMTextElem", &[("Text", "TIMTextElem.Text")]),
-            (
-                "TIMCustomElem",
-                &[
-                    ("Data", "TIMCustomElem.Data"),
-                    ("Desc", "TIMCustomElem.Desc"),
-                    ("Ext", "TIMCustomElem.Ext"),
-                ],
-            ),
-            ("TIMFaceElem", &[("Data", "TIMFaceElem.Data")]),
-            ("TIMLocationElem", &[("Desc", "TIMLocationElem.Desc")]),
-            ("TIMFileElem", &[("FileName", "TIMFileElem.FileName")]),
-            ("TIMSoundElem", &[("FileName", "TIMSoundElem.FileName")]),
-            (
-                "TIMVideoFileElem",
-                &[("VideoFileName", "TIMVideoFileElem.VideoFileName")],
-            ),
-        ];
         let mut parts = Vec::new();
         for e in &self.msg_body {
             let Some((_, fields)) = FIELDS.iter().find(|(t, _)| *t == e.msg_type) else {
@@ -161,6 +164,43 @@ impl GroupMessage {
             }
         }
         parts
+    }
+
+    /// A copy of the body with each part of [`GroupMessage::parts`]
+    /// replaced by what `rewrite` gives for it (its name and text), or
+    /// `None` when `rewrite` changed none: what an answer that masks words
+    /// delivers ([`crate::Answer::replace`]).
+    ///
+    /// ```
+    /// use ban_callback::GroupMessage;
+    ///
+    /// let m = GroupMessage::text_message("@TGS#a", "AVChatRoom", "bot", "hi there", 1, 0);
+    /// let body = m.rewrite_parts(|_, t| t.contains("hi").then(|| t.replace("hi", "**"))).unwrap();
+    /// assert_eq!(body[0].msg_content["Text"], "** there");
+    /// assert!(m.rewrite_parts(|_, _| None).is_none());
+    /// ```
+    pub fn rewrite_parts(
+        &self,
+        mut rewrite: impl FnMut(&'static str, &str) -> Option<String>,
+    ) -> Option<Vec<MsgElement>> {
+        let mut body = self.msg_body.clone();
+        let mut changed = false;
+        for e in &mut body {
+            let Some((_, fields)) = FIELDS.iter().find(|(t, _)| *t == e.msg_type) else {
+                continue;
+            };
+            for (field, label) in *fields {
+                let Some(slot) = e.msg_content.get_mut(*field) else {
+                    continue;
+                };
+                let Some(new) = slot.as_str().and_then(|t| rewrite(label, t)) else {
+                    continue;
+                };
+                *slot = serde_json::Value::String(new);
+                changed = true;
+            }
+        }
+        changed.then_some(body)
     }
 
     /// The text of its `TIMTextElem` elements, joined.
@@ -214,18 +254,89 @@ pub struct ContentResult {
     /// 1: blocked, 0: passed.
     #[serde(rename = "CtxcbResult", default, deserialize_with = "u64_or_string")]
     pub ctxcb_result: Option<u64>,
+    /// What moderation advises: `Block`, `Review` (a human should look) or
+    /// `Pass`; absent from older bodies.
+    #[serde(rename = "CtxcbSuggestion", default, deserialize_with = "suggestion")]
+    pub ctxcb_suggestion: Option<Suggestion>,
     /// The words that hit.
     #[serde(rename = "CtxcbKeywords", default, deserialize_with = "strings")]
     pub ctxcb_keywords: Vec<String>,
     /// The label (Porn, Abuse, Ad, ...).
     #[serde(rename = "CtxcbLabel", default, deserialize_with = "null_default")]
     pub ctxcb_label: String,
+    /// The finer label under it.
+    #[serde(rename = "CtxcbSubLabel", default, deserialize_with = "null_default")]
+    pub ctxcb_sub_label: String,
+    /// The moderation scene (the policy) that judged it.
+    #[serde(rename = "Scene", default, deserialize_with = "null_default")]
+    pub scene: String,
+    /// Moderation's id of the request, for Tencent's support.
+    #[serde(rename = "CtxcbRequestId", default, deserialize_with = "null_default")]
+    pub ctxcb_request_id: String,
+}
+
+/// `CtxcbSuggestion`: what content moderation advises.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Suggestion {
+    /// Block it.
+    Block,
+    /// A human should look: flagged, not blocked.
+    Review,
+    /// Nothing found.
+    Pass,
+    /// A value this crate does not know, as sent (at most 32 bytes).
+    Other(String),
+}
+
+impl Suggestion {
+    /// The value as Tencent writes it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Suggestion::Block => "Block",
+            Suggestion::Review => "Review",
+            Suggestion::Pass => "Pass",
+            Suggestion::Other(s) => s,
+        }
+    }
+}
+
+/// `CtxcbSuggestion`, in any case; `null` or empty is none.
+fn suggestion<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Suggestion>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    Ok(s.map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.to_ascii_lowercase().as_str() {
+            "block" => Suggestion::Block,
+            "review" => Suggestion::Review,
+            "pass" => Suggestion::Pass,
+            _ => Suggestion::Other(crate::tolerant::prefix(&s).to_owned()),
+        }))
 }
 
 impl ContentResult {
-    /// Whether moderation blocked the message.
+    /// What moderation advises: `CtxcbSuggestion` when sent, else read
+    /// from `CtxcbResult` (1 `Block`, 0 or absent `Pass`).
+    ///
+    /// ```
+    /// use ban_callback::{Callback, Suggestion};
+    /// let body = br#"{"From_Account":"u1","CtxcbResult":1,"CtxcbSuggestion":"Review"}"#;
+    /// let Callback::ContentResult(r) = Callback::decode("ContentCallback.ResultNotify", body)? else { panic!() };
+    /// assert_eq!(r.suggestion(), Suggestion::Review);
+    /// assert!(!r.blocked(), "flagged for a human, not blocked");
+    /// # Ok::<(), ban_callback::DecodeError>(())
+    /// ```
+    pub fn suggestion(&self) -> Suggestion {
+        match (&self.ctxcb_suggestion, self.ctxcb_result) {
+            (Some(s), _) => s.clone(),
+            (None, Some(1)) => Suggestion::Block,
+            (None, _) => Suggestion::Pass,
+        }
+    }
+
+    /// Whether moderation blocked the message (its suggestion is `Block`).
     pub fn blocked(&self) -> bool {
-        self.ctxcb_result == Some(1)
+        self.suggestion() == Suggestion::Block
     }
 
     /// The group, when it was a group message.

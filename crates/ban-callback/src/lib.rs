@@ -39,7 +39,7 @@ mod tolerant;
 pub use answer::Answer;
 pub use event::{
     Callback, ContactItem, ContentResult, DecodeError, GroupMessage, JoinApply, MemberJoin,
-    MsgElement, NewMember, OverLimit,
+    MsgElement, NewMember, OverLimit, Suggestion,
 };
 pub use query::{CallbackQuery, QueryError};
 pub use sign::{sign, AuthError, CallbackToken, Verifier, DEFAULT_WINDOW};
