@@ -25,6 +25,15 @@ impl MsgElement {
             msg_content: serde_json::json!({ "Text": text }),
         }
     }
+
+    /// A custom element (how live rooms send barrage and gifts) with
+    /// `data` as its `Data`.
+    pub fn custom(data: &str) -> MsgElement {
+        MsgElement {
+            msg_type: "TIMCustomElem".to_owned(),
+            msg_content: serde_json::json!({ "Data": data, "Desc": "", "Ext": "" }),
+        }
+    }
 }
 
 /// The elements whose text is read, with their fields and the names the

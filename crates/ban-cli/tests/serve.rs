@@ -8,17 +8,15 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use ban_callback::{sign, CallbackToken};
 use ban_fleet::testing::RedisServer;
 use common::fleet::wait_for;
+use common::serve::{
+    audit_lines, free_port, now_unix, post, signed_query, start_serve, token_file, TOKEN,
+};
 use common::{start_emulator, stderr, tempdir, Emu, G};
 use serde_json::{json, Value};
-
-const TOKEN: &str = "test-callback-token";
 
 const RULES: &str = r#"
 [allow]
@@ -32,72 +30,6 @@ block = true
 ladder = ["mute 10m", "mute 1h", "ban 7d"]
 window = "24h"
 "#;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn token_file(dir: &Path) -> PathBuf {
-    let f = dir.join("token");
-    std::fs::write(&f, format!("{TOKEN}\n")).unwrap();
-    f
-}
-
-struct Serve {
-    child: Child,
-    addr: String,
-    audit: PathBuf,
-    rules: PathBuf,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `banctl serve` with this emulator's credentials, on `port`.
-fn start_serve(emu: &Emu, port: u16, rules: &str, extra: &[&str]) -> Serve {
-    let dir = tempdir("serve");
-    let rules_file = dir.join("rules.toml");
-    std::fs::write(&rules_file, rules).unwrap();
-    let audit = dir.join("audit.jsonl");
-    let ready = dir.join("ready.json");
-    let listen = format!("127.0.0.1:{port}");
-    let token = token_file(&dir);
-    let mut args = vec![
-        "serve",
-        "--listen",
-        listen.as_str(),
-        "--callback-token-file",
-        token.to_str().unwrap(),
-        "--rules",
-        rules_file.to_str().unwrap(),
-        "--audit",
-        audit.to_str().unwrap(),
-        "--ready-file",
-        ready.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let child = emu
-        .cmd(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for("serve ready", Duration::from_secs(20), || ready.exists());
-    Serve {
-        child,
-        addr: listen,
-        audit,
-        rules: rules_file,
-    }
-}
 
 /// An emulator that calls `port` back, signed with the token.
 fn emulator_calling(port: u16, tag: &str) -> Emu {
@@ -161,14 +93,6 @@ fn banned(emu: &Emu) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|m| m["Member_Account"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn audit_lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
 
@@ -283,34 +207,6 @@ fn a_raid_is_muted_then_muted_longer_then_banned_and_nobody_else_is_touched() {
         (10..200).contains(&bans),
         "{bans} ban calls for 200 bans (20 a call)"
     );
-}
-
-/// POSTs a callback to serve; the HTTP status and body.
-fn post(addr: &str, query: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST /tim/callback?{query} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let status = resp[9..12].parse().unwrap();
-    let body = resp.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
-    (status, body)
-}
-
-fn now_unix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn signed_query(app: &str, command: &str, token: &str, time: u64) -> String {
-    let digest = sign(&CallbackToken::new(token), &time.to_string());
-    format!("SdkAppid={app}&CallbackCommand={command}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={digest}&RequestTime={time}")
 }
 
 fn spam_body(from: &str, random: u64) -> String {

@@ -32,6 +32,13 @@ name = "scam"
 on = "message"
 contains_any = ["send me your password"]
 ladder = ["ban 1d"]
+
+[[rule]]
+name = "mild"
+on = "message"
+words_any = ["darn"]
+mask = true
+ladder = ["mute 1m"]
 "#;
 
 struct Rig {
@@ -163,6 +170,30 @@ async fn signed_spam_is_refused_and_coalesced_into_500_member_mutes_and_20_membe
         (2, 5),
         "1,000 mutes in calls of 500, 100 bans in calls of 20"
     );
+    assert!(rig.moderation.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn a_masked_word_is_delivered_starred_and_still_counted() {
+    let mut rig = rig(2).await;
+    let (status, body) = rig.say("bot0", "oh d4rn, DARN it", 1).await;
+    assert_eq!(status, 200);
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["ErrorCode"], 0, "{body}");
+    assert_eq!(
+        answer["MsgBody"][0]["MsgContent"]["Text"],
+        "oh ****, **** it"
+    );
+    let (_, body) = rig.say("bot1", "a darning needle", 2).await;
+    assert!(!body.contains("MsgBody"), "{body}");
+    rig.wait_actions(1).await;
+    let state = rig.emu.group(&rig.group).unwrap();
+    let muted: Vec<_> = state
+        .muted
+        .iter()
+        .map(|m| m.member_account.as_str())
+        .collect();
+    assert_eq!(muted, ["bot0"]);
     assert!(rig.moderation.shutdown(Duration::from_secs(5)).await);
 }
 

@@ -1,6 +1,6 @@
 //! What a callback gets from the rules: the answer, and the matches.
 
-use ban_callback::{Answer, Callback};
+use ban_callback::{Answer, Callback, Suggestion};
 
 use crate::matcher::Hit;
 use crate::rules::{On, Rules};
@@ -28,6 +28,34 @@ pub(crate) fn evidence_prefix(text: &str) -> &str {
         cut -= 1;
     }
     &text[..cut]
+}
+
+/// `text` with each of `spans` (byte ranges, merged where they overlap)
+/// replaced by one `*` a character, or `None` without spans.
+///
+/// ```
+/// assert_eq!(ban_rules::star("free coins now", vec![(0, 4), (2, 10)]).unwrap(), "********** now");
+/// assert_eq!(ban_rules::star("加微信", vec![(0, 9)]).unwrap(), "***");
+/// ```
+pub fn star(text: &str, mut spans: Vec<(usize, usize)>) -> Option<String> {
+    spans.retain(|(a, b)| a < b && *b <= text.len());
+    if spans.is_empty() {
+        return None;
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (a, b) in spans {
+        let a = a.max(at);
+        if a >= b || !text.is_char_boundary(a) || !text.is_char_boundary(b) {
+            continue;
+        }
+        out.push_str(&text[at..a]);
+        out.extend(text[a..b].chars().map(|_| '*'));
+        at = b;
+    }
+    out.push_str(&text[at..]);
+    Some(out)
 }
 
 /// Why a rule matched.
@@ -138,14 +166,19 @@ impl Rules {
                 let message = m
                     .random
                     .map(|r| format!("{}:{}:{r}", m.group_id, m.from_account));
+                let acts = before && !self.allow.contains(&m.from_account);
+                let mut masking = Vec::new();
                 for (i, rule) in self.applying(On::Message, &m.group_id) {
                     let found = parts
                         .iter()
                         .find_map(|(part, t)| rule.find(t).map(|h| (*part, h)));
                     let kind = match &found {
                         Some((_, hit)) => {
-                            if before && rule.block && !self.allow.contains(&m.from_account) {
+                            if acts && rule.block {
                                 answer = Answer::reject();
+                            }
+                            if acts && rule.mask {
+                                masking.push(rule);
                             }
                             MatchKind::Word(hit.entry.clone())
                         }
@@ -162,15 +195,42 @@ impl Rules {
                         found,
                     );
                 }
-            }
-            Callback::ContentResult(r) if r.blocked() => {
-                if let Some(group) = r.group() {
-                    let text = r.text_content.join(" ");
-                    let why = evidence(&format!("content moderation {}: {text}", r.ctxcb_label));
-                    for (i, _) in self.applying(On::ContentResult, group) {
-                        let kind = MatchKind::Word(r.ctxcb_label.clone());
-                        push(i, group, &r.from_account, why.clone(), kind, None, None);
+                if !masking.is_empty() && answer.allows() {
+                    let body = m.rewrite_parts(|_, t| {
+                        let spans = masking.iter().flat_map(|r| r.matcher.find_all(t));
+                        star(t, spans.map(|h| h.span).collect())
+                    });
+                    if let Some(body) = body {
+                        answer = Answer::replace(body);
                     }
+                }
+            }
+            Callback::ContentResult(r) => {
+                let advice = r.suggestion();
+                let Some(group) = r.group() else {
+                    return Judgement { answer, matches };
+                };
+                let label = r.ctxcb_label.to_lowercase();
+                let why = evidence(&format!(
+                    "content moderation {} {}{}{}: {}",
+                    advice.as_str(),
+                    r.ctxcb_label,
+                    if r.ctxcb_sub_label.is_empty() {
+                        ""
+                    } else {
+                        "/"
+                    },
+                    r.ctxcb_sub_label,
+                    r.text_content.join(" ")
+                ));
+                for (i, rule) in self.applying(On::ContentResult, group) {
+                    let acted = advice == Suggestion::Block
+                        || (rule.review && advice == Suggestion::Review);
+                    if !acted || !(rule.labels.is_empty() || rule.labels.contains(&label)) {
+                        continue;
+                    }
+                    let kind = MatchKind::Word(r.ctxcb_label.clone());
+                    push(i, group, &r.from_account, why.clone(), kind, None, None);
                 }
             }
             Callback::BeforeApplyJoinGroup(a) => {
@@ -329,6 +389,101 @@ ladder = ["ban 1h"]
                 ("raid", "viewer")
             ]
         );
+    }
+
+    #[test]
+    fn mask_stars_every_match_in_every_part_and_block_wins() {
+        let r = Rules::parse(
+            r#"
+[allow]
+accounts = ["mod_alice"]
+
+[[rule]]
+name = "swears"
+on = "message"
+words_any = ["darn"]
+mask = true
+ladder = ["mute 1m"]
+
+[[rule]]
+name = "spam"
+on = "message"
+contains_any = ["free coins"]
+block = true
+ladder = ["mute 10m"]
+"#,
+        )
+        .unwrap();
+        let mut m = msg("@TGS#aLIVE", "u1", "d a r n it, DARN");
+        m.msg_body
+            .push(ban_callback::MsgElement::custom(r#"{"gift":"d4rn"}"#));
+        let j = r.judge(&Callback::BeforeSendMsg(m.clone()));
+        assert!(j.answer.allows());
+        let body = j.answer.msg_body.expect("a replacement body");
+        assert_eq!(body[0].msg_content["Text"], "******* it, ****");
+        assert_eq!(body[1].msg_content["Data"], r#"{"gift":"****"}"#);
+        assert_eq!(j.matches.len(), 1, "the masked offence is still counted");
+        // After send there is nothing to rewrite.
+        assert!(r
+            .judge(&Callback::AfterSendMsg(m))
+            .answer
+            .msg_body
+            .is_none());
+        // Blocking beats masking; the allow-listed are neither.
+        let j = r.judge(&Callback::BeforeSendMsg(msg(
+            "@TGS#a",
+            "u1",
+            "darn, free coins",
+        )));
+        assert_eq!((j.answer.error_code, j.answer.msg_body), (1, None));
+        let j = r.judge(&Callback::BeforeSendMsg(msg("@TGS#a", "mod_alice", "darn")));
+        assert!(!j.answer.modifies());
+        let j = r.judge(&Callback::BeforeSendMsg(msg(
+            "@TGS#a",
+            "u1",
+            "a darning needle",
+        )));
+        assert!(!j.answer.modifies() && j.matches.is_empty());
+    }
+
+    #[test]
+    fn content_results_act_on_block_and_on_review_only_when_asked() {
+        let r = Rules::parse(
+            r#"
+[[rule]]
+name = "blocked"
+on = "content_result"
+ladder = ["mute 1h"]
+
+[[rule]]
+name = "reviewed ads"
+on = "content_result"
+review = true
+labels = ["ad"]
+ladder = ["mute 10m"]
+"#,
+        )
+        .unwrap();
+        let judged = |suggestion: &str, label: &str| {
+            let body = format!(
+                r#"{{"From_Account":"u1","ContactItem":{{"ContactType":2,"ToGroupId":"@TGS#a"}},"TextContent":["x"],"CtxcbSuggestion":"{suggestion}","CtxcbLabel":"{label}","CtxcbSubLabel":"Spam","Scene":"chat"}}"#
+            );
+            let cb = Callback::decode("ContentCallback.ResultNotify", body.as_bytes()).unwrap();
+            let j = r.judge(&cb);
+            let names: Vec<_> = j
+                .matches
+                .iter()
+                .map(|m| r.rules[m.rule].name.clone())
+                .collect();
+            (names, j.matches.first().map(|m| m.evidence.clone()))
+        };
+        let (names, why) = judged("Block", "Ad");
+        assert_eq!(names, ["blocked", "reviewed ads"]);
+        assert_eq!(why.unwrap(), "content moderation Block Ad/Spam: x");
+        assert_eq!(judged("Review", "Ad").0, ["reviewed ads"]);
+        assert!(judged("Review", "Porn").0.is_empty(), "not its label");
+        assert!(judged("Pass", "Ad").0.is_empty());
+        assert_eq!(judged("Block", "Porn").0, ["blocked"]);
     }
 
     #[test]

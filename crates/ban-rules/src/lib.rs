@@ -27,12 +27,13 @@
 #![forbid(unsafe_code)]
 
 mod judge;
+mod ladder;
 mod matcher;
 mod normalize;
 mod rate;
 mod rules;
 
-pub use judge::{evidence, Judgement, Match, MatchKind, EVIDENCE_BYTES};
+pub use judge::{evidence, star, Judgement, Match, MatchKind, EVIDENCE_BYTES};
 pub use matcher::{Hit, Matcher, REGEX_SIZE_LIMIT};
 pub use normalize::{is_unspaced, normalize, NormChar, Normalized, Stage, Stages};
 pub use rules::{short, On, RateCheck, RateScope, Rule, Rules, RulesError, Step, MAX_LIST_ENTRIES};

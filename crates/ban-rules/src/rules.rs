@@ -10,6 +10,7 @@
 //! on = "message"                     # a group message (before or after send)
 //! contains_any = ["buy followers", "free coins"]   # case-insensitive
 //! block = true                       # before-send: refuse it (10016); on join: refuse the application
+//! # mask = true                      # or: deliver it with the matches starred
 //! ladder = ["mute 10m", "mute 1h", "ban 7d"]   # one step per offence
 //! window = "24h"                     # offences count this long
 //! groups = ["@TGS#aLIVE"]            # only these groups (default: all)
@@ -23,6 +24,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::ladder::step;
+pub use crate::ladder::{short, Step};
 use crate::matcher::{Hit, Matcher};
 use crate::normalize::{Stage, Stages};
 pub use crate::rate::{RateCheck, RateScope};
@@ -33,44 +36,11 @@ pub use crate::rate::{RateCheck, RateScope};
 pub enum On {
     /// `Group.CallbackBeforeSendMsg` / `Group.CallbackAfterSendMsg`.
     Message,
-    /// `ContentCallback.ResultNotify` with `CtxcbResult` 1.
+    /// `ContentCallback.ResultNotify` advising `Block` (and `Review` with
+    /// `review = true`), optionally of some `labels` only.
     ContentResult,
     /// `Group.CallbackAfterNewMemberJoin`.
     Join,
-}
-
-/// One step of a ladder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Step {
-    /// Mute for this long (`None`: permanently).
-    Mute(Option<Duration>),
-    /// Ban for this long.
-    Ban(Duration),
-}
-
-/// A duration the way rules files write it: `7d`, `1h`, `10m`, `90s`.
-///
-/// ```
-/// assert_eq!(ban_rules::short(std::time::Duration::from_secs(604_800)), "7d");
-/// ```
-pub fn short(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        _ if s > 0 && s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
-        _ if s > 0 && s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
-        _ if s > 0 && s.is_multiple_of(60) => format!("{}m", s / 60),
-        _ => format!("{s}s"),
-    }
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Step::Mute(None) => f.write_str("mute permanent"),
-            Step::Mute(Some(d)) => write!(f, "mute {}", short(*d)),
-            Step::Ban(d) => write!(f, "ban {}", short(*d)),
-        }
-    }
 }
 
 /// A count within a time: `{ count = 5, per = "10s" }`.
@@ -104,6 +74,12 @@ struct RuleSpec {
     max_joins: Option<Spanned<RateSpec>>,
     #[serde(default)]
     block: bool,
+    #[serde(default)]
+    mask: bool,
+    #[serde(default)]
+    review: bool,
+    #[serde(default)]
+    labels: Vec<String>,
     ladder: Spanned<Vec<Spanned<String>>>,
     #[serde(default)]
     window: Option<Spanned<String>>,
@@ -147,6 +123,15 @@ pub struct Rule {
     /// Refuse a matching message before it is sent (`on = "message"`), or
     /// a join application whose account name matches (`on = "join"`).
     pub block: bool,
+    /// Deliver a matching message before it is sent with each match
+    /// replaced by `*`s, one a character, instead of refusing it
+    /// (`on = "message"`).
+    pub mask: bool,
+    /// Act on a content result advising `Review` too, not only `Block`
+    /// (`on = "content_result"`).
+    pub review: bool,
+    /// The content-moderation labels it acts on, lower-cased (empty: all).
+    pub labels: HashSet<String>,
     /// One step per offence within `window`; the last repeats.
     pub ladder: Vec<Step>,
     /// How long offences count.
@@ -261,7 +246,7 @@ fn read_list(base: &Path, file: &str) -> Result<Vec<String>, String> {
     Ok(list)
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
@@ -282,27 +267,28 @@ fn duration(text: &str, s: &Spanned<String>, what: &str) -> Result<Duration, Str
     Ok(d)
 }
 
-fn step(text: &str, s: &Spanned<String>) -> Result<Step, String> {
-    let at = line_of(text, s.span().start);
-    let raw = s.get_ref().trim();
-    let (verb, rest) = raw.split_once(' ').unwrap_or((raw, ""));
-    let rest = rest.trim();
-    let long = |rest: &str| {
-        humantime::parse_duration(rest)
-            .ok()
-            .filter(|d| !d.is_zero() && d.subsec_nanos() == 0 && d.as_secs() < u64::from(u32::MAX))
-            .ok_or_else(|| {
-                format!("line {at}: ladder step {raw:?}: {rest:?} is not a whole-second duration from 1 s (10m, 1h, 7d)")
-            })
-    };
-    match verb {
-        "mute" if rest == "permanent" => Ok(Step::Mute(None)),
-        "mute" => long(rest).map(|d| Step::Mute(Some(d))),
-        "ban" => long(rest).map(Step::Ban),
-        _ => Err(format!(
-            "line {at}: ladder step {raw:?} is not \"mute DURATION\", \"mute permanent\" or \"ban DURATION\""
-        )),
+/// `mask`, `review` and `labels`: each for the rules it means something
+/// on.
+fn check_content_keys(r: &RuleSpec, words_empty: bool) -> Result<(), String> {
+    if r.mask && r.block {
+        return Err("block = true and mask = true exclude each other: block refuses the message, mask delivers it with the matches starred; keep one".to_owned());
     }
+    if r.mask && (r.on != On::Message || words_empty) {
+        return Err("mask = true stars matches in a message before it is sent (on = \"message\"); it needs contains_any, words_any, regex_any, a words_file or phrases_file".to_owned());
+    }
+    if r.review && r.on != On::ContentResult {
+        return Err(
+            "review = true acts on content results advising Review (on = \"content_result\")"
+                .to_owned(),
+        );
+    }
+    if !r.labels.is_empty() && r.on != On::ContentResult {
+        return Err("labels picks content-moderation labels (on = \"content_result\")".to_owned());
+    }
+    if r.labels.iter().any(|l| l.trim().is_empty()) {
+        return Err("labels holds an empty entry".to_owned());
+    }
+    Ok(())
 }
 
 impl Rules {
@@ -416,6 +402,8 @@ impl Rules {
             if r.block && (r.on == On::ContentResult || words_empty) {
                 return Err(format!("line {at}: rule {name:?}: block = true refuses matching messages before they are sent (on = \"message\") or join applications by account name (on = \"join\"); it needs contains_any, words_any or regex_any"));
             }
+            check_content_keys(&r, words_empty)
+                .map_err(|e| format!("line {at}: rule {name:?}: {e}"))?;
             if r.ladder.get_ref().is_empty() {
                 return Err(format!(
                     "line {}: rule {name:?}: the ladder is empty; give at least one step, e.g. [\"mute 10m\"]",
@@ -444,6 +432,9 @@ impl Rules {
                 per_sender,
                 joins,
                 block: r.block,
+                mask: r.mask,
+                review: r.review,
+                labels: r.labels.iter().map(|l| l.trim().to_lowercase()).collect(),
                 ladder,
                 window,
                 groups: r.groups.into_iter().collect(),

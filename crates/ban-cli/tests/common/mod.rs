@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod fleet;
+pub(crate) mod serve;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -64,6 +64,12 @@ fn bad_files_name_the_line_and_the_reason() {
         ("[[rule]]\nname = \"a\"\non = \"join\"\nmax_joins = { count = 0, per = \"10s\" }\nladder = [\"ban 1h\"]\n", "line 4", "count is 0"),
         ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nladder = [\"ban 1h\"]\ncolour = \"red\"\n", "line 6", "unknown field"),
         ("[[rule]]\nname = \"a\"\non = \"content_result\"\nblock = true\nladder = [\"ban 1h\"]\n", "line 2", "block = true"),
+        ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nblock = true\nmask = true\nladder = [\"ban 1h\"]\n", "line 2", "block = true and mask = true exclude each other"),
+        ("[[rule]]\nname = \"a\"\non = \"join\"\ncontains_any = [\"x\"]\nmask = true\nladder = [\"ban 1h\"]\n", "line 2", "mask = true stars matches"),
+        ("[[rule]]\nname = \"a\"\non = \"message\"\nmax_per_sender = { count = 5, per = \"10s\" }\nmask = true\nladder = [\"ban 1h\"]\n", "line 2", "it needs contains_any"),
+        ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nreview = true\nladder = [\"ban 1h\"]\n", "line 2", "review = true acts on content results"),
+        ("[[rule]]\nname = \"a\"\non = \"join\"\ncontains_any = [\"x\"]\nlabels = [\"Ad\"]\nladder = [\"ban 1h\"]\n", "line 2", "labels picks"),
+        ("[[rule]]\nname = \"a\"\non = \"content_result\"\nlabels = [\" \"]\nladder = [\"ban 1h\"]\n", "line 2", "labels holds an empty entry"),
         ("", "", "no [[rule]]"),
     ];
     for (text, line, reason) in cases {

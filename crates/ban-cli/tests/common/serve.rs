@@ -1,0 +1,134 @@
+//! Helpers for `banctl serve`'s end-to-end tests: serve started against
+//! an emulator, signed callbacks posted to it, its audit file read.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use ban_callback::{sign, CallbackToken};
+use serde_json::Value;
+
+use super::fleet::wait_for;
+use super::{tempdir, Emu};
+
+/// The callback token serve and the emulators share.
+pub(crate) const TOKEN: &str = "test-callback-token";
+
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub(crate) fn token_file(dir: &Path) -> PathBuf {
+    let f = dir.join("token");
+    std::fs::write(&f, format!("{TOKEN}\n")).unwrap();
+    f
+}
+
+pub(crate) struct Serve {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
+    pub(crate) audit: PathBuf,
+    pub(crate) rules: PathBuf,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `banctl serve` with this emulator's credentials, on `port`.
+pub(crate) fn start_serve(emu: &Emu, port: u16, rules: &str, extra: &[&str]) -> Serve {
+    start_serve_with(emu, port, rules, &[], extra)
+}
+
+/// `banctl serve` as [`start_serve`], with `files` (name, text) written
+/// beside its rules file (the lists a rules file names).
+pub(crate) fn start_serve_with(
+    emu: &Emu,
+    port: u16,
+    rules: &str,
+    files: &[(&str, &str)],
+    extra: &[&str],
+) -> Serve {
+    let dir = tempdir("serve");
+    let rules_file = dir.join("rules.toml");
+    std::fs::write(&rules_file, rules).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let audit = dir.join("audit.jsonl");
+    let ready = dir.join("ready.json");
+    let listen = format!("127.0.0.1:{port}");
+    let token = token_file(&dir);
+    let mut args = vec![
+        "serve",
+        "--listen",
+        listen.as_str(),
+        "--callback-token-file",
+        token.to_str().unwrap(),
+        "--rules",
+        rules_file.to_str().unwrap(),
+        "--audit",
+        audit.to_str().unwrap(),
+        "--ready-file",
+        ready.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let child = emu
+        .cmd(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("serve ready", Duration::from_secs(20), || ready.exists());
+    Serve {
+        child,
+        addr: listen,
+        audit,
+        rules: rules_file,
+    }
+}
+
+pub(crate) fn audit_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// POSTs a callback to serve; the HTTP status and body.
+pub(crate) fn post(addr: &str, query: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /tim/callback?{query} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp[9..12].parse().unwrap();
+    let body = resp.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    (status, body)
+}
+
+pub(crate) fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+pub(crate) fn signed_query(app: &str, command: &str, token: &str, time: u64) -> String {
+    let digest = sign(&CallbackToken::new(token), &time.to_string());
+    format!("SdkAppid={app}&CallbackCommand={command}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={digest}&RequestTime={time}")
+}
