@@ -25,6 +25,7 @@
 //! # Ok::<(), String>(())
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod judge;
 mod ladder;
@@ -35,5 +36,5 @@ mod rules;
 
 pub use judge::{evidence, star, Judgement, Match, MatchKind, EVIDENCE_BYTES};
 pub use matcher::{Hit, Matcher, REGEX_SIZE_LIMIT};
-pub use normalize::{is_unspaced, normalize, NormChar, Normalized, Stage, Stages};
+pub use normalize::{is_unspaced, normalize, NormChar, Normalized, Split, Stage, Stages};
 pub use rules::{short, On, RateCheck, RateScope, Rule, Rules, RulesError, Step, MAX_LIST_ENTRIES};

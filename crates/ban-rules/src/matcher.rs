@@ -162,13 +162,8 @@ impl Matcher {
         for list in &self.lists {
             for m in list.automaton.find_overlapping_iter(&n.text) {
                 let entry = &list.entries[m.pattern().as_usize()];
-                if !runs_hold(n, m.start(), &entry.runs) {
-                    continue;
-                }
-                if list.words && !entry.phrase && !n.is_word(m.start(), m.end()) {
-                    continue;
-                }
-                if let Some(span) = n.source_span(m.start(), m.end()) {
+                let word = list.words && !entry.phrase;
+                if let Some(span) = fit(n, m.start(), &entry.runs, word) {
                     hits.push(Hit {
                         entry: entry.written.clone(),
                         raw: raw[span.0..span.1].to_owned(),
@@ -216,14 +211,82 @@ impl Matcher {
     }
 }
 
-/// Whether each character of the match repeats at least as often as the
-/// entry's (the entry `ass` needs two `s`, so `as` is not it).
-fn runs_hold(n: &Normalized, start: usize, runs: &[u32]) -> bool {
-    let Some(first) = n.char_at(start) else {
-        return false;
+/// The input span of a match of an entry (`runs`: how often each of its
+/// characters repeats) at normalised byte `start`, if it holds: each
+/// character repeats at least as often as the entry's (the entry `ass`
+/// needs two `s`, so `as` is not it), and a `word` begins and ends at a
+/// boundary, which may fall inside a run a separator split (`grab bag`).
+/// A phrase's span is the tight one where the split part suffices.
+fn fit(n: &Normalized, start: usize, runs: &[u32], word: bool) -> Option<(usize, usize)> {
+    let first = n.char_at(start)?;
+    let k = runs.len();
+    let chars = n.chars.get(first..first + k)?;
+    if (1..k.saturating_sub(1)).any(|i| chars[i].run < runs[i]) {
+        return None;
+    }
+    let (c0, cl) = (chars[0], chars[k - 1]);
+    let (need0, need_l) = (runs[0], runs[k - 1]);
+    // The start: (input byte, how much of the run is after it, tight).
+    let full_start = (c0.from.0, c0.run, false);
+    let tight_start = c0
+        .split
+        .map(|s| (s.start_after, c0.run - s.run_before, true));
+    let begin = match (word, tight_start) {
+        (true, _) if c0.boundary => full_start,
+        (true, Some(t)) => t,
+        (true, None) => return None,
+        (false, Some(t)) if t.1 >= need0 => t,
+        (false, _) => full_start,
     };
-    n.chars[first..]
-        .iter()
-        .zip(runs)
-        .all(|(c, need)| c.run >= *need)
+    let next_is_boundary = n.chars.get(first + k).is_none_or(|c| c.boundary);
+    let full_end = (cl.from.1, cl.run, false);
+    let tight_end = cl.split.map(|s| (s.end_before, s.run_before, true));
+    let end = match (word, tight_end) {
+        (true, _) if next_is_boundary => full_end,
+        (true, Some(t)) => t,
+        (true, None) => return None,
+        (false, Some(t)) if t.1 >= need_l => t,
+        (false, _) => full_end,
+    };
+    if k == 1 {
+        // One character of the entry: both ends in one run.
+        let have = match (begin.2, end.2) {
+            (false, false) => c0.run,
+            (true, false) => begin.1,
+            (false, true) => end.1,
+            (true, true) if word => return None,
+            (true, true) => return (c0.run >= need0).then_some((c0.from.0, c0.from.1)),
+        };
+        return (have >= need0).then_some((begin.0, end.0));
+    }
+    (begin.1 >= need0 && end.1 >= need_l).then_some((begin.0, end.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(words: bool, entries: &[&str]) -> Matcher {
+        let e: Vec<String> = entries.iter().map(|s| (*s).to_owned()).collect();
+        let (p, w) = if words { (vec![], e) } else { (e, vec![]) };
+        Matcher::new(Stages::ALL, &p, &w, &[]).unwrap()
+    }
+
+    #[test]
+    fn a_word_may_begin_or_end_inside_a_run_split_by_a_separator() {
+        let bag = list(true, &["bag"]);
+        let hit = bag.find("grab bag").expect("the run b b is split");
+        assert_eq!(hit.raw, "bag");
+        assert_eq!(bag.find("bag gone").unwrap().raw, "bag");
+        assert!(bag.find("grabbag").is_none());
+        // The split part must hold the entry's run: `as soon` is not `ass`.
+        let ass = list(true, &["ass"]);
+        assert!(ass.find("as soon as").is_none());
+        assert!(ass.find("glass sale").is_none());
+        assert_eq!(ass.find("ass sale").unwrap().raw, "ass");
+        // A phrase's span is the tight one: a mask stars only the phrase.
+        let phrase = list(false, &["bag"]);
+        assert_eq!(phrase.find_all("grab bag")[0].raw, "bag");
+        assert_eq!(phrase.find_all("f r e e bag")[0].raw, "bag");
+    }
 }

@@ -145,6 +145,21 @@ pub struct NormChar {
     /// How many times it was written in a row (1 unless the `repeats`
     /// stage collapsed a run into it).
     pub run: u32,
+    /// Where a separator split its run (`grab bag`: one `b` of run 2, split
+    /// between the words), so a word can begin or end inside it.
+    pub split: Option<Split>,
+}
+
+/// A separator inside a collapsed run: the run goes on across it, and a
+/// word may end before it or begin after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    /// The input byte where the run's part before the (last) separator ends.
+    pub end_before: usize,
+    /// The input byte where its part after it begins.
+    pub start_after: usize,
+    /// How many of the run's characters come before it.
+    pub run_before: u32,
 }
 
 impl Normalized {
@@ -286,6 +301,13 @@ pub fn normalize(raw: &str, stages: Stages) -> Normalized {
             if stages.has(Stage::Repeats) && out.text.ends_with(d) && !out.chars.is_empty() {
                 // The run goes on: the character now covers this input too.
                 if let Some(last) = out.chars.last_mut() {
+                    if boundary && last.from.1 <= from.0 {
+                        last.split = Some(Split {
+                            end_before: last.from.1,
+                            start_after: from.0,
+                            run_before: last.run,
+                        });
+                    }
                     last.from.1 = from.1;
                     last.run = last.run.saturating_add(1);
                 }
@@ -297,6 +319,7 @@ pub fn normalize(raw: &str, stages: Stages) -> Normalized {
                 from,
                 boundary,
                 run: 1,
+                split: None,
             });
             out.text.push(d);
             boundary = false;
