@@ -2,7 +2,7 @@
 
 use ban_callback::{Answer, Callback, Suggestion};
 
-use crate::matcher::Hit;
+use crate::matcher::{Hit, Text};
 use crate::rules::{On, Rules};
 
 /// Message text kept as evidence, at most this many bytes.
@@ -167,11 +167,14 @@ impl Rules {
                     .random
                     .map(|r| format!("{}:{}:{r}", m.group_id, m.from_account));
                 let acts = before && !self.allow.contains(&m.from_account);
+                // Each part normalised once per set of stages, for every rule.
+                let mut texts: Vec<Text<'_>> = parts.iter().map(|(_, t)| Text::new(t)).collect();
                 let mut masking = Vec::new();
                 for (i, rule) in self.applying(On::Message, &m.group_id) {
-                    let found = parts
-                        .iter()
-                        .find_map(|(part, t)| rule.find(t).map(|h| (*part, h)));
+                    let found = parts.iter().zip(&mut texts).find_map(|((part, _), t)| {
+                        let hit = rule.matcher.find_text(t, true).into_iter().next();
+                        hit.map(|h| (*part, h))
+                    });
                     let kind = match &found {
                         Some((_, hit)) => {
                             if acts && rule.block {

@@ -5,7 +5,7 @@
 //! 10 entries or 10,000.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::{Regex, RegexBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use crate::normalize::{is_unspaced, normalize, Normalized, Stage, Stages};
 
@@ -51,6 +51,48 @@ pub struct Matcher {
     stages: Stages,
     lists: Vec<List>,
     regexes: Vec<(Regex, String)>,
+    /// Every regex in one pass: the single ones run only on a hit.
+    set: Option<RegexSet>,
+}
+
+/// A text and its normalisations, each made once however many rules read
+/// it.
+#[derive(Debug, Clone)]
+pub struct Text<'a> {
+    raw: &'a str,
+    done: Vec<(Stages, Normalized)>,
+}
+
+impl<'a> Text<'a> {
+    /// `raw`, not normalised yet.
+    pub fn new(raw: &'a str) -> Text<'a> {
+        Text {
+            raw,
+            done: Vec::new(),
+        }
+    }
+
+    /// The text as written.
+    pub fn raw(&self) -> &'a str {
+        self.raw
+    }
+
+    fn ensure(&mut self, stages: Stages) {
+        if !self.done.iter().any(|(s, _)| *s == stages) {
+            self.done.push((stages, normalize(self.raw, stages)));
+        }
+    }
+
+    fn get(&self, stages: Stages) -> Option<&Normalized> {
+        self.done.iter().find(|(s, _)| *s == stages).map(|(_, n)| n)
+    }
+
+    /// The text normalised through `stages`.
+    pub fn normalized(&mut self, stages: Stages) -> &Normalized {
+        self.ensure(stages);
+        self.get(stages)
+            .unwrap_or_else(|| unreachable!("just made"))
+    }
 }
 
 fn build_list(stages: Stages, written: &[String], words: bool) -> Result<Option<List>, String> {
@@ -113,11 +155,21 @@ impl Matcher {
                         )
                     })
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
+        let set = if regexes.is_empty() {
+            None
+        } else {
+            let set = RegexSetBuilder::new(regexes.iter().map(|(_, w)| w))
+                .size_limit(REGEX_SIZE_LIMIT.saturating_mul(regexes.len()))
+                .build()
+                .map_err(|e| format!("the regexes cannot be built together: {e}"))?;
+            Some(set)
+        };
         Ok(Matcher {
             stages,
             lists,
             regexes,
+            set,
         })
     }
 
@@ -138,26 +190,51 @@ impl Matcher {
 
     /// The first hit in `raw`, if any.
     pub fn find(&self, raw: &str) -> Option<Hit> {
-        if self.is_empty() {
-            return None;
-        }
-        self.find_in(raw, &normalize(raw, self.stages), true)
-            .into_iter()
-            .next()
+        self.find_text(&mut Text::new(raw), true).into_iter().next()
     }
 
     /// Every hit in `raw` (for masking), leftmost first.
     pub fn find_all(&self, raw: &str) -> Vec<Hit> {
+        self.find_text(&mut Text::new(raw), false)
+    }
+
+    /// Hits in `text` (`first`: stop at one; else every hit, leftmost
+    /// first), normalising it only as far as it has not been yet.
+    pub fn find_text(&self, text: &mut Text<'_>, first: bool) -> Vec<Hit> {
         if self.is_empty() {
             return Vec::new();
         }
-        let mut hits = self.find_in(raw, &normalize(raw, self.stages), false);
-        hits.sort_by_key(|h| h.span);
+        let folded = self.folded();
+        text.ensure(self.stages);
+        if self.set.is_some() {
+            text.ensure(folded);
+        }
+        let (Some(n), folded) = (text.get(self.stages), text.get(folded)) else {
+            return Vec::new();
+        };
+        let mut hits = self.scan(text.raw, n, folded.unwrap_or(n), first);
+        if !first {
+            hits.sort_by_key(|h| h.span);
+        }
         hits
     }
 
     /// Hits in `raw`, already normalised as `n` (`first`: stop at one).
     pub fn find_in(&self, raw: &str, n: &Normalized, first: bool) -> Vec<Hit> {
+        let folded = self.folded();
+        if folded == self.stages || self.set.is_none() {
+            return self.scan(raw, n, n, first);
+        }
+        self.scan(raw, n, &normalize(raw, folded), first)
+    }
+
+    /// What regexes see: the letters as written, folded, without
+    /// separators, but neither leet nor runs rewritten.
+    fn folded(&self) -> Stages {
+        self.stages.without(Stage::Leet).without(Stage::Repeats)
+    }
+
+    fn scan(&self, raw: &str, n: &Normalized, folded: &Normalized, first: bool) -> Vec<Hit> {
         let mut hits = Vec::new();
         for list in &self.lists {
             for m in list.automaton.find_overlapping_iter(&n.text) {
@@ -176,20 +253,12 @@ impl Matcher {
                 }
             }
         }
-        if self.regexes.is_empty() {
+        let Some(set) = &self.set else {
             return hits;
-        }
-        // Regexes see the letters as written: folded, without separators,
-        // but neither leet nor runs rewritten.
-        let folded = self.stages.without(Stage::Leet).without(Stage::Repeats);
-        let owned;
-        let n = if folded == self.stages {
-            n
-        } else {
-            owned = normalize(raw, folded);
-            &owned
         };
-        for (re, written) in &self.regexes {
+        let n = folded;
+        for i in set.matches(&n.text).iter() {
+            let (re, written) = &self.regexes[i];
             for m in re.find_iter(&n.text) {
                 if m.is_empty() {
                     continue;

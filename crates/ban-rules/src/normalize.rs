@@ -196,6 +196,10 @@ impl Normalized {
 }
 
 fn is_separator(c: char) -> bool {
+    if c.is_ascii() {
+        // ASCII punctuation is all in Unicode's P and S categories.
+        return c.is_ascii_punctuation() || c.is_whitespace();
+    }
     if c.is_whitespace() {
         return true;
     }
@@ -209,12 +213,14 @@ fn is_separator(c: char) -> bool {
 }
 
 fn is_invisible(c: char) -> bool {
-    is_combining_mark(c)
-        || matches!(
-            c.general_category(),
-            unicode_properties::GeneralCategory::Format
-        )
-        || ('\u{fe00}'..='\u{fe0f}').contains(&c)
+    // ASCII holds no marks and no format characters.
+    !c.is_ascii()
+        && (is_combining_mark(c)
+            || matches!(
+                c.general_category(),
+                unicode_properties::GeneralCategory::Format
+            )
+            || ('\u{fe00}'..='\u{fe0f}').contains(&c))
 }
 
 fn leet(c: char) -> char {
@@ -261,12 +267,15 @@ pub fn normalize(raw: &str, stages: Stages) -> Normalized {
     for (at, c) in raw.char_indices() {
         let from = (at, at + c.len_utf8());
         step1.clear();
-        if stages.has(Stage::Nfkc) {
+        if c.is_ascii() {
+            // NFKC and the skeleton leave ASCII as it is.
+            step1.push(c.to_ascii_lowercase());
+        } else if stages.has(Stage::Nfkc) {
             step1.extend(std::iter::once(c).nfkc().flat_map(char::to_lowercase));
         } else {
             step1.extend(c.to_lowercase());
         }
-        if stages.has(Stage::Confusables) {
+        if stages.has(Stage::Confusables) && !c.is_ascii() {
             step2.clear();
             for &d in &step1 {
                 // Leave digits and the leet symbols to the leet stage.
@@ -351,6 +360,24 @@ mod tests {
             let alone = Stages::of(&[stage]);
             assert_eq!(n(evasion, alone), n(plain, alone), "{stage} alone");
             assert_ne!(n(evasion, Stages::NONE), n(plain, Stages::NONE), "{stage}");
+        }
+    }
+
+    #[test]
+    fn the_ascii_shortcuts_agree_with_the_unicode_tables() {
+        for c in (0u8..128).map(char::from) {
+            let separator = c.is_whitespace()
+                || matches!(
+                    c.general_category_group(),
+                    GeneralCategoryGroup::Punctuation
+                        | GeneralCategoryGroup::Symbol
+                        | GeneralCategoryGroup::Separator
+                );
+            assert_eq!(is_separator(c), separator, "{c:?}");
+            let invisible = is_combining_mark(c)
+                || c.general_category() == unicode_properties::GeneralCategory::Format;
+            assert_eq!(is_invisible(c), invisible, "{c:?}");
+            assert_eq!(std::iter::once(c).nfkc().collect::<String>(), c.to_string());
         }
     }
 
