@@ -5,7 +5,10 @@
 //!    moved past each mute): the time from the last spam until all 1,000
 //!    are muted, muted longer, then banned;
 //! 2. answer time: signed before-send callbacks at 5,000/s for 10 s over
-//!    64 keep-alive connections, p50/p99/max of the answer;
+//!    64 keep-alive connections, p50/p99/max of the answer; again with a
+//!    10,000-line `phrases_file`, `words_any` and 20 regexes loaded, and
+//!    how long those rules take to load (`Rules::load`, and serve from
+//!    spawn to ready);
 //! 3. memory: two waves of 1,000,000 distinct offenders (one spam each, a
 //!    30 s window), serve's RSS and the keys it counts after each wave and
 //!    once its window has ended (the second wave reuses what the first
@@ -44,6 +47,38 @@ block = true
 ladder = ["mute 10m", "mute 1h", "ban 7d"]
 window = "{window}"
 "#
+    )
+}
+
+/// The spam rule and the big lists: a 10,000-line `phrases_file` (written
+/// into `dir`), `words_any` and 20 regexes.
+fn big_rules(dir: &std::path::Path) -> String {
+    let mut list = String::from("# 10,000 made-up phrases\n");
+    for i in 0..10_000u32 {
+        let w = |k: u32| -> String {
+            (0..3)
+                .map(|j| {
+                    [
+                        "ka", "zu", "mo", "ri", "te", "xo", "vu", "pa", "qi", "ne", "bo", "ji",
+                        "fu", "wy", "go", "hu",
+                    ][((k >> (4 * j)) & 15) as usize]
+                })
+                .collect()
+        };
+        list.push_str(&format!(
+            "{} {}\n",
+            w(i),
+            w(i.wrapping_mul(2_654_435_761) >> 7)
+        ));
+    }
+    std::fs::write(dir.join("phrases.txt"), list).unwrap();
+    let regexes: Vec<String> = (0..20)
+        .map(|i| format!("'promo{i}[a-z0-9]{{6,}}now'"))
+        .collect();
+    format!(
+        "{}\n[[rule]]\nname = \"list\"\non = \"message\"\nphrases_file = \"phrases.txt\"\nblock = true\nladder = [\"mute 10m\"]\n\n[[rule]]\nname = \"insults\"\non = \"message\"\nwords_any = [\"ass\", \"idiot\", \"loser\"]\nblock = true\nladder = [\"mute 10m\"]\n\n[[rule]]\nname = \"links\"\non = \"message\"\nregex_any = [{}]\nblock = true\nladder = [\"mute 10m\"]\n",
+        rules("24h"),
+        regexes.join(", ")
     )
 }
 
@@ -292,6 +327,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "answers, banctl serve: {}",
         answer_load(&client, port, app, &token).await?
+    );
+    drop(serve);
+    let big = big_rules(&dir);
+    std::fs::write(dir.join("rules.toml"), &big)?;
+    let t = Instant::now();
+    let loaded = ban_rules::Rules::load(&dir.join("rules.toml"))?;
+    let load_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let entries: usize = loaded.rules.iter().map(|r| r.matcher.len()).sum();
+    let big_port = free_port();
+    let t = Instant::now();
+    let serve = start_serve(&emu, big_port, &big, &dir);
+    println!(
+        "rules with {entries} entries: Rules::load {load_ms:.0} ms; serve ready {:.0} ms after spawn",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    println!(
+        "answers, banctl serve with 10,000 phrases: {}",
+        answer_load(&client, big_port, app, &token).await?
     );
     drop(serve);
     let axum_port = free_port();
