@@ -31,15 +31,16 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod answer;
+mod content;
 mod event;
 mod query;
 mod sign;
 mod tolerant;
 
 pub use answer::Answer;
+pub use content::{ContactItem, ContentResult, Suggestion};
 pub use event::{
-    Callback, ContactItem, ContentResult, DecodeError, GroupMessage, JoinApply, MemberJoin,
-    MsgElement, NewMember, OverLimit, Suggestion,
+    Callback, DecodeError, GroupMessage, JoinApply, MemberJoin, MsgElement, NewMember, OverLimit,
 };
 pub use query::{CallbackQuery, QueryError};
 pub use sign::{sign, AuthError, CallbackToken, Verifier, DEFAULT_WINDOW};
