@@ -1,6 +1,17 @@
 //! The shared budget on a loaded machine: four `banctl ban --redis`
 //! processes with two CPU-bound processes running beside them (started
 //! here; this binary holds this one test, so nothing else runs beside it).
+//!
+//! The processes are release builds: a debug `banctl` beside two busy
+//! cores is late for its own permits (0.88 of the budget where a release
+//! one uses 0.98), and what is measured is the shared budget, not the
+//! debug build. `cargo xtask test` builds `banctl --release` and runs this
+//! test with `--ignored` and `BANCTL_RELEASE` set; by hand:
+//!
+//! ```text
+//! cargo build --release -p ban-cli --bin banctl
+//! BANCTL_RELEASE=$PWD/target/release/banctl cargo test -p ban-cli --test load -- --ignored
+//! ```
 #![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
 mod common;
@@ -71,7 +82,15 @@ fn four_processes(tag: &str, fleet: &[&str]) -> (u64, u64, f64, bool) {
 }
 
 #[test]
+#[ignore = "runs release binaries: cargo xtask test runs it with BANCTL_RELEASE set"]
 fn four_processes_share_one_budget_beside_two_busy_cores() {
+    let bin = std::env::var("BANCTL_RELEASE").expect(
+        "BANCTL_RELEASE names a release banctl (cargo build --release -p ban-cli --bin banctl)",
+    );
+    assert!(
+        std::path::Path::new(&bin).is_file(),
+        "BANCTL_RELEASE={bin} is not a file (a relative path is read from crates/ban-cli)"
+    );
     let _hogs = Hogs::start();
     let redis = RedisServer::start().unwrap();
     let url = redis.url();

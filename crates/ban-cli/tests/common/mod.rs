@@ -15,6 +15,13 @@ use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_banctl");
+
+/// The `banctl` the helpers start: the release build named in
+/// `BANCTL_RELEASE` when set (`cargo xtask test` sets it for the load
+/// tests), else the one cargo built for these tests.
+pub(crate) fn bin() -> String {
+    std::env::var("BANCTL_RELEASE").unwrap_or_else(|_| BIN.to_owned())
+}
 pub(crate) const G: &str = "@TGS#aCLI";
 
 /// `banctl ban` of the members on stdin, for 60 s, with a JSON report.
@@ -80,7 +87,7 @@ pub(crate) fn tempdir(tag: &str) -> PathBuf {
 pub(crate) fn start_emulator(tag: &str, extra: &[&str]) -> Emu {
     let dir = tempdir(tag);
     let ready = dir.join("ready.json");
-    let child = Command::new(BIN)
+    let child = Command::new(bin())
         .args(["emulator", "--group", G, "--ready-file"])
         .arg(&ready)
         .args(extra)
@@ -115,7 +122,7 @@ impl Emu {
 
     /// A banctl command with this emulator's credentials and CA, sent to `endpoint`.
     pub(crate) fn cmd_at(&self, endpoint: &str, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
+        let mut c = Command::new(bin());
         c.arg("--endpoint").arg(endpoint);
         if self.info["ca_cert_pem"].is_string() {
             c.arg("--ca-cert").arg(self.dir.join("ca.pem"));
