@@ -43,4 +43,4 @@ pub use event::{
     Callback, DecodeError, GroupMessage, JoinApply, MemberJoin, MsgElement, NewMember, OverLimit,
 };
 pub use query::{CallbackQuery, QueryError};
-pub use sign::{sign, AuthError, CallbackToken, Verifier, DEFAULT_WINDOW};
+pub use sign::{replay_digest, sign, AuthError, CallbackToken, Verifier, DEFAULT_WINDOW};

@@ -31,6 +31,11 @@ pub enum QueryError {
     /// `SdkAppid` is not a number.
     #[error("SdkAppid \"{0}\" is not a number")]
     BadSdkAppid(String),
+    /// A parameter that decides how the request is checked or read comes
+    /// more than once: a proxy in front may read another copy than this
+    /// service does, so neither is taken.
+    #[error("the callback URL has {0} more than once")]
+    Repeated(&'static str),
 }
 
 impl CallbackQuery {
@@ -42,6 +47,10 @@ impl CallbackQuery {
     /// let q = CallbackQuery::parse("SdkAppid=1400000000&CallbackCommand=Alert.RequestOverLimit&contenttype=json")?;
     /// assert_eq!((q.sdkappid, q.command.as_str()), (1400000000, "Alert.RequestOverLimit"));
     /// assert_eq!(CallbackQuery::parse("CallbackCommand=x"), Err(QueryError::Missing("SdkAppid")));
+    /// assert_eq!(
+    ///     CallbackQuery::parse("SdkAppid=1&CallbackCommand=x&Sign=a&Sign=b"),
+    ///     Err(QueryError::Repeated("Sign"))
+    /// );
     /// # Ok::<(), QueryError>(())
     /// ```
     pub fn parse(query: &str) -> Result<CallbackQuery, QueryError> {
@@ -52,17 +61,23 @@ impl CallbackQuery {
         let mut client_ip = None;
         let mut platform = None;
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-            let slot = match k.as_ref() {
-                "SdkAppid" => &mut sdkappid,
-                "CallbackCommand" => &mut command,
-                "Sign" => &mut sign,
-                "RequestTime" => &mut request_time,
-                "ClientIP" => &mut client_ip,
-                "OptPlatform" => &mut platform,
+            let (name, slot, unique) = match k.as_ref() {
+                "SdkAppid" => ("SdkAppid", &mut sdkappid, true),
+                "CallbackCommand" => ("CallbackCommand", &mut command, true),
+                "Sign" => ("Sign", &mut sign, true),
+                "RequestTime" => ("RequestTime", &mut request_time, true),
+                "ClientIP" => ("ClientIP", &mut client_ip, false),
+                "OptPlatform" => ("OptPlatform", &mut platform, false),
                 _ => continue,
             };
-            // The first of a repeated parameter counts.
-            slot.get_or_insert_with(|| v.into_owned());
+            if slot.is_some() {
+                if unique {
+                    return Err(QueryError::Repeated(name));
+                }
+                // Informational: the first counts.
+                continue;
+            }
+            *slot = Some(v.into_owned());
         }
         let raw = sdkappid.ok_or(QueryError::Missing("SdkAppid"))?;
         let sdkappid = raw

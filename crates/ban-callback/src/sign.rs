@@ -61,13 +61,44 @@ pub fn sign(token: &CallbackToken, request_time: &str) -> String {
     let mut h = Sha256::new();
     h.update(token.expose().as_bytes());
     h.update(request_time.as_bytes());
-    let digest = h.finalize();
-    let mut out = String::with_capacity(64);
+    hex(&h.finalize())
+}
+
+fn hex(digest: &[u8]) -> String {
+    let mut out = String::with_capacity(2 * digest.len());
     for b in digest {
         out.push(char::from(HEX[usize::from(b >> 4)]));
         out.push(char::from(HEX[usize::from(b & 0xf)]));
     }
     out
+}
+
+/// What identifies one delivery of a callback, so a repeat of it (the
+/// service retrying, or someone replaying a captured request) is counted
+/// once: lowercase hex of SHA-256 over its `RequestTime`, its `Sign` and
+/// its body, each length-prefixed. Tencent's `Sign` covers only the token
+/// and `RequestTime`, so the body is part of it: two callbacks signed in
+/// the same second differ by their bodies.
+///
+/// ```
+/// use ban_callback::{replay_digest, CallbackQuery};
+///
+/// let q = CallbackQuery::parse("SdkAppid=1&CallbackCommand=x&Sign=ab&RequestTime=9")?;
+/// assert_eq!(replay_digest(&q, b"{}"), replay_digest(&q, b"{}"));
+/// assert_ne!(replay_digest(&q, b"{}"), replay_digest(&q, b"{ }"));
+/// # Ok::<(), ban_callback::QueryError>(())
+/// ```
+pub fn replay_digest(query: &CallbackQuery, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        query.request_time.as_deref().unwrap_or("").as_bytes(),
+        query.sign.as_deref().unwrap_or("").as_bytes(),
+        body,
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    hex(&h.finalize())
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -77,8 +108,9 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
-    /// `SdkAppid` is another app's.
-    #[error("SdkAppid {given} is not this app's ({expected})")]
+    /// `SdkAppid` is another app's. The message does not say which app
+    /// this is: anyone may send a request.
+    #[error("SdkAppid {given} is not this service's app")]
     OtherApp {
         /// This app.
         expected: u64,

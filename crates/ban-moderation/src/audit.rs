@@ -12,7 +12,7 @@ use std::sync::{mpsc, Arc};
 
 use serde::Serialize;
 
-use crate::event::{Event, Observer, RefusalReason};
+use crate::event::{Event, Observer};
 
 /// Lines waiting to be written, at most.
 pub const AUDIT_QUEUE: usize = 65_536;
@@ -39,6 +39,9 @@ struct Line<'a> {
     outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<i64>,
+    /// The refusals a `refused` line stands for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<u64>,
 }
 
 /// The JSON line of `event` (without its newline).
@@ -51,9 +54,10 @@ struct Line<'a> {
 /// assert_eq!((line["kind"].as_str(), line["result"].as_str()), (Some("action"), Some("done")));
 /// ```
 pub fn audit_line(event: &Event) -> Vec<u8> {
-    let code = match &event.outcome {
-        crate::Outcome::Failed { code, .. } => *code,
-        _ => None,
+    let (code, count) = match &event.outcome {
+        crate::Outcome::Failed { code, .. } => (*code, None),
+        crate::Outcome::Refused { count, .. } => (None, Some(*count)),
+        _ => (None, None),
     };
     let line = Line {
         time_ms: event.time_ms,
@@ -67,6 +71,7 @@ pub fn audit_line(event: &Event) -> Vec<u8> {
         result: event.outcome.to_string(),
         outcome: event.outcome.label(),
         code,
+        count,
     };
     serde_json::to_vec(&line).unwrap_or_default()
 }
@@ -74,12 +79,21 @@ pub fn audit_line(event: &Event) -> Vec<u8> {
 /// Appends events to a file, one JSON line each.
 #[derive(Debug, Clone)]
 pub struct AuditFile {
-    tx: mpsc::SyncSender<Vec<u8>>,
+    tx: mpsc::SyncSender<Msg>,
     dropped: Arc<AtomicU64>,
 }
 
+/// What the writer thread is given.
+#[derive(Debug)]
+enum Msg {
+    Line(Vec<u8>),
+    /// Answer once everything before it is written.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
 impl AuditFile {
-    /// Lines appended to `path` (created 0600 if new).
+    /// Lines appended to `path`, a file readable by its owner alone (made
+    /// so when it exists with a looser mode).
     pub fn open(path: &Path) -> std::io::Result<AuditFile> {
         let mut options = std::fs::OpenOptions::new();
         options.create(true).append(true);
@@ -89,7 +103,14 @@ impl AuditFile {
             options.mode(0o600);
         }
         let file = options.open(path)?;
-        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(AUDIT_QUEUE);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if file.metadata()?.permissions().mode() & 0o077 != 0 {
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+        let (tx, rx) = mpsc::sync_channel::<Msg>(AUDIT_QUEUE);
         std::thread::Builder::new()
             .name("audit".into())
             .spawn(move || write_lines(file, &rx))?;
@@ -107,36 +128,46 @@ impl AuditFile {
 
 impl Observer for AuditFile {
     fn observe(&self, event: &Event) {
-        // A request that is not a callback at all (no app, wrong method) is
-        // counted in metrics, never written: anyone can send one.
-        if let crate::Outcome::Refused {
-            reason: RefusalReason::Query | RefusalReason::Method,
-            ..
-        } = event.outcome
-        {
-            return;
-        }
         let mut text = audit_line(event);
         text.push(b'\n');
-        if self.tx.try_send(text).is_err() {
+        if self.tx.try_send(Msg::Line(text)).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("serve_audit_dropped_total").increment(1);
         }
     }
+
+    fn flush(&self) -> crate::BoxFuture<'_, ()> {
+        let (ack, wait) = tokio::sync::oneshot::channel();
+        let sent = self.tx.try_send(Msg::Flush(ack));
+        Box::pin(async move {
+            if sent.is_ok() {
+                let _ = wait.await;
+            }
+        })
+    }
 }
 
-fn write_lines(file: std::fs::File, rx: &mpsc::Receiver<Vec<u8>>) {
+fn write_lines(file: std::fs::File, rx: &mpsc::Receiver<Msg>) {
     let mut out = std::io::BufWriter::new(file);
+    let mut flushes = Vec::new();
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
-        while let Some(text) = next {
-            if let Err(e) = out.write_all(&text) {
-                tracing::error!(error = %e, "the audit log cannot be written");
+        while let Some(msg) = next {
+            match msg {
+                Msg::Line(text) => {
+                    if let Err(e) = out.write_all(&text) {
+                        tracing::error!(error = %e, "the audit log cannot be written");
+                    }
+                }
+                Msg::Flush(ack) => flushes.push(ack),
             }
             next = rx.try_recv().ok();
         }
         if let Err(e) = out.flush() {
             tracing::error!(error = %e, "the audit log cannot be written");
+        }
+        for ack in flushes.drain(..) {
+            let _ = ack.send(());
         }
     }
 }

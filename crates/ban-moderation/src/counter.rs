@@ -27,6 +27,8 @@ pub struct Counted {
     /// Counted by this process alone: the shared store could not be
     /// reached, so other instances may count the same events again.
     pub local: bool,
+    /// How long the key's window has left, when the counter knows.
+    pub window_left: Option<Duration>,
 }
 
 impl Counted {
@@ -35,6 +37,7 @@ impl Counted {
         Counted {
             count,
             local: false,
+            window_left: None,
         }
     }
 }
@@ -48,6 +51,12 @@ pub trait Counter: Send + Sync + 'static {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, u64>;
     /// Drops what this process holds of windows that ended.
     fn sweep(&self) {}
+    /// Puts back a count kept elsewhere (a journal read at start): `key`
+    /// counts at least `count` for `left` more. A counter whose counts
+    /// outlive the process (Redis) ignores it.
+    fn restore(&self, key: &str, count: u64, left: Duration) {
+        let _ = (key, count, left);
+    }
     /// Keys held in this process's memory.
     fn local_len(&self) -> usize {
         0
@@ -77,6 +86,11 @@ impl MemoryCounter {
     /// Counts one event of `key` within `window`; returns the window's
     /// events so far.
     pub fn bump_now(&self, key: &str, window: Duration) -> u64 {
+        self.bump_left(key, window).0
+    }
+
+    /// [`MemoryCounter::bump_now`], with how long the window has left.
+    fn bump_left(&self, key: &str, window: Duration) -> (u64, Duration) {
         let h = self.hasher.hash_one(key);
         let now = Instant::now();
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
@@ -89,7 +103,7 @@ impl MemoryCounter {
             *entry = (0, now + window);
         }
         entry.0 += 1;
-        entry.0
+        (entry.0, entry.1.saturating_duration_since(now))
     }
 
     /// The events of `key`'s window so far.
@@ -104,8 +118,20 @@ impl MemoryCounter {
 
 impl Counter for MemoryCounter {
     fn bump<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Counted> {
-        let n = self.bump_now(key, window);
-        Box::pin(std::future::ready(Counted::shared(n)))
+        let (n, left) = self.bump_left(key, window);
+        let mut counted = Counted::shared(n);
+        counted.window_left = Some(left);
+        Box::pin(std::future::ready(counted))
+    }
+
+    fn restore(&self, key: &str, count: u64, left: Duration) {
+        let h = self.hasher.hash_one(key);
+        let until = Instant::now() + left;
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = map.entry(h).or_insert((0, until));
+        if count >= entry.0 {
+            *entry = (count, until);
+        }
     }
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, u64> {
@@ -157,6 +183,7 @@ impl Counter for RedisCounter {
                     Counted {
                         count: self.fallback.bump_now(key, window),
                         local: true,
+                        window_left: None,
                     }
                 }
             }

@@ -1,8 +1,8 @@
 //! Decided actions become calls: offenders are coalesced for a moment into
-//! one job per group and step (the [`Executor`] then sends it in as few
-//! calls as the limits allow: 500 per mute, 20 per ban); a later offence's
-//! step supersedes an unsent earlier one; every action ends in one event
-//! with its result.
+//! one call's worth per group and step (500 per mute, 20 per ban); a later
+//! offence's step supersedes an unsent earlier one; every action ends in
+//! one event with its result, told as its call returns, and is then marked
+//! done in the journal.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,11 +14,14 @@ use tokio::sync::mpsc;
 
 use crate::counter::{BoxFuture, Counter};
 use crate::event::{Event, EventKind, Observers, Outcome};
+use crate::journal::Journal;
 
 /// An action decided: one ladder step for one account of one group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Act {
+    /// Its id in the journal (0 when it has none).
+    pub id: u64,
     /// The group.
     pub group: String,
     /// The account.
@@ -31,6 +34,32 @@ pub struct Act {
     pub offence: u64,
     /// Where the rule counts this account's offences.
     pub offence_key: String,
+    /// When the offence's window ends, Unix milliseconds.
+    pub offence_until_ms: u64,
+}
+
+impl Act {
+    /// `step` for `account` of `group`, decided by `rule` at its
+    /// `offence`th offence (counted under `offence_key` until
+    /// `offence_until_ms`); not yet journaled.
+    pub fn new(
+        group: &str,
+        account: &str,
+        step: Step,
+        rule: &str,
+        offence: (u64, &str, u64),
+    ) -> Act {
+        Act {
+            id: 0,
+            group: group.to_owned(),
+            account: account.to_owned(),
+            step,
+            rule: rule.to_owned(),
+            offence: offence.0,
+            offence_key: offence.1.to_owned(),
+            offence_until_ms: offence.2,
+        }
+    }
 }
 
 /// Takes one step for accounts of one group: the client side of the loop.
@@ -143,19 +172,59 @@ pub(crate) struct Batching {
     pub(crate) round_max: usize,
 }
 
-/// Runs actions until the queue closes and every job has returned.
-pub(crate) async fn dispatch(
-    executor: Arc<dyn Executor>,
-    observers: Observers,
-    counter: Arc<dyn Counter>,
-    batching: Batching,
-    mut rx: mpsc::Receiver<Act>,
-) {
+/// The most accounts one call of `step` carries.
+fn per_call(step: Step) -> usize {
+    match step {
+        Step::Mute(_) => ban_proto::MuteMemberList::MAX,
+        Step::Ban(_) => ban_proto::MemberList::MAX,
+    }
+}
+
+/// Whether an action with this outcome is finished (a repeat after a
+/// restart would add nothing): everything but not attempted.
+fn finished(outcome: &Outcome) -> bool {
+    !matches!(outcome, Outcome::NotAttempted { .. })
+}
+
+/// What the dispatcher acts with.
+#[derive(Clone)]
+pub(crate) struct Dispatch {
+    pub(crate) executor: Arc<dyn Executor>,
+    pub(crate) observers: Observers,
+    pub(crate) counter: Arc<dyn Counter>,
+    pub(crate) journal: Option<Arc<dyn Journal>>,
+    pub(crate) batching: Batching,
+}
+
+impl Dispatch {
+    /// Tells the outcome of each action, makes those lines durable where
+    /// the observers can, then marks the finished ones done.
+    async fn finish(&self, done: Vec<(Act, Outcome)>) {
+        let mut ids = Vec::new();
+        for (act, outcome) in done {
+            if act.id != 0 && finished(&outcome) {
+                ids.push(act.id);
+            }
+            self.observers.emit(action_event(&act, outcome));
+        }
+        if let Some(journal) = &self.journal {
+            if !ids.is_empty() {
+                // The audit says what reached the service before the
+                // journal forgets it.
+                self.observers.flush().await;
+                journal.done(&ids);
+            }
+        }
+    }
+}
+
+/// Runs actions until the queue closes and every call has returned.
+pub(crate) async fn dispatch(d: Dispatch, mut rx: mpsc::Receiver<Act>) {
     let mut running = tokio::task::JoinSet::new();
     while let Some(first) = rx.recv().await {
         let mut round = vec![first];
-        let until = tokio::time::Instant::now() + batching.coalesce;
-        while round.len() < batching.round_max {
+        let until = tokio::time::Instant::now() + d.batching.coalesce;
+        while round.len() < d.batching.round_max {
             tokio::select! {
                 next = rx.recv() => match next {
                     Some(a) => round.push(a),
@@ -168,36 +237,46 @@ pub(crate) async fn dispatch(
         // been sent yet (here or on another instance sharing the counts),
         // so a shorter mute never lands after a longer one it follows.
         let mut jobs: HashMap<(String, Step), Vec<Act>> = HashMap::new();
+        let mut skipped = Vec::new();
         for act in round {
-            let latest = counter.get(&act.offence_key).await;
+            let latest = d.counter.get(&act.offence_key).await;
             if latest > act.offence {
-                observers.emit(action_event(&act, Outcome::Superseded { by: latest }));
+                skipped.push((act, Outcome::Superseded { by: latest }));
                 continue;
             }
             jobs.entry((act.group.clone(), act.step))
                 .or_default()
                 .push(act);
         }
-        for ((group, step), acts) in jobs {
-            let executor = executor.clone();
-            let observers = observers.clone();
-            running.spawn(async move {
-                let accounts: Vec<String> = acts.iter().map(|a| a.account.clone()).collect();
-                let mut results = executor.execute(&group, step, &accounts).await;
-                for act in &acts {
-                    let outcome = results.remove(&act.account).unwrap_or(Outcome::Failed {
-                        code: None,
-                        reason: "no outcome was reported".to_owned(),
-                    });
-                    observers.emit(action_event(act, outcome));
-                }
-            });
+        d.finish(skipped).await;
+        for ((group, step), mut acts) in jobs {
+            // One call's worth each, told as it returns.
+            while !acts.is_empty() {
+                let rest = acts.split_off(acts.len().min(per_call(step)));
+                let call = std::mem::replace(&mut acts, rest);
+                let d = d.clone();
+                let group = group.clone();
+                running.spawn(async move {
+                    let accounts: Vec<String> = call.iter().map(|a| a.account.clone()).collect();
+                    let mut results = d.executor.execute(&group, step, &accounts).await;
+                    let done = call
+                        .into_iter()
+                        .map(|act| {
+                            let outcome = results.remove(&act.account).unwrap_or(Outcome::Failed {
+                                code: None,
+                                reason: "no outcome was reported".to_owned(),
+                            });
+                            (act, outcome)
+                        })
+                        .collect();
+                    d.finish(done).await;
+                });
+            }
         }
         while running.try_join_next().is_some() {}
     }
     while running.join_next().await.is_some() {}
 }
-
 fn action_event(act: &Act, outcome: Outcome) -> Event {
     Event::new(EventKind::Action, outcome)
         .about(&act.group, &act.account, &act.rule)

@@ -55,6 +55,14 @@ pub enum RefusalReason {
 }
 
 impl RefusalReason {
+    /// Every reason, in order.
+    pub const ALL: [RefusalReason; 4] = [
+        RefusalReason::Query,
+        RefusalReason::Auth,
+        RefusalReason::Body,
+        RefusalReason::Method,
+    ];
+
     /// Its label in metrics: `query`, `auth`, `body`, `method`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -111,9 +119,18 @@ pub enum Outcome {
         reason: RefusalReason,
         /// Why, in words (never the request's own text beyond a prefix).
         detail: String,
+        /// The refusals for this reason this event stands for (at most
+        /// one event per reason per second is told).
+        count: u64,
     },
     /// A warning from the service.
     Warned,
+    /// The loop goes on with less than it should have (no journal, no
+    /// shared counts or budget), and says why.
+    Degraded {
+        /// What is missing.
+        reason: String,
+    },
     /// The rules were replaced.
     Reloaded {
         /// How many rules are now at work.
@@ -138,6 +155,7 @@ impl Outcome {
             Outcome::Failed { .. } => "failed",
             Outcome::Refused { .. } | Outcome::ReloadRefused { .. } => "refused",
             Outcome::Warned => "warned",
+            Outcome::Degraded { .. } => "degraded",
             Outcome::Reloaded { .. } => "reloaded",
         }
     }
@@ -164,10 +182,22 @@ impl fmt::Display for Outcome {
             } => write!(f, "failed: {c} {reason}"),
             Outcome::Failed { code: None, reason } => write!(f, "failed: {reason}"),
             Outcome::NotAttempted { reason } => write!(f, "not attempted: {reason}"),
-            Outcome::Refused { status, detail, .. } => write!(f, "HTTP {status}: {detail}"),
+            Outcome::Refused {
+                status,
+                detail,
+                count,
+                ..
+            } => {
+                write!(f, "HTTP {status}: {detail}")?;
+                if *count > 1 {
+                    write!(f, " ({count} refused for this reason since the last line)")?;
+                }
+                Ok(())
+            }
             Outcome::Warned => {
                 f.write_str("the service says a command runs above 80% of its limit")
             }
+            Outcome::Degraded { reason } => write!(f, "degraded: {reason}"),
             Outcome::Reloaded { rules } => write!(f, "rules reloaded: {rules} rule(s)"),
             Outcome::ReloadRefused { reason } => {
                 write!(f, "refused, the old rules stay: {reason}")
@@ -249,6 +279,12 @@ pub(crate) fn now_ms() -> u64 {
 pub trait Observer: Send + Sync + 'static {
     /// One event.
     fn observe(&self, event: &Event);
+    /// Resolves once the events observed so far are kept where they go
+    /// (an audit file: written to it). The loop waits for it before the
+    /// journal forgets an action, so the audit always has its line.
+    fn flush(&self) -> crate::BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 impl<F: Fn(&Event) + Send + Sync + 'static> Observer for F {
@@ -279,6 +315,13 @@ impl Observers {
             o.observe(&event);
         }
     }
+
+    /// Waits for every observer's [`Observer::flush`].
+    pub async fn flush(&self) {
+        for o in self.0.iter() {
+            o.flush().await;
+        }
+    }
 }
 
 /// Counts events in `metrics` (through whatever recorder the host
@@ -300,9 +343,6 @@ impl Observer for Metrics {
                 metrics::counter!("serve_actions_total", "step" => step, "outcome" => o.label())
                     .increment(1);
             }
-            (EventKind::Refused, Outcome::Refused { reason, .. }) => {
-                metrics::counter!("serve_refused_total", "reason" => reason.as_str()).increment(1);
-            }
             (EventKind::Alert, _) => metrics::counter!("serve_alerts_total").increment(1),
             _ => {}
         }
@@ -321,7 +361,7 @@ impl Observer for Tracing {
         let account = e.account.as_deref().unwrap_or("");
         let rule = e.rule.as_deref().unwrap_or("");
         match &e.outcome {
-            Outcome::Failed { .. } => {
+            Outcome::Failed { .. } | Outcome::Degraded { .. } => {
                 tracing::warn!(kind, group, account, rule, result = %e.outcome, "moderation");
             }
             Outcome::Refused { .. } | Outcome::Warned | Outcome::ReloadRefused { .. } => {

@@ -11,11 +11,12 @@
 //! [`service`] stacks the three. No listener, no global recorder.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use ban_callback::{Callback, CallbackQuery, Verifier};
+use ban_callback::{replay_digest, Callback, CallbackQuery, QueryError, Verifier};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
@@ -55,9 +56,38 @@ fn json(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
     r
 }
 
-/// Refuses with `status`, told to the observers.
+/// How long a verified request's body may take to arrive, at most.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Refusals told to the observers: at most one event per reason per
+/// second, carrying how many it stands for, so a flood of bad requests
+/// costs a line a second, not a line each. Every refusal is counted in
+/// `serve_refused_total` at once.
+#[derive(Debug, Default)]
+pub(crate) struct Refusals {
+    /// Per reason: refusals not yet told, and the second last told.
+    slots: [(AtomicU64, AtomicU64); RefusalReason::ALL.len()],
+}
+
+impl Refusals {
+    /// Counts one; returns how many the event to tell now stands for, or
+    /// `None` when one was told this second already.
+    fn admit(&self, reason: RefusalReason) -> Option<u64> {
+        metrics::counter!("serve_refused_total", "reason" => reason.as_str()).increment(1);
+        let (pending, last) = &self.slots[reason as usize];
+        pending.fetch_add(1, Ordering::Relaxed);
+        let now = now_unix();
+        if last.swap(now, Ordering::Relaxed) == now {
+            return None;
+        }
+        Some(pending.swap(0, Ordering::Relaxed).max(1))
+    }
+}
+
+/// Refuses with `status`; told to the observers as [`Refusals`] allows.
 fn refuse(
     observers: &Observers,
+    refusals: &Refusals,
     status: StatusCode,
     reason: RefusalReason,
     detail: String,
@@ -66,16 +96,19 @@ fn refuse(
     let body = serde_json::json!({ "error": detail })
         .to_string()
         .into_bytes();
-    let mut e = Event::new(
-        EventKind::Refused,
-        Outcome::Refused {
-            status: status.as_u16(),
-            reason,
-            detail,
-        },
-    );
-    e.evidence = evidence;
-    observers.emit(e);
+    if let Some(count) = refusals.admit(reason) {
+        let mut e = Event::new(
+            EventKind::Refused,
+            Outcome::Refused {
+                status: status.as_u16(),
+                reason,
+                detail,
+                count,
+            },
+        );
+        e.evidence = evidence;
+        observers.emit(e);
+    }
     json(status, body)
 }
 
@@ -92,6 +125,7 @@ fn now_unix() -> u64 {
 pub struct VerifyLayer {
     verifier: Arc<Verifier>,
     observers: Observers,
+    refusals: Arc<Refusals>,
 }
 
 impl VerifyLayer {
@@ -100,6 +134,7 @@ impl VerifyLayer {
         VerifyLayer {
             verifier: Arc::new(verifier),
             observers: moderator.observers().clone(),
+            refusals: moderator.refusals().clone(),
         }
     }
 }
@@ -112,6 +147,7 @@ impl<S> Layer<S> for VerifyLayer {
             inner,
             verifier: self.verifier.clone(),
             observers: self.observers.clone(),
+            refusals: self.refusals.clone(),
         }
     }
 }
@@ -122,6 +158,7 @@ pub struct Verify<S> {
     inner: S,
     verifier: Arc<Verifier>,
     observers: Observers,
+    refusals: Arc<Refusals>,
 }
 
 impl<S, B> Service<Request<B>> for Verify<S>
@@ -150,7 +187,13 @@ where
             return Box::pin(std::future::ready(Ok(r)));
         }
         let checked = CallbackQuery::parse(req.uri().query().unwrap_or(""))
-            .map_err(|e| (RefusalReason::Query, e.to_string(), None))
+            .map_err(|e| {
+                let status = match e {
+                    QueryError::Repeated(_) => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::UNAUTHORIZED,
+                };
+                (status, RefusalReason::Query, e.to_string(), None)
+            })
             .and_then(|q| match self.verifier.verify(&q, now_unix()) {
                 Ok(()) => Ok(q),
                 Err(e) => {
@@ -159,7 +202,12 @@ where
                         prefix(&q.command),
                         prefix(q.client_ip.as_deref().unwrap_or("?"))
                     );
-                    Err((RefusalReason::Auth, e.to_string(), Some(from)))
+                    Err((
+                        StatusCode::UNAUTHORIZED,
+                        RefusalReason::Auth,
+                        e.to_string(),
+                        Some(from),
+                    ))
                 }
             });
         match checked {
@@ -170,10 +218,11 @@ where
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 Box::pin(inner.call(req))
             }
-            Err((reason, detail, evidence)) => {
+            Err((status, reason, detail, evidence)) => {
                 let r = refuse(
                     &self.observers,
-                    StatusCode::UNAUTHORIZED,
+                    &self.refusals,
+                    status,
                     reason,
                     detail,
                     evidence,
@@ -226,19 +275,35 @@ where
 {
     let started = Instant::now();
     let observers = moderator.observers();
+    let refusals = moderator.refusals();
     let (parts, body) = req.into_parts();
     let Some(query) = parts.extensions.get::<CallbackQuery>() else {
         return refuse(
             observers,
+            refusals,
             StatusCode::UNAUTHORIZED,
             RefusalReason::Auth,
             "the callback was not verified".to_owned(),
             None,
         );
     };
-    let body = match body.collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
+    let body = match tokio::time::timeout(BODY_TIMEOUT, body.collect()).await {
+        Err(_) => {
+            let detail = format!(
+                "the body did not arrive within {} s",
+                BODY_TIMEOUT.as_secs()
+            );
+            return refuse(
+                observers,
+                refusals,
+                StatusCode::REQUEST_TIMEOUT,
+                RefusalReason::Body,
+                detail,
+                None,
+            );
+        }
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) => {
             let e: BoxError = e.into();
             let too_large = e.is::<http_body_util::LengthLimitError>();
             let (status, detail) = if too_large {
@@ -249,7 +314,14 @@ where
             } else {
                 (StatusCode::BAD_REQUEST, "the body was cut".to_owned())
             };
-            return refuse(observers, status, RefusalReason::Body, detail, None);
+            return refuse(
+                observers,
+                refusals,
+                status,
+                RefusalReason::Body,
+                detail,
+                None,
+            );
         }
     };
     let cb = match Callback::decode(&query.command, &body) {
@@ -257,6 +329,7 @@ where
         Err(e) => {
             return refuse(
                 observers,
+                refusals,
                 StatusCode::BAD_REQUEST,
                 RefusalReason::Body,
                 e.to_string(),
@@ -270,7 +343,8 @@ where
         cb.command().to_owned()
     };
     metrics::counter!("serve_callbacks_total", "command" => command).increment(1);
-    let answer = moderator.judge(cb);
+    let digest = replay_digest(query, &body);
+    let answer = moderator.judge_once(cb, Some(digest));
     metrics::histogram!("serve_answer_seconds").record(started.elapsed().as_secs_f64());
     json(
         StatusCode::OK,

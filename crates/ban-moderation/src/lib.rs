@@ -46,6 +46,7 @@ mod counter;
 mod dispatch;
 mod event;
 mod http;
+mod journal;
 mod moderator;
 
 pub use audit::{audit_line, AuditFile, AUDIT_QUEUE};
@@ -54,7 +55,11 @@ pub use counter::RedisCounter;
 pub use counter::{BoxFuture, Counted, Counter, MemoryCounter};
 pub use dispatch::{bulk_action, Act, ClientExecutor, Executor};
 pub use event::{Event, EventKind, Metrics, Observer, Observers, Outcome, RefusalReason, Tracing};
-pub use http::{service, CallbackService, ModerationService, Verify, VerifyLayer, MAX_BODY};
+pub use http::{
+    service, CallbackService, ModerationService, Verify, VerifyLayer, BODY_TIMEOUT, MAX_BODY,
+};
+pub use journal::{FileJournal, Journal, JournalError, Recovered};
 pub use moderator::{
-    Moderation, Moderator, ModeratorBuilder, DEFAULT_COALESCE, DEFAULT_QUEUE, SEEN_FOR,
+    Moderation, Moderator, ModeratorBuilder, DEFAULT_COALESCE, DEFAULT_QUEUE,
+    DEFAULT_REPLAY_WINDOW, SEEN_FOR,
 };

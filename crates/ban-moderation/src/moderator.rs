@@ -10,12 +10,18 @@ use ban_rules::{evidence, Match, MatchKind, Rules};
 use tokio::sync::mpsc;
 
 use crate::counter::{Counter, MemoryCounter};
-use crate::dispatch::{dispatch, Act, Batching, Executor};
-use crate::event::{Event, EventKind, Observer, Observers, Outcome};
+use crate::dispatch::{dispatch, Act, Batching, Dispatch, Executor};
+use crate::event::{now_ms, Event, EventKind, Observer, Observers, Outcome};
+use crate::journal::Journal;
 
-/// How long a message is remembered, so the before- and the after-send
-/// callback of one message count one offence.
+/// How long a message is remembered at least, so the before- and the
+/// after-send callback of one message count one offence (longer when the
+/// replay window asks: see [`ModeratorBuilder::replay_window`]).
 pub const SEEN_FOR: Duration = Duration::from_secs(120);
+/// The callbacks' freshness window by default (`RequestTime` at most this
+/// far from now): a repeat of a callback is counted once while it can
+/// still be verified.
+pub const DEFAULT_REPLAY_WINDOW: Duration = Duration::from_secs(60);
 /// Actions waiting to be sent, at most, by default; beyond, an action is
 /// reported not attempted rather than kept without bound.
 pub const DEFAULT_QUEUE: usize = 100_000;
@@ -31,6 +37,10 @@ pub struct Moderator {
     counter: Arc<dyn Counter>,
     observers: Observers,
     acts: RwLock<Option<mpsc::Sender<Act>>>,
+    journal: Option<Arc<dyn Journal>>,
+    /// How long a message or a callback is remembered.
+    seen_for: Duration,
+    refusals: Arc<crate::http::Refusals>,
 }
 
 impl std::fmt::Debug for Moderator {
@@ -50,6 +60,8 @@ pub struct ModeratorBuilder {
     observers: Vec<Arc<dyn Observer>>,
     queue: usize,
     coalesce: Duration,
+    journal: Option<Arc<dyn Journal>>,
+    replay_window: Duration,
 }
 
 impl std::fmt::Debug for ModeratorBuilder {
@@ -88,12 +100,48 @@ impl ModeratorBuilder {
         self
     }
 
+    /// Records every decided action here before it is queued, and sends
+    /// at start what it holds undone (a [`crate::FileJournal`]); its
+    /// offence counts are put back into the counter.
+    pub fn journal(mut self, journal: impl Journal) -> Self {
+        self.journal = Some(Arc::new(journal));
+        self
+    }
+
+    /// The callbacks' freshness window (default [`DEFAULT_REPLAY_WINDOW`];
+    /// give the verifier's): a callback, a message, a content result or a
+    /// join seen again within twice this (a `RequestTime` may be as far
+    /// ahead as behind) is answered as before and counted once.
+    pub fn replay_window(mut self, window: Duration) -> Self {
+        self.replay_window = window;
+        self
+    }
+
     /// Starts the loop on the current tokio runtime, acting through
     /// `executor` (usually a [`crate::ClientExecutor`]).
     pub fn start(self, executor: impl Executor) -> Moderation {
         let (tx, rx) = mpsc::channel(self.queue);
         let observers = Observers::new(self.observers);
         let counter = self.counter;
+        let recovered = self
+            .journal
+            .as_ref()
+            .map(|j| j.take_recovered())
+            .unwrap_or_default();
+        for (key, count, left) in &recovered.offences {
+            counter.restore(key, *count, *left);
+        }
+        if !recovered.acts.is_empty() {
+            // Sent before any new action, however many: waits for room.
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                for act in recovered.acts {
+                    if tx.send(act).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
         // Memory follows the live windows even when no event comes.
         let sweeper = tokio::spawn({
             let counter = counter.clone();
@@ -109,18 +157,23 @@ impl ModeratorBuilder {
             coalesce: self.coalesce,
             round_max: ROUND_MAX,
         };
-        let dispatcher = tokio::spawn(dispatch(
-            Arc::new(executor),
-            observers.clone(),
-            counter.clone(),
+        let d = Dispatch {
+            executor: Arc::new(executor),
+            observers: observers.clone(),
+            counter: counter.clone(),
+            journal: self.journal.clone(),
             batching,
-            rx,
-        ));
+        };
+        let dispatcher = tokio::spawn(dispatch(d, rx));
+        let seen_for = SEEN_FOR.max(2 * self.replay_window + Duration::from_secs(1));
         let moderator = Arc::new(Moderator {
             rules: RwLock::new(Arc::new(self.rules)),
             counter,
             observers,
             acts: RwLock::new(Some(tx)),
+            journal: self.journal,
+            seen_for,
+            refusals: Arc::default(),
         });
         Moderation {
             moderator,
@@ -146,11 +199,17 @@ impl Moderation {
     }
 
     /// Takes no more actions and waits, at most `grace`, for those already
-    /// queued to be sent; returns whether they all were.
+    /// queued to be sent; returns whether they all were (those that were
+    /// not stay in the journal, if there is one, for the next start).
     pub async fn shutdown(self, grace: Duration) -> bool {
         self.sweeper.abort();
         self.moderator.close_queue();
-        tokio::time::timeout(grace, self.dispatcher).await.is_ok()
+        let all = tokio::time::timeout(grace, self.dispatcher).await.is_ok();
+        self.moderator.observers.flush().await;
+        if let Some(j) = &self.moderator.journal {
+            j.sync().await;
+        }
+        all
     }
 }
 
@@ -163,6 +222,8 @@ impl Moderator {
             observers: Vec::new(),
             queue: DEFAULT_QUEUE,
             coalesce: DEFAULT_COALESCE,
+            journal: None,
+            replay_window: DEFAULT_REPLAY_WINDOW,
         }
     }
 
@@ -200,6 +261,10 @@ impl Moderator {
         &self.observers
     }
 
+    pub(crate) fn refusals(&self) -> &Arc<crate::http::Refusals> {
+        &self.refusals
+    }
+
     /// Tells every observer of `event`.
     pub fn emit(&self, event: Event) {
         self.observers.emit(event);
@@ -209,6 +274,14 @@ impl Moderator {
     /// counted and acted on in the background (on the current tokio
     /// runtime).
     pub fn judge(self: &Arc<Self>, cb: Callback) -> Answer {
+        self.judge_once(cb, None)
+    }
+
+    /// [`Moderator::judge`] of a callback identified by `digest` (of its
+    /// `RequestTime`, `Sign` and body: [`ban_callback::replay_digest`]):
+    /// a repeat within the replay window is answered as before and
+    /// counted once.
+    pub fn judge_once(self: &Arc<Self>, cb: Callback, digest: Option<String>) -> Answer {
         let rules = self.rules();
         if let Callback::RequestOverLimit(a) = &cb {
             let e = Event::new(EventKind::Alert, Outcome::Warned).evidence(format!(
@@ -224,6 +297,13 @@ impl Moderator {
         if !judged.matches.is_empty() {
             let me = self.clone();
             tokio::spawn(async move {
+                if let Some(d) = digest {
+                    let seen = me.counter.bump(&format!("cb:{d}"), me.seen_for).await;
+                    if seen.count > 1 {
+                        metrics::counter!("serve_replays_total").increment(1);
+                        return;
+                    }
+                }
                 for m in judged.matches {
                     me.offence(&rules, m).await;
                 }
@@ -240,7 +320,7 @@ impl Moderator {
             // The before- and after-send callbacks of one message: once.
             if self
                 .counter
-                .bump(&rule.seen_key(message), SEEN_FOR)
+                .bump(&rule.seen_key(message), self.seen_for)
                 .await
                 .count
                 > 1
@@ -271,19 +351,41 @@ impl Moderator {
         let key = rule.offence_key(group, account);
         let counted = self.counter.bump(&key, rule.window).await;
         let step = rule.step(counted.count);
-        let act = Act {
-            group: group.to_owned(),
-            account: account.to_owned(),
+        let left = counted.window_left.unwrap_or(rule.window);
+        let until_ms = now_ms().saturating_add(u64::try_from(left.as_millis()).unwrap_or(0));
+        let mut act = Act::new(
+            group,
+            account,
             step,
-            rule: rule.name.clone(),
-            offence: counted.count,
-            offence_key: key,
-        };
+            &rule.name,
+            (counted.count, &key, until_ms),
+        );
+        if let Some(j) = &self.journal {
+            // Durable before it is queued: a kill from here on loses
+            // nothing decided.
+            match j.record(&act).await {
+                Ok(id) => act.id = id,
+                Err(e) => self.emit(
+                    Event::new(
+                        EventKind::Alert,
+                        Outcome::Degraded {
+                            reason: format!("not journaled, acted on anyway: {e}"),
+                        },
+                    )
+                    .about(group, account, &rule.name),
+                ),
+            }
+        }
         let queue = self.acts.read().map_or(None, |q| q.clone());
+        let act_id = act.id;
         let sent = match queue {
             Some(q) => q.try_send(act).map_err(|e| e.to_string()),
             None => Err("the service is stopping".to_owned()),
         };
+        if let (Err(_), Some(j), true) = (&sent, &self.journal, act_id != 0) {
+            // Reported not attempted: not sent again after a restart.
+            j.done(&[act_id]);
+        }
         let mut decision = decision.step(counted.count, step);
         decision.outcome = match sent {
             Ok(()) => Outcome::Queued {

@@ -168,7 +168,7 @@ async fn an_unsent_step_is_superseded_by_a_later_offence() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_round_is_one_job_per_group_and_step() {
+async fn a_round_is_one_call_per_group_step_and_call_size() {
     let l = start(RULES);
     for i in 0..1_000 {
         l.say(&format!("bot{i}"), "free coins", i);
@@ -185,7 +185,15 @@ async fn a_round_is_one_job_per_group_and_step() {
         .collect();
     jobs.sort_by_key(|j| j.0);
     let ten = Step::Mute(Some(mins(10)));
-    assert_eq!(jobs, [("@TGS#aLIVE", ten, 1_000), ("@TGS#aOTHER", ten, 1)]);
+    // Mutes go 500 to a call: each call's actions are told as it returns.
+    assert_eq!(
+        jobs,
+        [
+            ("@TGS#aLIVE", ten, 500),
+            ("@TGS#aLIVE", ten, 500),
+            ("@TGS#aOTHER", ten, 1)
+        ]
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -84,8 +84,11 @@ pub struct Match {
     pub evidence: String,
     /// Why.
     pub kind: MatchKind,
-    /// What identifies the message, so the before- and the after-send
-    /// callback of one message count once (`group:sender:random`).
+    /// What identifies the event, so the before- and the after-send
+    /// callback of one message, or a repeat of any callback, count once:
+    /// `group:sender:Random` (or `group:seq:MsgSeq`) for a message,
+    /// `msgid:MsgID` for a content result, `join:group:member:EventTime`
+    /// for a join.
     pub message: Option<String>,
     /// Whether the account is on the allow-list (it is never acted on).
     pub allowed: bool,
@@ -163,9 +166,13 @@ impl Rules {
                 let parts = m.parts();
                 let text: Vec<&str> = parts.iter().map(|(_, t)| *t).collect();
                 let text = text.join(" ");
-                let message = m
-                    .random
-                    .map(|r| format!("{}:{}:{r}", m.group_id, m.from_account));
+                // Random is in both callbacks of a message; MsgSeq only in
+                // the after-send one, but it still tells repeats apart.
+                let message = match (m.random, m.msg_seq) {
+                    (Some(r), _) => Some(format!("{}:{}:{r}", m.group_id, m.from_account)),
+                    (None, Some(seq)) => Some(format!("{}:seq:{seq}", m.group_id)),
+                    (None, None) => None,
+                };
                 let acts = before && !self.allow.contains(&m.from_account);
                 // Each part normalised once per set of stages, for every rule.
                 let mut texts: Vec<Text<'_>> = parts.iter().map(|(_, t)| Text::new(t)).collect();
@@ -233,7 +240,9 @@ impl Rules {
                         continue;
                     }
                     let kind = MatchKind::Word(r.ctxcb_label.clone());
-                    push(i, group, &r.from_account, why.clone(), kind, None, None);
+                    // One result per message, however often it is sent.
+                    let message = (!r.msg_id.is_empty()).then(|| format!("msgid:{}", r.msg_id));
+                    push(i, group, &r.from_account, why.clone(), kind, message, None);
                 }
             }
             Callback::BeforeApplyJoinGroup(a) => {
@@ -254,13 +263,17 @@ impl Rules {
                             None if rule.joins.is_some() => MatchKind::Rate,
                             None => continue,
                         };
+                        // One join per member and moment, however often told.
+                        let join = j
+                            .event_time
+                            .map(|t| format!("join:{}:{}:{t}", j.group_id, m.member_account));
                         push(
                             i,
                             &j.group_id,
                             &m.member_account,
                             format!("joined {}", j.group_id),
                             kind,
-                            None,
+                            join,
                             found.map(|h| ("Member_Account", h)),
                         );
                     }
