@@ -545,7 +545,8 @@ impl Journal for FileJournal {
         let tx = self.tx.clone();
         Box::pin(async move {
             // Waits for room: a sync is rare (shutdown, tests).
-            let sent = tokio::task::spawn_blocking(move || tx.send(Cmd::Sync(ack))).await;
+            let sent =
+                tokio::task::spawn_blocking(move || tx.send(Cmd::Sync(ack)).map_err(|_| ())).await;
             if matches!(sent, Ok(Ok(()))) {
                 let _ = wait.await;
             }
