@@ -377,6 +377,17 @@ pub(crate) struct EmulatorArgs {
     pub ready_file: Option<PathBuf>,
 }
 
+/// `--callback-window`: a duration of 1 s to 1 h.
+pub(crate) fn parse_window(s: &str) -> Result<u64, String> {
+    let secs = parse_duration(s)?;
+    if secs > 3_600 {
+        return Err(format!(
+            "{s:?} is over 1 hour: a window that long lets a captured callback be replayed for as long"
+        ));
+    }
+    Ok(secs)
+}
+
 /// Whole seconds, or a humantime duration such as `1h`, `30m`, `7d`; at
 /// least 1 s and never a fraction of a second (nothing is rounded away).
 fn parse_duration(s: &str) -> Result<u64, String> {

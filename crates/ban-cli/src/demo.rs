@@ -99,7 +99,12 @@ pub(crate) async fn run() -> Result<ExitCode, Failure> {
         moderation.moderator(),
     );
     let host =
-        Host::start(listener, svc, moderation.moderator().clone(), None).map_err(failed_err)?;
+        Host::start(
+            listener,
+            svc,
+            moderation.moderator().clone(),
+            crate::serve::HostOptions::new(None),
+        ).map_err(failed_err)?;
     let outcome = match walk_through(&emu, &client).await {
         Ok(counts) => moderation_loop(&emu).await.map(|()| counts),
         Err(e) => Err(e),

@@ -50,7 +50,8 @@ fn main() -> ExitCode {
     // what an operator must see (each said once, not per call).
     let filter = tracing_subscriber::filter::Targets::new()
         .with_default(level)
-        .with_target("ban_fleet", level.max(tracing::Level::WARN));
+        .with_target("ban_fleet", level.max(tracing::Level::WARN))
+        .with_target("ban_moderation::counter", level.max(tracing::Level::WARN));
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     tracing_subscriber::registry()

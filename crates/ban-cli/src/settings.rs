@@ -78,6 +78,21 @@ impl<'a> Settings<'a> {
         }
     }
 
+    /// The file the secret key is read from, when it is read from one (and
+    /// the flag or variable that names it).
+    pub(crate) fn secret_key_path(&self) -> Option<(&'static str, &std::path::Path)> {
+        match (&self.flags.secret_key, &self.flags.secret_key_file) {
+            (None, Some(p)) => Some(("--secret-key-file", p.as_path())),
+            (Some(_), _) => None,
+            (None, None) => self
+                .env
+                .secret_key_file
+                .as_deref()
+                .filter(|_| self.env.secret_key.is_none())
+                .map(|p| ("TIM_SECRET_KEY_FILE", p)),
+        }
+    }
+
     /// The secret key, or what to pass.
     pub(crate) fn require_secret_key(&self) -> Result<SecretKey, Failure> {
         self.secret_key()?.ok_or_else(|| {

@@ -154,12 +154,24 @@ impl Counter for MemoryCounter {
 
 /// Counts in Redis ([`ban_fleet::WindowCounter`]), in this process's
 /// memory while Redis cannot be reached (each such count says so).
+///
+/// A Redis that fails (down, or stalled past the connection's timeout) is
+/// left alone for [`REDIS_RETRY`]: counts go on in this process at once
+/// rather than each waiting out a timeout, and one try per period tells
+/// when it is back. Each change is logged once (a warning when counting
+/// falls back, another when Redis counts again).
 #[cfg(feature = "redis")]
 #[derive(Debug)]
 pub struct RedisCounter {
     shared: ban_fleet::WindowCounter,
     fallback: MemoryCounter,
+    /// While set, Redis is not tried before this instant.
+    down_until: Mutex<Option<Instant>>,
 }
+
+/// How long a failed Redis is left alone before it is tried again.
+#[cfg(feature = "redis")]
+pub const REDIS_RETRY: Duration = Duration::from_secs(5);
 
 #[cfg(feature = "redis")]
 impl RedisCounter {
@@ -168,7 +180,44 @@ impl RedisCounter {
         RedisCounter {
             shared,
             fallback: MemoryCounter::new(),
+            down_until: Mutex::new(None),
         }
+    }
+
+    /// Whether to try Redis now: it is up, or its time to be tried again
+    /// has come (then the next try is pushed on, so one caller tries).
+    fn try_redis(&self) -> bool {
+        let mut down = self.down_until.lock().unwrap_or_else(|p| p.into_inner());
+        match *down {
+            None => true,
+            Some(until) if Instant::now() >= until => {
+                *down = Some(Instant::now() + REDIS_RETRY);
+                true
+            }
+            Some(_) => false,
+        }
+    }
+
+    fn failed(&self, e: &dyn std::fmt::Display) {
+        let mut down = self.down_until.lock().unwrap_or_else(|p| p.into_inner());
+        if down.is_none() {
+            tracing::warn!(error = %e, "Redis cannot count; counting in this process alone (other instances may count the same events again) until it can");
+        }
+        *down = Some(Instant::now() + REDIS_RETRY);
+    }
+
+    fn answered(&self) {
+        let mut down = self.down_until.lock().unwrap_or_else(|p| p.into_inner());
+        if down.take().is_some() {
+            tracing::warn!("Redis counts again");
+        }
+    }
+
+    /// Whether counts are being kept in this process alone.
+    pub fn is_degraded(&self) -> bool {
+        self.down_until
+            .lock()
+            .map_or(false, |d| d.is_some())
     }
 }
 
@@ -176,26 +225,35 @@ impl RedisCounter {
 impl Counter for RedisCounter {
     fn bump<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Counted> {
         Box::pin(async move {
-            match self.shared.bump(key, window).await {
-                Ok(n) => Counted::shared(n),
-                Err(e) => {
-                    tracing::warn!(error = %e, "Redis cannot count; counting in this process until it can");
-                    Counted {
-                        count: self.fallback.bump_now(key, window),
-                        local: true,
-                        window_left: None,
+            if self.try_redis() {
+                match self.shared.bump(key, window).await {
+                    Ok(n) => {
+                        self.answered();
+                        return Counted::shared(n);
                     }
+                    Err(e) => self.failed(&e),
                 }
+            }
+            Counted {
+                count: self.fallback.bump_now(key, window),
+                local: true,
+                window_left: None,
             }
         })
     }
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, u64> {
         Box::pin(async move {
-            match self.shared.get(key).await {
-                Ok(n) => n,
-                Err(_) => self.fallback.get_now(key),
+            if self.try_redis() {
+                match self.shared.get(key).await {
+                    Ok(n) => {
+                        self.answered();
+                        return n;
+                    }
+                    Err(e) => self.failed(&e),
+                }
             }
+            self.fallback.get_now(key)
         })
     }
 

@@ -51,7 +51,7 @@ mod moderator;
 
 pub use audit::{audit_line, AuditFile, AUDIT_QUEUE};
 #[cfg(feature = "redis")]
-pub use counter::RedisCounter;
+pub use counter::{RedisCounter, REDIS_RETRY};
 pub use counter::{BoxFuture, Counted, Counter, MemoryCounter};
 pub use dispatch::{bulk_action, Act, ClientExecutor, Executor};
 pub use event::{Event, EventKind, Metrics, Observer, Observers, Outcome, RefusalReason, Tracing};

@@ -1,6 +1,12 @@
-//! The listener: HTTP/1.1 connections served with hyper, `GET /healthz`
-//! and `GET /metrics` answered here, everything else handed to the
-//! moderation service.
+//! The listeners: HTTP/1.1 connections served with hyper. The callback
+//! port answers `GET /healthz` (and `GET /metrics` unless a metrics port is
+//! given) and hands everything else to the moderation service; the metrics
+//! port answers `/metrics` and `/healthz` only.
+//!
+//! Bounded: at most `max_connections` at once (a connection beyond is told
+//! 503 and closed), headers within 10 s, bodies within the library's
+//! `BODY_TIMEOUT`; accept errors (out of file descriptors) back off and are
+//! told once per run of them.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -13,12 +19,18 @@ use http_body_util::{Either, Full};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower_service::Service as _;
+
+/// Connections served at once by default.
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1_024;
 
 /// A listener at work.
 pub(crate) struct Host {
     pub(crate) addr: SocketAddr,
-    accept: tokio::task::JoinHandle<()>,
+    accept: Vec<tokio::task::JoinHandle<()>>,
 }
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
@@ -27,73 +39,199 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     r
 }
 
+/// What the metrics endpoint renders.
+#[derive(Clone)]
+struct MetricsPage {
+    handle: Arc<Option<PrometheusHandle>>,
+    moderator: Arc<Moderator>,
+}
+
+impl MetricsPage {
+    fn render(&self) -> Response<Full<Bytes>> {
+        let keys = self.moderator.counter().local_len();
+        metrics::gauge!("serve_counted_keys").set(keys as f64);
+        let body = (*self.handle)
+            .as_ref()
+            .map(PrometheusHandle::render)
+            .unwrap_or_default();
+        text(StatusCode::OK, body)
+    }
+}
+
+/// How a host listens.
+pub(crate) struct HostOptions {
+    /// The Prometheus handle, when a recorder is installed.
+    pub(crate) metrics: Option<PrometheusHandle>,
+    /// A second port for `/metrics` (and `/healthz`); without it the
+    /// callback port answers `/metrics` too.
+    pub(crate) metrics_listener: Option<TcpListener>,
+    /// Connections at once, at most, on each port.
+    pub(crate) max_connections: usize,
+}
+
+impl HostOptions {
+    /// No metrics port, the default cap.
+    pub(crate) fn new(metrics: Option<PrometheusHandle>) -> Self {
+        HostOptions {
+            metrics,
+            metrics_listener: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
 impl Host {
     /// Serves `svc` on `listener`, beside `/healthz` and `/metrics`.
     pub(crate) fn start(
-        listener: tokio::net::TcpListener,
+        listener: TcpListener,
         svc: ModerationService,
         moderator: Arc<Moderator>,
-        metrics: Option<PrometheusHandle>,
+        options: HostOptions,
     ) -> std::io::Result<Host> {
         let addr = listener.local_addr()?;
-        let metrics = Arc::new(metrics);
-        let accept = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
+        let page = MetricsPage {
+            handle: Arc::new(options.metrics),
+            moderator,
+        };
+        let metrics_here = options.metrics_listener.is_none();
+        let mut accept = Vec::new();
+        let main_page = page.clone();
+        accept.push(tokio::spawn(accept_loop(
+            listener,
+            options.max_connections,
+            "callback",
+            move |stream| {
                 let svc = svc.clone();
-                let moderator = moderator.clone();
-                let metrics = metrics.clone();
-                tokio::spawn(async move {
-                    let handler = hyper::service::service_fn(move |req: Request<_>| {
-                        let mut svc = svc.clone();
-                        let moderator = moderator.clone();
-                        let metrics = metrics.clone();
-                        async move {
-                            let r = match (req.method().as_str(), req.uri().path()) {
-                                ("GET", "/healthz") => {
-                                    text(StatusCode::OK, "ok\n").map(Either::Left)
+                let page = main_page.clone();
+                serve_connection(stream, move |req: Request<hyper::body::Incoming>| {
+                    let mut svc = svc.clone();
+                    let page = page.clone();
+                    async move {
+                        match (req.method().as_str(), req.uri().path()) {
+                            ("GET", "/healthz") => text(StatusCode::OK, "ok\n").map(Either::Left),
+                            ("GET", "/metrics") if metrics_here => page.render().map(Either::Left),
+                            _ => {
+                                let ready = std::future::poll_fn(|cx| {
+                                    tower_service::Service::<Request<hyper::body::Incoming>>::poll_ready(&mut svc, cx)
+                                });
+                                let answered = match ready.await {
+                                    Ok(()) => svc.call(req).await,
+                                    Err(never) => match never {},
+                                };
+                                match answered {
+                                    Ok(r) => r.map(Either::Right),
+                                    Err(never) => match never {},
                                 }
-                                ("GET", "/metrics") => {
-                                    let keys = moderator.counter().local_len();
-                                    metrics::gauge!("serve_counted_keys").set(keys as f64);
-                                    let body = (*metrics)
-                                        .as_ref()
-                                        .map(PrometheusHandle::render)
-                                        .unwrap_or_default();
-                                    text(StatusCode::OK, body).map(Either::Left)
-                                }
-                                _ => {
-                                    let ready = std::future::poll_fn(|cx| {
-                                        tower_service::Service::<Request<hyper::body::Incoming>>::poll_ready(&mut svc, cx)
-                                    });
-                                    let answered = match ready.await {
-                                        Ok(()) => svc.call(req).await,
-                                        Err(never) => match never {},
-                                    };
-                                    match answered {
-                                        Ok(r) => r.map(Either::Right),
-                                        Err(never) => match never {},
-                                    }
-                                }
-                            };
-                            Ok::<_, Infallible>(r)
+                            }
                         }
-                    });
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .timer(hyper_util::rt::TokioTimer::new())
-                        .header_read_timeout(Duration::from_secs(10))
-                        .serve_connection(TokioIo::new(stream), handler);
-                    let _ = conn.await;
-                });
-            }
-        });
+                    }
+                })
+            },
+        )));
+        if let Some(listener) = options.metrics_listener {
+            accept.push(tokio::spawn(accept_loop(
+                listener,
+                options.max_connections,
+                "metrics",
+                move |stream| {
+                    let page = page.clone();
+                    serve_connection(stream, move |req: Request<hyper::body::Incoming>| {
+                        let page = page.clone();
+                        async move {
+                            match (req.method().as_str(), req.uri().path()) {
+                                ("GET", "/healthz") => text(StatusCode::OK, "ok\n"),
+                                ("GET", "/metrics") => page.render(),
+                                _ => text(StatusCode::NOT_FOUND, "GET /metrics or /healthz\n"),
+                            }
+                        }
+                    })
+                },
+            )));
+        }
         Ok(Host { addr, accept })
     }
 
     /// Stops taking connections.
     pub(crate) fn stop(&self) {
-        self.accept.abort();
+        for a in &self.accept {
+            a.abort();
+        }
+    }
+}
+
+/// Serves one connection with `handler`.
+async fn serve_connection<F, Fut, B>(stream: tokio::net::TcpStream, handler: F)
+where
+    F: Fn(Request<hyper::body::Incoming>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let answer = handler(req);
+        async move { Ok::<_, Infallible>(answer.await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .serve_connection(TokioIo::new(stream), service);
+    let _ = conn.await;
+}
+
+/// The answer to a connection beyond the cap.
+const BUSY: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+
+/// Accepts connections until aborted: each served by `serve` while a
+/// permit is free, told 503 otherwise. An accept error (out of file
+/// descriptors, most often) waits 5 ms, doubling to 1 s while they last,
+/// and is told once per run of them, not once per try.
+async fn accept_loop<F, Fut>(listener: TcpListener, max: usize, port: &'static str, serve: F)
+where
+    F: Fn(tokio::net::TcpStream) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(max.max(1)));
+    let mut backoff = Duration::ZERO;
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                if !backoff.is_zero() {
+                    eprintln!("banctl serve: the {port} port accepts connections again");
+                    backoff = Duration::ZERO;
+                }
+                stream
+            }
+            Err(e) => {
+                metrics::counter!("serve_accept_errors_total", "port" => port).increment(1);
+                if backoff.is_zero() {
+                    eprintln!("warning: the {port} port cannot accept connections ({e}); retrying, with waits up to 1 s, until it can");
+                    tracing::warn!(error = %e, port, "accept failed");
+                    backoff = Duration::from_millis(5);
+                } else {
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+                tokio::time::sleep(backoff).await;
+                continue;
+            }
+        };
+        match permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let served = serve(stream);
+                tokio::spawn(async move {
+                    served.await;
+                    drop(permit);
+                });
+            }
+            Err(_) => {
+                metrics::counter!("serve_connections_refused_total", "port" => port).increment(1);
+                tokio::spawn(async move {
+                    let mut stream = stream;
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(1), stream.write_all(BUSY)).await;
+                });
+            }
+        }
     }
 }

@@ -5,9 +5,14 @@
 //!
 //! POST on any path is a callback (the console's URL may carry its own
 //! path and query); `GET /healthz` and `GET /metrics` (Prometheus) beside
-//! it. A request with a bad signature, a stale `RequestTime` or another
-//! app's `SdkAppid` gets HTTP 401 and causes nothing.
+//! it, or `/metrics` on `--metrics-listen`. A request with a bad
+//! signature, a stale `RequestTime` or another app's `SdkAppid` gets HTTP
+//! 401 and causes nothing.
+//!
+//! Decided actions are journaled in `--state-dir` before they are queued
+//! and sent again after a crash; see docs/moderation.md's failure table.
 
+mod checks;
 mod listen;
 
 use std::net::SocketAddr;
@@ -26,7 +31,7 @@ use ban_rules::Rules;
 use crate::args::{Global, Rate};
 use crate::output::{failed, usage, Failure};
 use crate::settings::Settings;
-pub(crate) use listen::Host;
+pub(crate) use listen::{Host, HostOptions};
 
 /// `banctl serve`'s options.
 #[derive(Debug, clap::Args)]
@@ -51,6 +56,31 @@ pub(crate) struct ServeArgs {
     /// Write the address listened on here once ready (for scripts and tests).
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
+    /// Where decided actions are journaled until done, and their offence
+    /// counts kept (one serve per directory) [default: the user's state
+    /// directory, $XDG_STATE_HOME/banctl/serve or ~/.local/state/banctl/serve].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// How far a callback's RequestTime may be from now (seconds, or 30s,
+    /// 2m); a repeat within twice this is counted once.
+    #[arg(long, value_name = "DURATION", default_value = "60", value_parser = crate::args::parse_window)]
+    pub callback_window: u64,
+    /// Serve /metrics and /healthz here instead of on the callback port
+    /// (which then answers /healthz only), e.g. 127.0.0.1:9100.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Connections served at once on each port; one beyond is told 503.
+    #[arg(long, value_name = "N", default_value_t = listen::DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
+    /// Warn, instead of refusing to start, when the token or secret key
+    /// file is readable by group or others, or the rules file writable by
+    /// others.
+    #[arg(long)]
+    pub allow_loose_permissions: bool,
+    /// Start without the one read call that checks the SDKAppID, secret
+    /// key and admin.
+    #[arg(long)]
+    pub no_start_check: bool,
     #[command(flatten)]
     pub rate: Rate,
 }
@@ -77,6 +107,8 @@ pub(crate) fn read_token_file(path: &Path) -> Result<String, Failure> {
 pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
     let settings = Settings::new(g);
     let sdkappid = settings.require_sdkappid()?;
+    checks::file_modes(&settings, &a)?;
+    let raised = checks::raise_fd_limit();
     let token = match (&a.callback_token_file, a.allow_unsigned) {
         (Some(f), _) => Some(CallbackToken::new(read_token_file(f)?)),
         (None, true) => None,
@@ -87,9 +119,19 @@ pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
         }
     };
     let rules = Rules::load(&a.rules).map_err(|e| usage(e.to_string()))?;
+    let window = Duration::from_secs(a.callback_window);
+    let state_dir = match &a.state_dir {
+        Some(d) => d.clone(),
+        None => default_state_dir()?,
+    };
+    let journal = ban_moderation::FileJournal::open(&state_dir)
+        .map_err(|e| usage(format!("--state-dir: {e}")))?;
     let mut builder = Moderator::builder(rules)
+        .journal(journal)
+        .replay_window(window)
         .observer(Metrics)
-        .observer(Tracing);
+        .observer(Tracing)
+        .observer(checks::Loud::default());
     if let Some(path) = &a.audit {
         let audit = AuditFile::open(path)
             .map_err(|e| usage(format!("cannot open --audit {}: {e}", path.display())))?;
@@ -103,16 +145,37 @@ pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
         builder = builder.counter(ban_moderation::RedisCounter::new(shared));
     }
     let client = settings.client(&a.rate).await?;
+    if !a.no_start_check {
+        checks::credentials(&client).await?;
+    }
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .map_err(|e| usage(format!("cannot listen on {}: {e}", a.listen)))?;
-    let server = Server::start(listener, Verifier::new(sdkappid, token), builder, client)?;
+    let metrics_listener = match a.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| usage(format!("cannot listen on --metrics-listen {addr}: {e}")))?,
+        ),
+        None => None,
+    };
+    let verifier = Verifier::new(sdkappid, token).window(window);
+    let mut options = HostOptions::new(None);
+    options.metrics_listener = metrics_listener;
+    options.max_connections = a.max_connections;
+    let server = Server::start(listener, verifier, builder, client, options)?;
     let addr = server.addr;
+    if let Some((from, to)) = raised {
+        tracing::info!(from, to, "open files limit raised");
+    }
     if let Some(path) = &a.ready_file {
         std::fs::write(path, format!("{{\"listen\":\"{addr}\"}}\n"))
             .map_err(|e| usage(format!("cannot write --ready-file {}: {e}", path.display())))?;
     }
-    eprintln!("banctl serve listening on {addr} (SDKAppID {sdkappid}); SIGHUP reloads the rules, Ctrl-C stops it");
+    eprintln!(
+        "banctl serve listening on {addr} (SDKAppID {sdkappid}; journal in {}); SIGHUP reloads the rules, Ctrl-C stops it",
+        state_dir.display()
+    );
     tokio::spawn(reload_on_hangup(
         a.rules.clone(),
         server.moderation.moderator().clone(),
@@ -140,14 +203,15 @@ impl Server {
         verifier: Verifier,
         builder: ModeratorBuilder,
         client: ban_facade::Client,
+        mut options: HostOptions,
     ) -> Result<Server, Failure> {
-        let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        options.metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
             .install_recorder()
             .map_err(|e| tracing::warn!(error = %e, "metrics are off"))
             .ok();
         let moderation = builder.start(ClientExecutor::new(client));
         let svc = ban_moderation::service(verifier, moderation.moderator());
-        let host = Host::start(listener, svc, moderation.moderator().clone(), metrics)
+        let host = Host::start(listener, svc, moderation.moderator().clone(), options)
             .map_err(|e| failed(e.to_string()))?;
         Ok(Server {
             addr: host.addr,
@@ -162,6 +226,22 @@ impl Server {
         self.host.stop();
         self.moderation.shutdown(Duration::from_secs(30)).await;
     }
+}
+
+/// `$XDG_STATE_HOME/banctl/serve`, else `~/.local/state/banctl/serve`.
+fn default_state_dir() -> Result<PathBuf, Failure> {
+    let base = match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+            Some(h) => PathBuf::from(h).join(".local/state"),
+            None => {
+                return Err(usage(
+                    "no state directory: HOME and XDG_STATE_HOME are unset; give --state-dir DIR",
+                ))
+            }
+        },
+    };
+    Ok(base.join("banctl/serve"))
 }
 
 #[cfg(unix)]

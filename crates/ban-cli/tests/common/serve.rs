@@ -24,9 +24,15 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
+/// The token in a file only its owner may read (serve refuses a looser one).
 pub(crate) fn token_file(dir: &Path) -> PathBuf {
     let f = dir.join("token");
     std::fs::write(&f, format!("{TOKEN}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     f
 }
 
@@ -35,6 +41,8 @@ pub(crate) struct Serve {
     pub(crate) addr: String,
     pub(crate) audit: PathBuf,
     pub(crate) rules: PathBuf,
+    /// Its `--state-dir` (the journal), unless the test gave its own.
+    pub(crate) state: PathBuf,
 }
 
 impl Drop for Serve {
@@ -68,6 +76,7 @@ pub(crate) fn start_serve_with(
     let ready = dir.join("ready.json");
     let listen = format!("127.0.0.1:{port}");
     let token = token_file(&dir);
+    let state = dir.join("state");
     let mut args = vec![
         "serve",
         "--listen",
@@ -81,6 +90,9 @@ pub(crate) fn start_serve_with(
         "--ready-file",
         ready.to_str().unwrap(),
     ];
+    if !extra.contains(&"--state-dir") {
+        args.extend_from_slice(&["--state-dir", state.to_str().unwrap()]);
+    }
     args.extend_from_slice(extra);
     let child = emu
         .cmd(&args)
@@ -94,6 +106,7 @@ pub(crate) fn start_serve_with(
         addr: listen,
         audit,
         rules: rules_file,
+        state,
     }
 }
 
