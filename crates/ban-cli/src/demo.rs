@@ -98,13 +98,13 @@ pub(crate) async fn run() -> Result<ExitCode, Failure> {
         Verifier::new(emu.sdkappid(), Some(token)),
         moderation.moderator(),
     );
-    let host =
-        Host::start(
-            listener,
-            svc,
-            moderation.moderator().clone(),
-            crate::serve::HostOptions::new(None),
-        ).map_err(failed_err)?;
+    let host = Host::start(
+        listener,
+        svc,
+        moderation.moderator().clone(),
+        crate::serve::HostOptions::new(None),
+    )
+    .map_err(failed_err)?;
     let outcome = match walk_through(&emu, &client).await {
         Ok(counts) => moderation_loop(&emu).await.map(|()| counts),
         Err(e) => Err(e),

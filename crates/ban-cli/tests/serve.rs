@@ -265,7 +265,8 @@ fn bad_signatures_stale_times_and_other_apps_get_401_and_cause_nothing() {
     let lines = audit_lines(&serve.audit);
     let told: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "refused").collect();
     assert!(
-        told.iter().any(|l| l["result"].as_str().unwrap().contains("SdkAppid parameter")),
+        told.iter()
+            .any(|l| l["result"].as_str().unwrap().contains("SdkAppid parameter")),
         "{lines:?}"
     );
     let auth: u64 = told

@@ -215,9 +215,7 @@ impl RedisCounter {
 
     /// Whether counts are being kept in this process alone.
     pub fn is_degraded(&self) -> bool {
-        self.down_until
-            .lock()
-            .map_or(false, |d| d.is_some())
+        self.down_until.lock().is_ok_and(|d| d.is_some())
     }
 }
 

@@ -50,9 +50,9 @@ mod journal;
 mod moderator;
 
 pub use audit::{audit_line, AuditFile, AUDIT_QUEUE};
+pub use counter::{BoxFuture, Counted, Counter, MemoryCounter};
 #[cfg(feature = "redis")]
 pub use counter::{RedisCounter, REDIS_RETRY};
-pub use counter::{BoxFuture, Counted, Counter, MemoryCounter};
 pub use dispatch::{bulk_action, Act, ClientExecutor, Executor};
 pub use event::{Event, EventKind, Metrics, Observer, Observers, Outcome, RefusalReason, Tracing};
 pub use http::{

@@ -230,17 +230,16 @@ impl Server {
 
 /// `$XDG_STATE_HOME/banctl/serve`, else `~/.local/state/banctl/serve`.
 fn default_state_dir() -> Result<PathBuf, Failure> {
-    let base = match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-            Some(h) => PathBuf::from(h).join(".local/state"),
-            None => {
-                return Err(usage(
+    let base =
+        match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+            Some(d) => PathBuf::from(d),
+            None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+                Some(h) => PathBuf::from(h).join(".local/state"),
+                None => return Err(usage(
                     "no state directory: HOME and XDG_STATE_HOME are unset; give --state-dir DIR",
-                ))
-            }
-        },
-    };
+                )),
+            },
+        };
     Ok(base.join("banctl/serve"))
 }
 

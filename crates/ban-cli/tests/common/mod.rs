@@ -122,7 +122,17 @@ impl Emu {
 
     /// A banctl command with this emulator's credentials and CA, sent to `endpoint`.
     pub(crate) fn cmd_at(&self, endpoint: &str, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
+        self.cmd_via(bin().as_ref(), endpoint, args)
+    }
+
+    /// [`Emu::cmd_at`] run by `program` (a wrapper that execs banctl).
+    pub(crate) fn cmd_via(
+        &self,
+        program: &std::path::Path,
+        endpoint: &str,
+        args: &[&str],
+    ) -> Command {
+        let mut c = Command::new(program);
         c.arg("--endpoint").arg(endpoint);
         if self.info["ca_cert_pem"].is_string() {
             c.arg("--ca-cert").arg(self.dir.join("ca.pem"));

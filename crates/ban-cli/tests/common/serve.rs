@@ -57,9 +57,31 @@ pub(crate) fn start_serve(emu: &Emu, port: u16, rules: &str, extra: &[&str]) -> 
     start_serve_with(emu, port, rules, &[], extra)
 }
 
+/// [`start_serve`] run by `program`, a wrapper that execs banctl.
+pub(crate) fn start_serve_via(
+    program: &Path,
+    emu: &Emu,
+    port: u16,
+    rules: &str,
+    extra: &[&str],
+) -> Serve {
+    spawn_serve(Some(program), emu, port, rules, &[], extra)
+}
+
 /// `banctl serve` as [`start_serve`], with `files` (name, text) written
 /// beside its rules file (the lists a rules file names).
 pub(crate) fn start_serve_with(
+    emu: &Emu,
+    port: u16,
+    rules: &str,
+    files: &[(&str, &str)],
+    extra: &[&str],
+) -> Serve {
+    spawn_serve(None, emu, port, rules, files, extra)
+}
+
+fn spawn_serve(
+    program: Option<&Path>,
     emu: &Emu,
     port: u16,
     rules: &str,
@@ -94,8 +116,12 @@ pub(crate) fn start_serve_with(
         args.extend_from_slice(&["--state-dir", state.to_str().unwrap()]);
     }
     args.extend_from_slice(extra);
-    let child = emu
-        .cmd(&args)
+    let endpoint = emu.info["endpoint"].as_str().unwrap();
+    let mut cmd = match program {
+        Some(p) => emu.cmd_via(p, endpoint, &args),
+        None => emu.cmd(&args),
+    };
+    let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
