@@ -180,6 +180,44 @@ fn a_kill_with_redis_loses_no_decided_ban_and_counts_go_on() {
     assert_eq!(end, 2_000);
 }
 
+/// Redis stalled (SIGSTOP) for the length of a raid: actions go on with
+/// this instance's share and local counts, and serve says so once.
+#[test]
+fn a_stalled_redis_slows_nothing_and_is_said_once() {
+    let redis = RedisServer::start().unwrap();
+    let url = redis.url();
+    let emu = start_emulator("stall", &["--rate-limit", "0"]);
+    let app = emu.info["sdkappid"].to_string();
+    let serve = start_serve(&emu, free_port(), RULES, &["--redis", &url]);
+    let pid = redis.pid().unwrap().to_string();
+    let signal = |sig: &str| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    };
+    signal("-STOP");
+    let bots: Vec<String> = (0..100).map(|i| format!("stall-bot{i}")).collect();
+    let started = Instant::now();
+    spam(&serve, &app, &bots, 1);
+    let all = || bots.iter().all(|b| banned(&emu).contains(b));
+    let in_time = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        all()
+    });
+    let took = started.elapsed();
+    signal("-CONT");
+    eprintln!("100 bans with Redis stopped: {took:?}");
+    assert!(in_time, "not all banned within 20 s of Redis stopping");
+    wait_for("said once", Duration::from_secs(10), || {
+        serve.said().contains("Redis cannot count")
+    });
+    let said = serve.said();
+    assert_eq!(said.matches("Redis cannot count").count(), 1, "{said}");
+}
+
 /// One genuine callback posted three times, byte for byte: one offence.
 /// The same message without `Random` posted with three signatures (three
 /// deliveries) is three offences: only a repeat is a repeat.

@@ -43,6 +43,15 @@ pub(crate) struct Serve {
     pub(crate) rules: PathBuf,
     /// Its `--state-dir` (the journal), unless the test gave its own.
     pub(crate) state: PathBuf,
+    /// Where its stderr goes.
+    pub(crate) stderr: PathBuf,
+}
+
+impl Serve {
+    /// What it has said on stderr so far.
+    pub(crate) fn said(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
 }
 
 impl Drop for Serve {
@@ -121,9 +130,10 @@ fn spawn_serve(
         Some(p) => emu.cmd_via(p, endpoint, &args),
         None => emu.cmd(&args),
     };
+    let stderr = dir.join("stderr.log");
     let child = cmd
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).unwrap())
         .spawn()
         .unwrap();
     wait_for("serve ready", Duration::from_secs(20), || ready.exists());
@@ -133,6 +143,7 @@ fn spawn_serve(
         audit,
         rules: rules_file,
         state,
+        stderr,
     }
 }
 
