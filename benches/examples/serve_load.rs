@@ -102,10 +102,22 @@ impl Drop for Serve {
     }
 }
 
+/// The callback token, in a file only its owner may read (serve refuses a
+/// looser one).
+fn write_token(dir: &std::path::Path) {
+    let path = dir.join("token");
+    std::fs::write(&path, TOKEN).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
 fn start_serve(emu: &Emulator, port: u16, rules: &str, dir: &std::path::Path) -> Serve {
     let bin = std::env::var("BANCTL").unwrap_or_else(|_| "target/release/banctl".to_owned());
     std::fs::write(dir.join("rules.toml"), rules).unwrap();
-    std::fs::write(dir.join("token"), TOKEN).unwrap();
+    write_token(dir);
     std::fs::write(dir.join("ca.pem"), emu.ca_cert_pem().unwrap()).unwrap();
     let ready = dir.join("ready.json");
     let _ = std::fs::remove_file(&ready);
@@ -123,10 +135,13 @@ fn start_serve(emu: &Emulator, port: u16, rules: &str, dir: &std::path::Path) ->
         .arg(dir.join("rules.toml"))
         .arg("--ready-file")
         .arg(&ready)
+        // Each start its own journal: serve takes one per directory.
+        .arg("--state-dir")
+        .arg(dir.join(format!("state-{port}")))
         .env("TIM_SDKAPPID", emu.sdkappid().to_string())
         .env("TIM_SECRET_KEY", emu.secret_key().expose())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|e| panic!("{bin}: {e}; build it first: cargo build --release -p ban-cli"));
     let started = Instant::now();

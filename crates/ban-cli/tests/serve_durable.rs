@@ -180,6 +180,50 @@ fn a_kill_with_redis_loses_no_decided_ban_and_counts_go_on() {
     assert_eq!(end, 2_000);
 }
 
+/// Two instances on one Redis; the one that decided 2,000 bans is killed
+/// -9 in the middle: the other takes its actions over and finishes them.
+#[test]
+fn a_killed_instances_actions_are_finished_by_the_other() {
+    let redis = RedisServer::start().unwrap();
+    let url = redis.url();
+    let emu = start_emulator("takeover", &["--rate-limit", "0"]);
+    let app = emu.info["sdkappid"].to_string();
+    let args = ["--redis", &url, "--rate", "10", "--takeover-after", "2"];
+    let mut a = start_serve(&emu, free_port(), RULES, &args);
+    let b = start_serve(&emu, free_port(), RULES, &args);
+    let bots: Vec<String> = (0..2_000).map(|i| format!("takeover-bot{i}")).collect();
+    spam(&a, &app, &bots, 1);
+    wait_for("2,000 decisions", Duration::from_secs(60), || {
+        decided_and_done(&audit_lines(&a.audit)).0.len() == 2_000
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    let at_kill = banned(&emu).len();
+    assert!(at_kill < 2_000, "the kill came before the end: {at_kill}");
+    let started = Instant::now();
+    wait_for(
+        "every decided member banned",
+        Duration::from_secs(120),
+        || banned(&emu).len() == 2_000,
+    );
+    eprintln!(
+        "banned at the kill: {at_kill}; all 2,000 {:?} later",
+        started.elapsed()
+    );
+    let audits = [a.audit.as_path(), b.audit.as_path()];
+    wait_for(
+        "an action line for every decision",
+        Duration::from_secs(30),
+        || {
+            let (decided, done) = decided_and_done(&lines_of(&audits));
+            decided.iter().all(|(acct, _)| done.contains(acct))
+        },
+    );
+    let (_, by_b) = decided_and_done(&audit_lines(&b.audit));
+    assert!(!by_b.is_empty(), "the other instance acted");
+}
+
 /// Redis stalled (SIGSTOP) for the length of a raid: actions go on with
 /// this instance's share and local counts, and serve says so once.
 #[test]
@@ -327,14 +371,54 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
-/// At a low open files limit with every descriptor held by idle
-/// connections, serve neither spins nor stops: once the idle ones time out
-/// a signed probe is answered.
+fn metrics_text(addr: &str) -> String {
+    let mut m = TcpStream::connect(addr).unwrap();
+    m.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    m.read_to_string(&mut text).unwrap();
+    text
+}
+
+/// Posts a signed probe until it is answered 200 (a 503 or a reset is
+/// tried again in 200 ms); the answer and how long it took.
+fn probe_until_answered(addr: &str, app: &str) -> (String, Duration) {
+    let started = Instant::now();
+    let body = spam_body("probe", 1);
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "no answer in 40 s"
+        );
+        let q = signed_query(app, "Group.CallbackBeforeSendMsg", TOKEN, now_unix());
+        let Ok(mut s) = TcpStream::connect(addr) else {
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        };
+        let _ = write!(
+            s,
+            "POST /tim/callback?{q} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.set_read_timeout(Some(Duration::from_secs(40))).unwrap();
+        let mut resp = String::new();
+        let _ = s.read_to_string(&mut resp);
+        if resp.starts_with("HTTP/1.1 200") {
+            return (resp, started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// At a 64-descriptor limit with 80 idle connections, serve neither spins
+/// nor stops. With the default connection cap (the limit less 128, at
+/// least 16) the ones beyond it are told 503 and the descriptors never run
+/// out; with a cap above the limit, accepts fail and back off. Either
+/// way a signed probe is answered once the idle ones time out (10 s).
 #[test]
 fn at_the_open_files_limit_serve_keeps_answering() {
     let emu = start_emulator("fdlimit", &[]);
     let app = emu.info["sdkappid"].to_string();
-    let port = free_port();
     // The hard limit is the ceiling serve raises its soft limit to.
     let dir = tempdir("fdlimit");
     let wrapper = dir.join("low-fd");
@@ -348,43 +432,33 @@ fn at_the_open_files_limit_serve_keeps_answering() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let serve = common::serve::start_serve_via(&wrapper, &emu, port, RULES, &[]);
-    let pid = serve.child.id();
-    let idle: Vec<TcpStream> = (0..80)
-        .filter_map(|_| TcpStream::connect(&serve.addr).ok())
-        .collect();
-    std::thread::sleep(Duration::from_secs(1));
-    let ticks = cpu_ticks(pid);
-    let q = signed_query(&app, "Group.CallbackBeforeSendMsg", TOKEN, now_unix());
-    let started = Instant::now();
-    let mut s = TcpStream::connect(&serve.addr).unwrap();
-    let body = spam_body("probe", 1);
-    write!(
-        s,
-        "POST /tim/callback?{q} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(40))).unwrap();
-    let mut resp = String::new();
-    let _ = s.read_to_string(&mut resp);
-    let waited = started.elapsed();
-    let spent = cpu_ticks(pid) - ticks;
-    eprintln!(
-        "{} idle connections; the probe answered in {waited:?}; serve used {spent} ticks meanwhile",
-        idle.len()
-    );
-    assert!(resp.starts_with("HTTP/1.1 200"), "{resp:?}");
-    assert!(resp.contains("\"ErrorCode\":1"), "{resp}");
-    // A spinning accept loop burns a core: ~100 ticks a second.
-    let secs = waited.as_secs().max(1);
-    assert!(spent < 30 * secs, "{spent} ticks in {secs} s");
-    drop(idle);
-    // The limit was reached: accepts failed, and were counted.
-    let mut m = TcpStream::connect(&serve.addr).unwrap();
-    m.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut text = String::new();
-    m.read_to_string(&mut text).unwrap();
-    assert!(text.contains("serve_accept_errors_total"), "{text}");
+    for (extra, counted) in [
+        (&[][..], "serve_connections_refused_total"),
+        (
+            &["--max-connections", "1000"][..],
+            "serve_accept_errors_total",
+        ),
+    ] {
+        let serve = common::serve::start_serve_via(&wrapper, &emu, free_port(), RULES, extra);
+        let pid = serve.child.id();
+        let idle: Vec<TcpStream> = (0..80)
+            .filter_map(|_| TcpStream::connect(&serve.addr).ok())
+            .collect();
+        std::thread::sleep(Duration::from_secs(1));
+        let ticks = cpu_ticks(pid);
+        let (resp, waited) = probe_until_answered(&serve.addr, &app);
+        let spent = cpu_ticks(pid) - ticks;
+        eprintln!(
+            "{extra:?}: {} idle connections; the probe answered in {waited:?}; serve used {spent} ticks meanwhile",
+            idle.len()
+        );
+        assert!(resp.contains("\"ErrorCode\":1"), "{resp}");
+        // A spinning accept loop burns a core: ~100 ticks a second.
+        let secs = waited.as_secs().max(1);
+        assert!(spent < 30 * secs, "{spent} ticks in {secs} s");
+        drop(idle);
+        std::thread::sleep(Duration::from_millis(200));
+        let text = metrics_text(&serve.addr);
+        assert!(text.contains(counted), "{counted}: {text}");
+    }
 }

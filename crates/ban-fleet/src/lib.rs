@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod actions;
 mod config;
 mod conn;
 mod counter;
@@ -40,6 +41,7 @@ mod setup;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
+pub use actions::{ActionStream, Entry as ActionEntry, READ_BLOCK};
 pub use ban_facade::{JobAction, JobSpec, JobState};
 pub use ban_proto::SettingError;
 pub use config::{

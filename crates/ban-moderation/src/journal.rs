@@ -50,6 +50,61 @@ pub trait Journal: Send + Sync + 'static {
     fn take_recovered(&self) -> Recovered;
     /// Resolves once everything given so far is durable.
     fn sync(&self) -> BoxFuture<'_, ()>;
+    /// Whether this journal hands recorded actions to the loop itself
+    /// (from a stream shared by instances: [`crate::RedisJournal`]); if so
+    /// it is given the loop's queue once, at start, and the loop does not
+    /// queue what it records.
+    fn deliver(&self, queue: tokio::sync::mpsc::Sender<Act>) -> bool {
+        let _ = queue;
+        false
+    }
+}
+
+/// The journal's text of `act` (one JSON object).
+pub(crate) fn encode(act: &Act) -> String {
+    serde_json::to_string(&Record::of(act, act.id)).unwrap_or_default()
+}
+
+/// An action from [`encode`]'s text.
+pub(crate) fn decode(text: &str) -> Option<Act> {
+    serde_json::from_str::<Record>(text).ok().and_then(act_of)
+}
+
+/// A directory held by one process: `lock` in it, locked while this lives.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: File,
+    dir: PathBuf,
+}
+
+impl DirLock {
+    /// Creates `dir` (mode 0700) and locks it; refused while another
+    /// process holds it.
+    pub fn acquire(dir: &Path) -> Result<DirLock, JournalError> {
+        create_private_dir(dir).map_err(io(dir))?;
+        let lock_path = dir.join("lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(DirLock {
+                _file: file,
+                dir: dir.to_owned(),
+            }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::Locked {
+                dir: dir.to_owned(),
+            }),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(&lock_path)(e)),
+        }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
 }
 
 /// Errors opening a journal.
@@ -266,7 +321,7 @@ pub struct FileJournal {
     next_id: AtomicU64,
     recovered: Mutex<Option<Recovered>>,
     dir: PathBuf,
-    _lock: File,
+    _lock: DirLock,
 }
 
 impl std::fmt::Debug for FileJournal {
@@ -283,23 +338,7 @@ impl FileJournal {
     /// for [`Journal::take_recovered`]. A torn last line (a kill in the
     /// middle of a write) is dropped; any other bad line is an error.
     pub fn open(dir: &Path) -> Result<FileJournal, JournalError> {
-        create_private_dir(dir).map_err(io(dir))?;
-        let lock_path = dir.join("lock");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(JournalError::Locked {
-                    dir: dir.to_owned(),
-                })
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
-        }
+        let lock = DirLock::acquire(dir)?;
         let path = dir.join("journal.jsonl");
         let mut live = read(&path)?;
         live.expire(now_ms());

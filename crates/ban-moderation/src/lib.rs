@@ -48,6 +48,8 @@ mod event;
 mod http;
 mod journal;
 mod moderator;
+#[cfg(feature = "redis")]
+mod redis_journal;
 
 pub use audit::{audit_line, AuditFile, AUDIT_QUEUE};
 pub use counter::{BoxFuture, Counted, Counter, MemoryCounter};
@@ -58,8 +60,10 @@ pub use event::{Event, EventKind, Metrics, Observer, Observers, Outcome, Refusal
 pub use http::{
     service, CallbackService, ModerationService, Verify, VerifyLayer, BODY_TIMEOUT, MAX_BODY,
 };
-pub use journal::{FileJournal, Journal, JournalError, Recovered};
+pub use journal::{DirLock, FileJournal, Journal, JournalError, Recovered};
 pub use moderator::{
     Moderation, Moderator, ModeratorBuilder, DEFAULT_COALESCE, DEFAULT_QUEUE,
     DEFAULT_REPLAY_WINDOW, SEEN_FOR,
 };
+#[cfg(feature = "redis")]
+pub use redis_journal::{RedisJournal, DEFAULT_TAKEOVER};

@@ -41,6 +41,8 @@ pub struct Moderator {
     /// How long a message or a callback is remembered.
     seen_for: Duration,
     refusals: Arc<crate::http::Refusals>,
+    /// The journal hands recorded actions to the queue itself.
+    delivered: bool,
 }
 
 impl std::fmt::Debug for Moderator {
@@ -157,6 +159,7 @@ impl ModeratorBuilder {
             coalesce: self.coalesce,
             round_max: ROUND_MAX,
         };
+        let delivered = self.journal.as_ref().is_some_and(|j| j.deliver(tx.clone()));
         let d = Dispatch {
             executor: Arc::new(executor),
             observers: observers.clone(),
@@ -174,6 +177,7 @@ impl ModeratorBuilder {
             journal: self.journal,
             seen_for,
             refusals: Arc::default(),
+            delivered,
         });
         Moderation {
             moderator,
@@ -297,7 +301,11 @@ impl Moderator {
         if !judged.matches.is_empty() {
             let me = self.clone();
             tokio::spawn(async move {
-                if let Some(d) = digest {
+                // A match that names its event (a message's Random, a
+                // content result's MsgID, a join's time) is counted once
+                // by that; the request's digest covers the others.
+                let unnamed = judged.matches.iter().any(|m| m.message.is_none());
+                if let Some(d) = digest.filter(|_| unnamed) {
                     let seen = me.counter.bump(&format!("cb:{d}"), me.seen_for).await;
                     if seen.count > 1 {
                         metrics::counter!("serve_replays_total").increment(1);
@@ -360,11 +368,15 @@ impl Moderator {
             &rule.name,
             (counted.count, &key, until_ms),
         );
+        let mut recorded = false;
         if let Some(j) = &self.journal {
             // Durable before it is queued: a kill from here on loses
             // nothing decided.
             match j.record(&act).await {
-                Ok(id) => act.id = id,
+                Ok(id) => {
+                    act.id = id;
+                    recorded = true;
+                }
                 Err(e) => self.emit(
                     Event::new(
                         EventKind::Alert,
@@ -379,6 +391,8 @@ impl Moderator {
         let queue = self.acts.read().map_or(None, |q| q.clone());
         let act_id = act.id;
         let sent = match queue {
+            // The journal's stream delivers it, to this instance or another.
+            Some(_) if recorded && self.delivered => Ok(()),
             Some(q) => q.try_send(act).map_err(|e| e.to_string()),
             None => Err("the service is stopping".to_owned()),
         };

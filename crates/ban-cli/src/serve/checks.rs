@@ -95,6 +95,18 @@ pub(super) fn raise_fd_limit() -> Option<(u64, u64)> {
     None
 }
 
+/// Connections at once by default: 10,000, or fewer when the open files
+/// limit is lower (128 kept for the journal, the audit, Redis and calls),
+/// so the cap is met before the descriptors run out.
+pub(super) fn default_max_connections() -> usize {
+    #[cfg(unix)]
+    if let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        let room = usize::try_from(soft.saturating_sub(128)).unwrap_or(usize::MAX);
+        return room.clamp(16, 10_000);
+    }
+    10_000
+}
+
 /// The group the start check lists: none has this ID, so the service
 /// answers "no such group" when the credentials are good.
 const PROBE_GROUP: &str = "@TGS#banctl-start-check";

@@ -24,8 +24,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower_service::Service as _;
 
-/// Connections served at once by default.
-pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1_024;
+/// Connections served at once by default (the demo's host; serve works
+/// its default out from the open files limit).
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
 /// A listener at work.
 pub(crate) struct Host {

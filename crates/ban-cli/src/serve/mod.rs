@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use ban_callback::{CallbackToken, Verifier};
 use ban_moderation::{
-    AuditFile, ClientExecutor, Event, EventKind, Metrics, Moderation, Moderator, ModeratorBuilder,
-    Outcome, Tracing,
+    AuditFile, ClientExecutor, DirLock, Event, EventKind, FileJournal, Metrics, Moderation,
+    Moderator, ModeratorBuilder, Outcome, RedisJournal, Tracing,
 };
 use ban_rules::Rules;
 
@@ -69,14 +69,19 @@ pub(crate) struct ServeArgs {
     /// (which then answers /healthz only), e.g. 127.0.0.1:9100.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
-    /// Connections served at once on each port; one beyond is told 503.
-    #[arg(long, value_name = "N", default_value_t = listen::DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
-    pub max_connections: usize,
+    /// Connections served at once on each port; one beyond is told 503
+    /// [default: 10,000, or the open files limit less 128 when that is lower].
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: Option<usize>,
     /// Warn, instead of refusing to start, when the token or secret key
     /// file is readable by group or others, or the rules file writable by
     /// others.
     #[arg(long)]
     pub allow_loose_permissions: bool,
+    /// With --redis: how long the actions another instance read stay idle
+    /// before this one takes them over (that instance died).
+    #[arg(long, value_name = "DURATION", default_value = "30", value_parser = crate::args::parse_window)]
+    pub takeover_after: u64,
     /// Start without the one read call that checks the SDKAppID, secret
     /// key and admin.
     #[arg(long)]
@@ -124,10 +129,7 @@ pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
         Some(d) => d.clone(),
         None => default_state_dir()?,
     };
-    let journal = ban_moderation::FileJournal::open(&state_dir)
-        .map_err(|e| usage(format!("--state-dir: {e}")))?;
     let mut builder = Moderator::builder(rules)
-        .journal(journal)
         .replay_window(window)
         .observer(Metrics)
         .observer(Tracing)
@@ -137,12 +139,30 @@ pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
             .map_err(|e| usage(format!("cannot open --audit {}: {e}", path.display())))?;
         builder = builder.observer(audit);
     }
+    // Held while serve runs: one serve per state directory.
+    let _state_lock;
     if let Some(addr) = settings.redis_addr(&a.rate)? {
         let (_, prefix) = settings.redis(&a.rate)?;
+        let redis_err =
+            |e: ban_fleet::FleetError| usage(format!("--redis: {}", ban_facade::error_chain(&e)));
         let shared = ban_fleet::WindowCounter::connect(&addr, &prefix, sdkappid)
             .await
-            .map_err(|e| usage(format!("--redis: {}", ban_facade::error_chain(&e))))?;
+            .map_err(redis_err)?;
         builder = builder.counter(ban_moderation::RedisCounter::new(shared));
+        // Decided actions in the app's stream, under a consumer name kept
+        // in the state directory: a restart finds its own first.
+        let lock = DirLock::acquire(&state_dir).map_err(|e| usage(format!("--state-dir: {e}")))?;
+        let consumer = consumer_name(lock.dir())?;
+        _state_lock = lock;
+        let stream = ban_fleet::ActionStream::connect(&addr, &prefix, sdkappid, &consumer)
+            .await
+            .map_err(redis_err)?;
+        let takeover = Duration::from_secs(a.takeover_after);
+        builder = builder.journal(RedisJournal::new(stream).takeover_after(takeover));
+    } else {
+        let journal =
+            FileJournal::open(&state_dir).map_err(|e| usage(format!("--state-dir: {e}")))?;
+        builder = builder.journal(journal);
     }
     let client = settings.client(&a.rate).await?;
     if !a.no_start_check {
@@ -162,7 +182,9 @@ pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
     let verifier = Verifier::new(sdkappid, token).window(window);
     let mut options = HostOptions::new(None);
     options.metrics_listener = metrics_listener;
-    options.max_connections = a.max_connections;
+    options.max_connections = a
+        .max_connections
+        .unwrap_or_else(checks::default_max_connections);
     let server = Server::start(listener, verifier, builder, client, options)?;
     let addr = server.addr;
     if let Some((from, to)) = raised {
@@ -226,6 +248,25 @@ impl Server {
         self.host.stop();
         self.moderation.shutdown(Duration::from_secs(30)).await;
     }
+}
+
+/// This instance's consumer name in the action stream: made once, kept in
+/// the state directory (which one serve holds at a time).
+fn consumer_name(dir: &Path) -> Result<String, Failure> {
+    let path = dir.join("consumer");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let name = text.trim();
+        if !name.is_empty() {
+            return Ok(name.to_owned());
+        }
+    }
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let name = format!("serve-{t:x}-{:x}", std::process::id());
+    std::fs::write(&path, format!("{name}\n"))
+        .map_err(|e| usage(format!("--state-dir: cannot write {}: {e}", path.display())))?;
+    Ok(name)
 }
 
 /// `$XDG_STATE_HOME/banctl/serve`, else `~/.local/state/banctl/serve`.
