@@ -45,6 +45,7 @@ mod audit;
 mod counter;
 mod dispatch;
 mod event;
+mod file_journal;
 mod http;
 mod journal;
 mod moderator;
@@ -57,10 +58,11 @@ pub use counter::{BoxFuture, Counted, Counter, MemoryCounter};
 pub use counter::{RedisCounter, REDIS_RETRY};
 pub use dispatch::{bulk_action, Act, ClientExecutor, Executor};
 pub use event::{Event, EventKind, Metrics, Observer, Observers, Outcome, RefusalReason, Tracing};
+pub use file_journal::FileJournal;
 pub use http::{
     service, CallbackService, ModerationService, Verify, VerifyLayer, BODY_TIMEOUT, MAX_BODY,
 };
-pub use journal::{DirLock, FileJournal, Journal, JournalError, Recovered};
+pub use journal::{DirLock, Journal, JournalError, Recovered};
 pub use moderator::{
     Moderation, Moderator, ModeratorBuilder, DEFAULT_COALESCE, DEFAULT_QUEUE,
     DEFAULT_REPLAY_WINDOW, SEEN_FOR,

@@ -201,7 +201,9 @@ fn decided_actions_and_counts_outlive_the_process() {
             tokio::time::sleep(Duration::from_millis(100)).await;
             drop(moderation);
         });
-        rt.shutdown_background();
+        // Dropping the runtime drops every task on it, and with the last
+        // of them the journal and its lock.
+        drop(rt);
     }
     let queued = decided
         .lock()
@@ -216,7 +218,7 @@ fn decided_actions_and_counts_outlive_the_process() {
     let events: Events = Arc::default();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let journal = FileJournal::open(&dir).unwrap();
+        let journal = FileJournal::open(&dir).unwrap_or_else(|e| panic!("{e}"));
         let moderation = Moderator::builder(Rules::parse(RULES).unwrap())
             .journal(journal)
             .observer(sink(&events))
