@@ -116,13 +116,26 @@ fn write_token(dir: &std::path::Path) {
 
 fn start_serve(emu: &Emulator, port: u16, rules: &str, dir: &std::path::Path) -> Serve {
     let bin = std::env::var("BANCTL").unwrap_or_else(|_| "target/release/banctl".to_owned());
+    start_serve_bin(&bin, true, emu, port, rules, dir)
+}
+
+/// `bin` serving; `journal`: it takes `--state-dir` (builds before 0.2's
+/// journal do not).
+fn start_serve_bin(
+    bin: &str,
+    journal: bool,
+    emu: &Emulator,
+    port: u16,
+    rules: &str,
+    dir: &std::path::Path,
+) -> Serve {
     std::fs::write(dir.join("rules.toml"), rules).unwrap();
     write_token(dir);
     std::fs::write(dir.join("ca.pem"), emu.ca_cert_pem().unwrap()).unwrap();
     let ready = dir.join("ready.json");
     let _ = std::fs::remove_file(&ready);
-    let child = Command::new(&bin)
-        .args(["--endpoint", emu.endpoint(), "--ca-cert"])
+    let mut cmd = Command::new(bin);
+    cmd.args(["--endpoint", emu.endpoint(), "--ca-cert"])
         .arg(dir.join("ca.pem"))
         .args([
             "serve",
@@ -134,10 +147,13 @@ fn start_serve(emu: &Emulator, port: u16, rules: &str, dir: &std::path::Path) ->
         .arg("--rules")
         .arg(dir.join("rules.toml"))
         .arg("--ready-file")
-        .arg(&ready)
+        .arg(&ready);
+    if journal {
         // Each start its own journal: serve takes one per directory.
-        .arg("--state-dir")
-        .arg(dir.join(format!("state-{port}")))
+        cmd.arg("--state-dir")
+            .arg(dir.join(format!("state-{port}")));
+    }
+    let child = cmd
         .env("TIM_SDKAPPID", emu.sdkappid().to_string())
         .env("TIM_SECRET_KEY", emu.secret_key().expose())
         .stdout(Stdio::null())
@@ -284,6 +300,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ))
         .start()
         .await?;
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let client = Arc::new(client);
+    let token = CallbackToken::new(TOKEN);
+    let app = emu.sdkappid();
+    // `serve_load compare OLD_BANCTL`: answer times of this banctl and an
+    // older build, alternately (two rounds each), nothing else.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, old] = &args[..] {
+        if mode == "compare" {
+            let new =
+                std::env::var("BANCTL").unwrap_or_else(|_| "target/release/banctl".to_owned());
+            for round in 1..=2 {
+                for (name, bin, journal) in
+                    [("this", new.as_str(), true), ("old", old.as_str(), false)]
+                {
+                    let port = free_port();
+                    let serve = start_serve_bin(bin, journal, &emu, port, &rules("24h"), &dir);
+                    println!(
+                        "round {round}, {name} banctl: {}",
+                        answer_load(&client, port, app, &token).await?
+                    );
+                    drop(serve);
+                }
+            }
+            return Ok(());
+        }
+    }
     let serve = start_serve(&emu, port, &rules("24h"), &dir);
 
     // 1. The raid.
@@ -335,10 +378,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 2. Answer time at 5,000 callbacks/s: banctl serve, then the same
     // loop mounted in an axum app (ban-moderation's example).
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let client = Arc::new(client);
-    let token = CallbackToken::new(TOKEN);
-    let app = emu.sdkappid();
     println!(
         "answers, banctl serve: {}",
         answer_load(&client, port, app, &token).await?

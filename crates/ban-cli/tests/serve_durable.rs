@@ -136,6 +136,11 @@ fn kill_in_the_middle(tag: &str, extra: &[&str], fresh_state: bool) -> (usize, u
             decided.iter().all(|(a, _)| done.contains(a))
         },
     );
+    // The journal holds decisions, never a secret.
+    if let Ok(journal) = std::fs::read_to_string(state.join("journal.jsonl")) {
+        let key = emu.info["secret_key"].as_str().unwrap();
+        assert!(!journal.contains(TOKEN) && !journal.contains(key));
+    }
     // The audit says exactly what reached the service: every account with
     // a done line is banned there.
     let (_, done) = decided_and_done(&lines_of(&audits));

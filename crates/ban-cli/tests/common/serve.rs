@@ -116,11 +116,12 @@ fn spawn_serve(
         token.to_str().unwrap(),
         "--rules",
         rules_file.to_str().unwrap(),
-        "--audit",
-        audit.to_str().unwrap(),
         "--ready-file",
         ready.to_str().unwrap(),
     ];
+    if !extra.contains(&"--audit") {
+        args.extend_from_slice(&["--audit", audit.to_str().unwrap()]);
+    }
     if !extra.contains(&"--state-dir") {
         args.extend_from_slice(&["--state-dir", state.to_str().unwrap()]);
     }
