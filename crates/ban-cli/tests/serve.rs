@@ -13,7 +13,8 @@ use std::time::Duration;
 use ban_fleet::testing::RedisServer;
 use common::fleet::wait_for;
 use common::serve::{
-    audit_lines, free_port, now_unix, post, signed_query, start_serve, token_file, TOKEN,
+    audit_lines, free_port, group_list, now_unix, post, signed_query, spam_body, start_serve,
+    token_file, TOKEN,
 };
 use common::{start_emulator, stderr, tempdir, Emu, G};
 use serde_json::{json, Value};
@@ -72,10 +73,7 @@ fn spam_all(emu: &Emu, bots: &[String], text: &str) {
 }
 
 fn muted(emu: &Emu) -> Vec<(String, u64)> {
-    let state = emu.control_post("group", &json!({"GroupId": G}));
-    state["Muted"]
-        .as_array()
-        .unwrap()
+    group_list(emu, "Muted")
         .iter()
         .map(|m| {
             (
@@ -207,12 +205,6 @@ fn a_raid_is_muted_then_muted_longer_then_banned_and_nobody_else_is_touched() {
         (10..200).contains(&bans),
         "{bans} ban calls for 200 bans (20 a call)"
     );
-}
-
-fn spam_body(from: &str, random: u64) -> String {
-    json!({"GroupId": G, "Type": "AVChatRoom", "From_Account": from, "Random": random,
-           "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "free coins"}}]})
-    .to_string()
 }
 
 #[test]

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use ban_fleet::testing::RedisServer;
 use common::fleet::wait_for;
 use common::serve::{
-    audit_lines, free_port, now_unix, post, signed_query, start_serve, Serve, TOKEN,
+    audit_lines, free_port, group_list, now_unix, post, signed_query, spam_body, start_serve,
+    Serve, TOKEN,
 };
 use common::{start_emulator, tempdir, Emu, G};
 use serde_json::{json, Value};
@@ -29,17 +30,8 @@ ladder = ["ban 1h", "ban 1d"]
 window = "24h"
 "#;
 
-fn spam_body(from: &str, random: u64) -> String {
-    json!({"GroupId": G, "Type": "AVChatRoom", "From_Account": from, "Random": random,
-           "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "free coins"}}]})
-    .to_string()
-}
-
 fn banned(emu: &Emu) -> HashSet<String> {
-    let state = emu.control_post("group", &json!({"GroupId": G}));
-    state["Banned"]
-        .as_array()
-        .unwrap()
+    group_list(emu, "Banned")
         .iter()
         .map(|m| m["Member_Account"].as_str().unwrap().to_owned())
         .collect()

@@ -172,6 +172,19 @@ pub(crate) fn post(addr: &str, query: &str, body: &str) -> (u16, String) {
     (status, body)
 }
 
+/// A before-send callback's body: `from` says "free coins" in the test group.
+pub(crate) fn spam_body(from: &str, random: u64) -> String {
+    serde_json::json!({"GroupId": super::G, "Type": "AVChatRoom", "From_Account": from, "Random": random,
+           "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "free coins"}}]})
+    .to_string()
+}
+
+/// The test group's `field` list (`Banned`, `Muted`) as the emulator holds it.
+pub(crate) fn group_list(emu: &Emu, field: &str) -> Vec<Value> {
+    let state = emu.control_post("group", &serde_json::json!({"GroupId": super::G}));
+    state[field].as_array().cloned().unwrap_or_default()
+}
+
 pub(crate) fn now_unix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
