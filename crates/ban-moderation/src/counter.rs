@@ -72,6 +72,16 @@ pub struct MemoryCounter {
     hasher: RandomState,
     map: Mutex<HashMap<u64, (u64, Instant)>>,
     since_sweep: AtomicUsize,
+    /// Set: windows follow this clock instead (a replay's event time).
+    events: Option<EventClock>,
+}
+
+/// A clock set by hand, in milliseconds: a replay moves it to each
+/// recorded callback's arrival, so windows and rates behave as they did.
+#[derive(Debug)]
+struct EventClock {
+    start: Instant,
+    ms: std::sync::atomic::AtomicU64,
 }
 
 /// Sweep expired entries once every this many bumps.
@@ -83,6 +93,34 @@ impl MemoryCounter {
         Self::default()
     }
 
+    /// An empty counter whose windows follow [`MemoryCounter::set_time`],
+    /// not the clock: to replay recorded events in their own time.
+    pub fn in_event_time() -> Self {
+        MemoryCounter {
+            events: Some(EventClock {
+                start: Instant::now(),
+                ms: std::sync::atomic::AtomicU64::new(0),
+            }),
+            ..Self::default()
+        }
+    }
+
+    /// Moves an [event-time](MemoryCounter::in_event_time) counter's clock
+    /// to `ms` (milliseconds from any fixed origin; it never goes back).
+    /// No effect on a counter that follows the clock.
+    pub fn set_time(&self, ms: u64) {
+        if let Some(c) = &self.events {
+            c.ms.fetch_max(ms, Ordering::Relaxed);
+        }
+    }
+
+    fn now(&self) -> Instant {
+        match &self.events {
+            Some(c) => c.start + Duration::from_millis(c.ms.load(Ordering::Relaxed)),
+            None => Instant::now(),
+        }
+    }
+
     /// Counts one event of `key` within `window`; returns the window's
     /// events so far.
     pub fn bump_now(&self, key: &str, window: Duration) -> u64 {
@@ -92,7 +130,7 @@ impl MemoryCounter {
     /// [`MemoryCounter::bump_now`], with how long the window has left.
     fn bump_left(&self, key: &str, window: Duration) -> (u64, Duration) {
         let h = self.hasher.hash_one(key);
-        let now = Instant::now();
+        let now = self.now();
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         if self.since_sweep.fetch_add(1, Ordering::Relaxed) >= SWEEP_EVERY {
             self.since_sweep.store(0, Ordering::Relaxed);
@@ -111,7 +149,7 @@ impl MemoryCounter {
         let h = self.hasher.hash_one(key);
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.get(&h)
-            .filter(|(_, until)| *until > Instant::now())
+            .filter(|(_, until)| *until > self.now())
             .map_or(0, |(n, _)| *n)
     }
 }
@@ -126,7 +164,7 @@ impl Counter for MemoryCounter {
 
     fn restore(&self, key: &str, count: u64, left: Duration) {
         let h = self.hasher.hash_one(key);
-        let until = Instant::now() + left;
+        let until = self.now() + left;
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let entry = map.entry(h).or_insert((0, until));
         if count >= entry.0 {
@@ -139,7 +177,7 @@ impl Counter for MemoryCounter {
     }
 
     fn sweep(&self) {
-        let now = Instant::now();
+        let now = self.now();
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, (_, until)| *until > now);
         if map.capacity() > 4 * map.len().max(1024) {

@@ -87,6 +87,8 @@ pub enum Outcome {
     },
     /// The account is on the allow-list: never acted on.
     Allowed,
+    /// Decided by a rule in shadow (`mode = "shadow"`): not acted on.
+    Shadow,
     /// A later offence's step replaced this one before it was sent.
     Superseded {
         /// The offence that replaced it.
@@ -150,6 +152,7 @@ impl Outcome {
         match self {
             Outcome::Queued { .. } => "queued",
             Outcome::Allowed | Outcome::Superseded { .. } => "skipped",
+            Outcome::Shadow => "shadow",
             Outcome::Unqueued { .. } | Outcome::NotAttempted { .. } => "not attempted",
             Outcome::Done => "done",
             Outcome::Failed { .. } => "failed",
@@ -170,6 +173,9 @@ impl fmt::Display for Outcome {
                 f.write_str("queued (counted by this instance alone: Redis unreachable)")
             }
             Outcome::Allowed => f.write_str("skipped: the account is on the allow-list"),
+            Outcome::Shadow => {
+                f.write_str("shadow: decided, not acted on (the rule's mode is \"shadow\")")
+            }
             Outcome::Superseded { by } => write!(f, "skipped: superseded by offence {by}"),
             Outcome::Unqueued { reason } => write!(
                 f,
@@ -336,6 +342,10 @@ impl Observer for Metrics {
         match (&e.kind, &e.outcome) {
             (EventKind::Decision, _) => {
                 let rule = e.rule.clone().unwrap_or_default();
+                if e.outcome == Outcome::Shadow {
+                    metrics::counter!("serve_shadow_decisions_total", "rule" => rule.clone())
+                        .increment(1);
+                }
                 metrics::counter!("serve_decisions_total", "rule" => rule).increment(1);
             }
             (EventKind::Action, o) => {

@@ -43,6 +43,7 @@
 
 mod audit;
 mod counter;
+mod decide;
 mod dispatch;
 mod event;
 mod file_journal;

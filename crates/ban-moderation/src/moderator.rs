@@ -6,10 +6,11 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use ban_callback::{Answer, Callback};
-use ban_rules::{evidence, Match, MatchKind, Rules};
+use ban_rules::{evidence, Match, Rules};
 use tokio::sync::mpsc;
 
 use crate::counter::{Counter, MemoryCounter};
+use crate::decide::{decide, repeated, Decided};
 use crate::dispatch::{dispatch, Act, Batching, Dispatch, Executor};
 use crate::event::{now_ms, Event, EventKind, Observer, Observers, Outcome};
 use crate::journal::Journal;
@@ -304,13 +305,10 @@ impl Moderator {
                 // A match that names its event (a message's Random, a
                 // content result's MsgID, a join's time) is counted once
                 // by that; the request's digest covers the others.
-                let unnamed = judged.matches.iter().any(|m| m.message.is_none());
-                if let Some(d) = digest.filter(|_| unnamed) {
-                    let seen = me.counter.bump(&format!("cb:{d}"), me.seen_for).await;
-                    if seen.count > 1 {
-                        metrics::counter!("serve_replays_total").increment(1);
-                        return;
-                    }
+                let counter = &*me.counter;
+                if repeated(counter, digest.as_deref(), &judged.matches, me.seen_for).await {
+                    metrics::counter!("serve_replays_total").increment(1);
+                    return;
                 }
                 for m in judged.matches {
                     me.offence(&rules, m).await;
@@ -320,54 +318,41 @@ impl Moderator {
         judged.answer
     }
 
-    /// Counts one match; an offence becomes its ladder step.
+    /// Counts one match; an offence becomes its ladder step, acted on
+    /// unless the rule runs in shadow.
     async fn offence(&self, rules: &Rules, m: Match) {
         let rule = &rules.rules[m.rule];
         let (group, account) = (m.group.as_str(), m.account.as_str());
-        if let Some(message) = &m.message {
-            // The before- and after-send callbacks of one message: once.
-            if self
-                .counter
-                .bump(&rule.seen_key(message), self.seen_for)
-                .await
-                .count
-                > 1
-            {
+        let decided = decide(&*self.counter, rule, &m, self.seen_for).await;
+        let (evidence_text, count, step, key, left, local) = match decided {
+            Decided::Nothing => return,
+            Decided::Allowed { evidence } => {
+                let e = Event::new(EventKind::Decision, Outcome::Allowed)
+                    .about(group, account, &rule.name)
+                    .evidence(evidence);
+                self.emit(e);
                 return;
             }
-        }
-        let evidence_text = match &m.kind {
-            MatchKind::Word(_) => m.explain(),
-            _ => {
-                let Some(rate) = rule.rate(group, account) else {
-                    return;
-                };
-                let counted = self.counter.bump(&rate.key, rate.per).await;
-                if !rate.offends(counted.count) {
-                    return;
-                }
-                rate.describe(counted.count)
-            }
+            Decided::Offence {
+                evidence,
+                count,
+                step,
+                key,
+                left,
+                local,
+            } => (evidence, count, step, key, left, local),
         };
-        let decision = Event::new(EventKind::Decision, Outcome::Allowed)
+        let mut decision = Event::new(EventKind::Decision, Outcome::Shadow)
             .about(group, account, &rule.name)
-            .evidence(evidence(&evidence_text));
-        if m.allowed {
+            .evidence(evidence_text)
+            .step(count, step);
+        if rule.shadow() {
+            // Decided, audited and counted; never acted on.
             self.emit(decision);
             return;
         }
-        let key = rule.offence_key(group, account);
-        let counted = self.counter.bump(&key, rule.window).await;
-        let step = rule.step(counted.count);
-        let left = counted.window_left.unwrap_or(rule.window);
         let until_ms = now_ms().saturating_add(u64::try_from(left.as_millis()).unwrap_or(0));
-        let mut act = Act::new(
-            group,
-            account,
-            step,
-            &rule.name,
-            (counted.count, &key, until_ms),
-        );
+        let mut act = Act::new(group, account, step, &rule.name, (count, &key, until_ms));
         let mut recorded = false;
         if let Some(j) = &self.journal {
             // Durable before it is queued: a kill from here on loses
@@ -400,11 +385,8 @@ impl Moderator {
             // Reported not attempted: not sent again after a restart.
             j.done(&[act_id]);
         }
-        let mut decision = decision.step(counted.count, step);
         decision.outcome = match sent {
-            Ok(()) => Outcome::Queued {
-                local: counted.local,
-            },
+            Ok(()) => Outcome::Queued { local },
             Err(reason) => Outcome::Unqueued { reason },
         };
         self.emit(decision);

@@ -291,3 +291,46 @@ async fn shutdown_sends_what_is_queued_and_then_refuses() {
         "{late:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_shadow_rule_decides_and_audits_but_never_blocks_nor_acts() {
+    let rules = format!(
+        "{RULES}\n[[rule]]\nname = \"new list\"\non = \"message\"\ncontains_any = [\"cheap followers\"]\nblock = true\nladder = [\"mute 10m\", \"ban 1d\"]\nmode = \"shadow\"\n"
+    );
+    let l = start(&rules);
+    // A raid of 50 bots, twice each, in the shadow rule's words only.
+    for round in 0..2 {
+        for b in 0..50 {
+            let answer = l.say(&format!("bot{b}"), "cheap followers here", round * 100 + b);
+            assert_eq!(answer.error_code, 0, "a shadow rule refuses nothing");
+        }
+    }
+    // One message of the live rule beside it still blocks and acts.
+    assert_eq!(l.say("spammer", "free coins", 999).error_code, 1);
+    settle().await;
+    assert_eq!(
+        l.steps(),
+        [("spammer".to_owned(), Step::Mute(Some(mins(10))))]
+    );
+    let shadow: Vec<Event> = l
+        .events(EventKind::Decision)
+        .into_iter()
+        .filter(|e| e.rule.as_deref() == Some("new list"))
+        .collect();
+    assert_eq!(shadow.len(), 100, "every match decided");
+    assert!(shadow.iter().all(|e| e.outcome == Outcome::Shadow));
+    let second = shadow.iter().filter(|e| e.offence == Some(2)).count();
+    assert_eq!(second, 50, "the ladder climbs in shadow as it would live");
+    assert!(shadow
+        .iter()
+        .filter(|e| e.offence == Some(2))
+        .all(|e| e.step == Some(Step::Ban(Duration::from_secs(86_400)))));
+    let line: serde_json::Value =
+        serde_json::from_slice(&ban_moderation::audit_line(&shadow[0])).unwrap();
+    assert_eq!(line["outcome"], "shadow");
+    assert!(line["result"].as_str().unwrap().starts_with("shadow"));
+    assert!(l
+        .events(EventKind::Action)
+        .iter()
+        .all(|e| e.rule.as_deref() == Some("spam")));
+}

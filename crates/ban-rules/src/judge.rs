@@ -184,6 +184,7 @@ impl Rules {
                     });
                     let kind = match &found {
                         Some((_, hit)) => {
+                            let acts = acts && !rule.shadow();
                             if acts && rule.block {
                                 answer = Answer::reject();
                             }
@@ -249,7 +250,7 @@ impl Rules {
                 // Refused by name before joining; counted when they join.
                 let blocked = self
                     .applying(On::Join, &a.group_id)
-                    .any(|(_, r)| r.block && r.find(&a.requestor_account).is_some());
+                    .any(|(_, r)| r.block && !r.shadow() && r.find(&a.requestor_account).is_some());
                 if blocked && !self.allow.contains(&a.requestor_account) {
                     answer = Answer::reject();
                 }

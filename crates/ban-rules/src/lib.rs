@@ -37,4 +37,6 @@ mod rules;
 pub use judge::{evidence, star, Judgement, Match, MatchKind, EVIDENCE_BYTES};
 pub use matcher::{Hit, Matcher, Text, REGEX_SIZE_LIMIT};
 pub use normalize::{is_unspaced, normalize, NormChar, Normalized, Split, Stage, Stages};
-pub use rules::{short, On, RateCheck, RateScope, Rule, Rules, RulesError, Step, MAX_LIST_ENTRIES};
+pub use rules::{
+    short, Mode, On, RateCheck, RateScope, Rule, Rules, RulesError, Step, MAX_LIST_ENTRIES,
+};

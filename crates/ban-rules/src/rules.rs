@@ -43,6 +43,18 @@ pub enum On {
     Join,
 }
 
+/// Whether a rule's decisions take effect (`mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Blocks, masks and acts (the default).
+    #[default]
+    Enforce,
+    /// Decides, audits and counts, but never blocks, masks or acts: how a
+    /// new rule is tried on live traffic.
+    Shadow,
+}
+
 /// A count within a time: `{ count = 5, per = "10s" }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,6 +97,8 @@ struct RuleSpec {
     window: Option<Spanned<String>>,
     #[serde(default)]
     groups: Vec<String>,
+    #[serde(default)]
+    mode: Mode,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,9 +152,17 @@ pub struct Rule {
     pub window: Duration,
     /// The groups it applies in (empty: all).
     pub groups: HashSet<String>,
+    /// Whether its decisions take effect (`mode = "shadow"`: they do not).
+    pub mode: Mode,
 }
 
 impl Rule {
+    /// Whether the rule runs in shadow (`mode = "shadow"`): its matches
+    /// never block, mask or act.
+    pub fn shadow(&self) -> bool {
+        self.mode == Mode::Shadow
+    }
+
     /// Whether the rule applies in `group`.
     pub fn covers(&self, group: &str) -> bool {
         self.groups.is_empty() || self.groups.contains(group)
@@ -438,6 +460,7 @@ impl Rules {
                 ladder,
                 window,
                 groups: r.groups.into_iter().collect(),
+                mode: r.mode,
             });
         }
         if rules.is_empty() {

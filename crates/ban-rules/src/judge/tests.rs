@@ -221,3 +221,46 @@ fn evidence_is_cut_at_256_bytes_on_a_character() {
     assert!(e.len() <= EVIDENCE_BYTES && e.len() > 250);
     assert!(long.starts_with(&e));
 }
+
+#[test]
+fn a_shadow_rule_matches_but_neither_blocks_nor_masks() {
+    let text = |mode: &str| {
+        format!(
+            "[[rule]]\nname = \"new list\"\non = \"message\"\ncontains_any = [\"free coins\"]\nblock = true\nladder = [\"ban 1d\"]\nmode = \"{mode}\"\n\n[[rule]]\nname = \"stars\"\non = \"message\"\ncontains_any = [\"coins\"]\nmask = true\nladder = [\"mute 1m\"]\nmode = \"{mode}\"\n\n[[rule]]\nname = \"names\"\non = \"join\"\ncontains_any = [\"_bot\"]\nblock = true\nladder = [\"ban 1d\"]\nmode = \"{mode}\"\n"
+        )
+    };
+    let msg = GroupMessage::text_message("@TGS#aLIVE", "AVChatRoom", "bot1", "free coins", 7, 0);
+    let apply: ban_callback::JoinApply = serde_json::from_value(serde_json::json!({
+        "GroupId": "@TGS#aLIVE", "Requestor_Account": "x_bot"
+    }))
+    .unwrap();
+    for (mode, refused) in [("enforce", true), ("shadow", false)] {
+        let rules = Rules::parse(&text(mode)).unwrap();
+        assert_eq!(rules.rules[0].shadow(), !refused);
+        let judged = rules.judge(&Callback::BeforeSendMsg(msg.clone()));
+        assert_eq!(judged.answer.error_code != 0, refused, "{mode}");
+        assert!(
+            judged.answer.msg_body.is_none(),
+            "{mode}: block wins or nothing is masked"
+        );
+        assert_eq!(
+            judged.matches.len(),
+            2,
+            "{mode}: the matches are there to count"
+        );
+        let join = rules.judge(&Callback::BeforeApplyJoinGroup(apply.clone()));
+        assert_eq!(join.answer.error_code != 0, refused, "{mode}");
+    }
+    // A shadow block beside a live mask: the message is masked, not refused.
+    let mixed = text("shadow").replace(
+        "ladder = [\"mute 1m\"]\nmode = \"shadow\"",
+        "ladder = [\"mute 1m\"]\nmode = \"enforce\"",
+    );
+    let rules = Rules::parse(&mixed).unwrap();
+    let judged = rules.judge(&Callback::BeforeSendMsg(msg));
+    assert_eq!(judged.answer.error_code, 0);
+    assert!(
+        judged.answer.msg_body.is_some(),
+        "the enforced mask still stars"
+    );
+}

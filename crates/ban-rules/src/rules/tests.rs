@@ -70,6 +70,7 @@ fn bad_files_name_the_line_and_the_reason() {
         ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nreview = true\nladder = [\"ban 1h\"]\n", "line 2", "review = true acts on content results"),
         ("[[rule]]\nname = \"a\"\non = \"join\"\ncontains_any = [\"x\"]\nlabels = [\"Ad\"]\nladder = [\"ban 1h\"]\n", "line 2", "labels picks"),
         ("[[rule]]\nname = \"a\"\non = \"content_result\"\nlabels = [\" \"]\nladder = [\"ban 1h\"]\n", "line 2", "labels holds an empty entry"),
+        ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nmode = \"dry\"\nladder = [\"ban 1h\"]\n", "line 5", "unknown variant `dry`, expected `enforce` or `shadow`"),
         ("", "", "no [[rule]]"),
     ];
     for (text, line, reason) in cases {
