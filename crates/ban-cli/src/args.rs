@@ -112,6 +112,11 @@ pub(crate) enum Cmd {
     },
     /// Receive Tencent's callbacks, answer them from rules, mute and ban offenders.
     Serve(crate::serve::ServeArgs),
+    /// Check a rules file, or try it on recorded callbacks before it goes live.
+    Rules {
+        #[command(subcommand)]
+        cmd: crate::rules_cmd::RulesCmd,
+    },
     /// Run the local emulator of the ban service until interrupted.
     #[cfg(feature = "emulator")]
     Emulator(EmulatorArgs),

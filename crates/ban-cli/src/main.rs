@@ -16,6 +16,7 @@ mod job;
 mod list;
 mod members;
 mod output;
+mod rules_cmd;
 mod serve;
 mod settings;
 mod sig;
@@ -108,6 +109,7 @@ async fn dispatch(cli: args::Cli) -> Result<ExitCode, output::Failure> {
         Cmd::Sig(cmd) => sig::run(g, cmd),
         Cmd::Job { cmd, rate } => job::run(g, cmd, &rate).await,
         Cmd::Serve(args) => serve::run(g, args).await,
+        Cmd::Rules { cmd } => rules_cmd::run(g.json, cmd).await,
         #[cfg(feature = "emulator")]
         Cmd::Emulator(args) => emulator::run(g, args).await,
         #[cfg(feature = "emulator")]

@@ -5,7 +5,6 @@
 //! refused before it shows an app and a signature (no `SdkAppid`, not a
 //! POST) is counted in metrics but not written.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
@@ -13,6 +12,7 @@ use std::sync::{mpsc, Arc};
 use serde::Serialize;
 
 use crate::event::{Event, Observer};
+use crate::lines::{self, Msg};
 
 /// Lines waiting to be written, at most.
 pub const AUDIT_QUEUE: usize = 65_536;
@@ -83,37 +83,11 @@ pub struct AuditFile {
     dropped: Arc<AtomicU64>,
 }
 
-/// What the writer thread is given.
-#[derive(Debug)]
-enum Msg {
-    Line(Vec<u8>),
-    /// Answer once everything before it is written.
-    Flush(tokio::sync::oneshot::Sender<()>),
-}
-
 impl AuditFile {
     /// Lines appended to `path`, a file readable by its owner alone (made
     /// so when it exists with a looser mode).
     pub fn open(path: &Path) -> std::io::Result<AuditFile> {
-        let mut options = std::fs::OpenOptions::new();
-        options.create(true).append(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options.open(path)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            if file.metadata()?.permissions().mode() & 0o077 != 0 {
-                file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-            }
-        }
-        let (tx, rx) = mpsc::sync_channel::<Msg>(AUDIT_QUEUE);
-        std::thread::Builder::new()
-            .name("audit".into())
-            .spawn(move || write_lines(file, &rx))?;
+        let tx = lines::spawn(path, "audit log", AUDIT_QUEUE, None)?;
         Ok(AuditFile {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
@@ -144,30 +118,5 @@ impl Observer for AuditFile {
                 let _ = wait.await;
             }
         })
-    }
-}
-
-fn write_lines(file: std::fs::File, rx: &mpsc::Receiver<Msg>) {
-    let mut out = std::io::BufWriter::new(file);
-    let mut flushes = Vec::new();
-    while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
-        while let Some(msg) = next {
-            match msg {
-                Msg::Line(text) => {
-                    if let Err(e) = out.write_all(&text) {
-                        tracing::error!(error = %e, "the audit log cannot be written");
-                    }
-                }
-                Msg::Flush(ack) => flushes.push(ack),
-            }
-            next = rx.try_recv().ok();
-        }
-        if let Err(e) = out.flush() {
-            tracing::error!(error = %e, "the audit log cannot be written");
-        }
-        for ack in flushes.drain(..) {
-            let _ = ack.send(());
-        }
     }
 }

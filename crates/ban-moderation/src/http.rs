@@ -344,6 +344,9 @@ where
     };
     metrics::counter!("serve_callbacks_total", "command" => command).increment(1);
     let digest = replay_digest(query, &body);
+    if let Some(r) = moderator.recorder() {
+        r.record(&query.command, &digest, body.clone());
+    }
     let answer = moderator.judge_once(cb, Some(digest));
     metrics::histogram!("serve_answer_seconds").record(started.elapsed().as_secs_f64());
     json(

@@ -49,9 +49,12 @@ mod event;
 mod file_journal;
 mod http;
 mod journal;
+mod lines;
 mod moderator;
+mod record;
 #[cfg(feature = "redis")]
 mod redis_journal;
+mod replay;
 
 pub use audit::{audit_line, AuditFile, AUDIT_QUEUE};
 pub use counter::{BoxFuture, Counted, Counter, MemoryCounter};
@@ -68,5 +71,9 @@ pub use moderator::{
     Moderation, Moderator, ModeratorBuilder, DEFAULT_COALESCE, DEFAULT_QUEUE,
     DEFAULT_REPLAY_WINDOW, SEEN_FOR,
 };
+pub use record::{Recorded, Recorder, DEFAULT_RECORD_KEEP, DEFAULT_RECORD_MAX_BYTES, RECORD_QUEUE};
 #[cfg(feature = "redis")]
 pub use redis_journal::{RedisJournal, DEFAULT_TAKEOVER};
+pub use replay::{
+    audit_verdicts, differences, Change, Difference, Replay, RuleStats, Severity, Verdicts, Why,
+};

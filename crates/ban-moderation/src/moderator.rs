@@ -44,6 +44,7 @@ pub struct Moderator {
     refusals: Arc<crate::http::Refusals>,
     /// The journal hands recorded actions to the queue itself.
     delivered: bool,
+    recorder: Option<crate::Recorder>,
 }
 
 impl std::fmt::Debug for Moderator {
@@ -65,6 +66,7 @@ pub struct ModeratorBuilder {
     coalesce: Duration,
     journal: Option<Arc<dyn Journal>>,
     replay_window: Duration,
+    recorder: Option<crate::Recorder>,
 }
 
 impl std::fmt::Debug for ModeratorBuilder {
@@ -117,6 +119,13 @@ impl ModeratorBuilder {
     /// ahead as behind) is answered as before and counted once.
     pub fn replay_window(mut self, window: Duration) -> Self {
         self.replay_window = window;
+        self
+    }
+
+    /// Records every verified callback (`banctl serve --record`), for
+    /// `banctl rules test` to replay.
+    pub fn record(mut self, recorder: crate::Recorder) -> Self {
+        self.recorder = Some(recorder);
         self
     }
 
@@ -179,6 +188,7 @@ impl ModeratorBuilder {
             seen_for,
             refusals: Arc::default(),
             delivered,
+            recorder: self.recorder,
         });
         Moderation {
             moderator,
@@ -211,6 +221,9 @@ impl Moderation {
         self.moderator.close_queue();
         let all = tokio::time::timeout(grace, self.dispatcher).await.is_ok();
         self.moderator.observers.flush().await;
+        if let Some(r) = &self.moderator.recorder {
+            r.flush().await;
+        }
         if let Some(j) = &self.moderator.journal {
             j.sync().await;
         }
@@ -229,6 +242,7 @@ impl Moderator {
             coalesce: DEFAULT_COALESCE,
             journal: None,
             replay_window: DEFAULT_REPLAY_WINDOW,
+            recorder: None,
         }
     }
 
@@ -264,6 +278,10 @@ impl Moderator {
 
     pub(crate) fn observers(&self) -> &Observers {
         &self.observers
+    }
+
+    pub(crate) fn recorder(&self) -> Option<&crate::Recorder> {
+        self.recorder.as_ref()
     }
 
     pub(crate) fn refusals(&self) -> &Arc<crate::http::Refusals> {

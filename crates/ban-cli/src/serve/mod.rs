@@ -53,6 +53,19 @@ pub(crate) struct ServeArgs {
     /// Append one JSON line per decision and per action here.
     #[arg(long, value_name = "FILE")]
     pub audit: Option<PathBuf>,
+    /// Append each verified callback here (its command, body and arrival;
+    /// never the Sign or token), for `banctl rules test`. It holds message
+    /// text: keep it as private as the chat. Off by default.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Past this size the recording becomes FILE.1 and a new one begins.
+    #[arg(long, value_name = "BYTES", default_value_t = ban_moderation::DEFAULT_RECORD_MAX_BYTES,
+          value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(4096..), requires = "record")]
+    pub record_max_bytes: u64,
+    /// Rotated recordings kept (FILE.1 .. FILE.N).
+    #[arg(long, value_name = "N", default_value_t = ban_moderation::DEFAULT_RECORD_KEEP,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000), requires = "record")]
+    pub record_keep: usize,
     /// Write the address listened on here once ready (for scripts and tests).
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
@@ -138,6 +151,11 @@ pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
         let audit = AuditFile::open(path)
             .map_err(|e| usage(format!("cannot open --audit {}: {e}", path.display())))?;
         builder = builder.observer(audit);
+    }
+    if let Some(path) = &a.record {
+        let recorder = ban_moderation::Recorder::open(path, a.record_max_bytes, a.record_keep)
+            .map_err(|e| usage(format!("cannot open --record {}: {e}", path.display())))?;
+        builder = builder.record(recorder);
     }
     // Held while serve runs: one serve per state directory.
     let _state_lock;
