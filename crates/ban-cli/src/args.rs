@@ -112,6 +112,9 @@ pub(crate) enum Cmd {
     },
     /// Receive Tencent's callbacks, answer them from rules, mute and ban offenders.
     Serve(crate::serve::ServeArgs),
+    /// Take back a ban or mute job exactly: who had nothing is lifted, who
+    /// was banned or muted before gets its own end back.
+    Undo(crate::undo::UndoArgs),
     /// Check a rules file, or try it on recorded callbacks before it goes live.
     Rules {
         #[command(subcommand)]

@@ -54,7 +54,7 @@ pub(crate) async fn run(
 
 /// First Ctrl-C or SIGTERM: stop dispatching, let calls on the wire finish,
 /// print the report. Second: exit at once.
-async fn watch_signals(abort: AbortSignal, bar: ProgressBar) {
+pub(crate) async fn watch_signals(abort: AbortSignal, bar: ProgressBar) {
     if next_signal().await.is_err() {
         return;
     }
@@ -128,12 +128,20 @@ fn print_report(g: &Global, report: &BulkReport, target: &Target) -> Result<Exit
         output::json_value(report)?;
     } else {
         output::line(format_args!(
-            "{verb} {} of {total} member(s) of {} in {:.2} s ({} calls, {} retries{}{})",
+            "{verb} {} of {total} member(s) of {} in {:.2} s ({} calls, {} retries{}{}{})",
             report.succeeded.len(),
             escape(&report.group),
             report.elapsed.as_secs_f64(),
             report.calls,
             report.retries,
+            if report.state_read_calls > 0 {
+                format!(
+                    ", {} call(s) reading the members' state first, for undo",
+                    report.state_read_calls
+                )
+            } else {
+                String::new()
+            },
             if report.resumed > 0 {
                 format!(", {} done by an earlier run", report.resumed)
             } else {

@@ -20,6 +20,7 @@ mod rules_cmd;
 mod serve;
 mod settings;
 mod sig;
+mod undo;
 
 use std::process::ExitCode;
 
@@ -109,6 +110,7 @@ async fn dispatch(cli: args::Cli) -> Result<ExitCode, output::Failure> {
         Cmd::Sig(cmd) => sig::run(g, cmd),
         Cmd::Job { cmd, rate } => job::run(g, cmd, &rate).await,
         Cmd::Serve(args) => serve::run(g, args).await,
+        Cmd::Undo(args) => undo::run(g, args).await,
         Cmd::Rules { cmd } => rules_cmd::run(g.json, cmd).await,
         #[cfg(feature = "emulator")]
         Cmd::Emulator(args) => emulator::run(g, args).await,

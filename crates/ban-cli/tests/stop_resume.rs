@@ -336,7 +336,12 @@ fn a_torn_journal_resumes_and_another_jobs_journal_is_refused() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(json(&out)["calls"], 3);
     let text = std::fs::read_to_string(&journal).unwrap();
-    assert_eq!(text.lines().count(), 4, "{text}");
+    // The header, what the members had before (nothing), three calls.
+    assert_eq!(text.lines().count(), 5, "{text}");
+    assert!(
+        text.lines().nth(1).unwrap().contains("prior_read"),
+        "{text}"
+    );
     // A crash in the middle of the last record.
     let cut = text.len() - 25;
     std::fs::write(&journal, &text[..cut]).unwrap();
@@ -347,7 +352,7 @@ fn a_torn_journal_resumes_and_another_jobs_journal_is_refused() {
     assert_eq!(v["resumed"], 40);
     assert_eq!(v["banned"].as_array().unwrap().len(), 60);
     let text = std::fs::read_to_string(&journal).unwrap();
-    assert_eq!(text.lines().count(), 4);
+    assert_eq!(text.lines().count(), 5);
     assert!(text.ends_with('\n'));
 
     let before = total_calls(&emu);

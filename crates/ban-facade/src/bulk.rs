@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ban_proto::{BanDuration, MemberAccount, MuteDuration};
+use ban_proto::{BanDuration, GroupId, MemberAccount, MuteDuration};
 
 use crate::client::Client;
 use crate::drive::{drive, Batch, DriveOptions, Polled, ProgressStore};
@@ -253,7 +253,16 @@ impl Client {
                     )),
                     _ => None,
                 };
-                let header = Header::new(spec.action.kind().name(), &spec.group, &members, timed);
+                let mut header =
+                    Header::new(spec.action.kind().name(), &spec.group, &members, timed);
+                if matches!(
+                    action,
+                    BulkAction::BanUntil { .. } | BulkAction::MuteUntil { .. }
+                ) {
+                    // An absolute end: the job is its end, not the seconds
+                    // left of it when a run starts.
+                    header.duration = None;
+                }
                 let journal = Journal::open(path, header)?;
                 // A resumed ban or mute keeps the first run's end.
                 match (&mut spec.action, journal.header.ends_at) {
@@ -269,6 +278,34 @@ impl Client {
                 Some(journal)
             }
         };
+        let started = Instant::now();
+        let mut journal = journal;
+        let mut read_calls = 0;
+        let kind = spec.action.kind();
+        if let Some(j) = journal.as_mut() {
+            // Before the first call (a journal with members done already
+            // was written without the read: it is kept as it is).
+            if matches!(kind, Action::Ban | Action::Mute) && j.prior.is_none() && j.done.is_empty()
+            {
+                let group = GroupId::new(spec.group.clone())?;
+                match self.read_prior(kind, &group, &members).await {
+                    Ok(state) => {
+                        read_calls = state.calls;
+                        j.record_prior(state)?;
+                    }
+                    Err(e) => {
+                        let mut report = BulkReport::new(kind, spec.group.clone());
+                        report.not_attempted =
+                            members.iter().map(|m| m.as_str().to_owned()).collect();
+                        report.stopped = Some(crate::prior::read_failed(&e));
+                        report.duplicates = duplicates;
+                        report.state_read_calls = 1;
+                        report.elapsed = started.elapsed();
+                        return Ok(report);
+                    }
+                }
+            }
+        }
         let run = JobRun::new(self, spec, Patience::interactive(self.max_in_flight))?;
         let mut store = JournalStore::new(Arc::new(run), members, journal, options.progress);
         store.report.duplicates = duplicates;
@@ -276,9 +313,9 @@ impl Client {
         if let Some(abort) = options.abort {
             drive_options = drive_options.shutdown_on(abort);
         }
-        let started = Instant::now();
         let Ok(()) = drive(&mut store, drive_options).await;
         let mut report = store.finish();
+        report.state_read_calls = read_calls;
         report.limiter = self.transport.limiter_description();
         report.elapsed = started.elapsed();
         tracing::info!(

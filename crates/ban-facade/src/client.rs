@@ -134,21 +134,33 @@ impl Client {
                 let Some(offset) = st.offset else {
                     return Ok(None);
                 };
-                let req = BanListRequest {
-                    group_id: st.group.reborrow(),
-                    offset,
-                    limit: PageLimit::MAX,
-                };
-                let page = st.client.transport.call(&req).await?.response;
-                // 0 means no more pages, and so does an empty page (the
-                // documented sample answers a non-zero NextOffset on its last
-                // page); an offset that does not advance would loop forever.
-                st.offset = (page.next_offset > offset && !page.banned.is_empty())
-                    .then_some(page.next_offset);
-                st.page = page.banned.into_iter();
+                let (banned, next) = st.client.ban_page(&st.group, offset).await?;
+                st.offset = next;
+                st.page = banned.into_iter();
             }
         });
         Ok(Box::pin(stream))
+    }
+
+    /// One page of a group's ban list from `offset`, and the next page's
+    /// offset (none after the last).
+    pub(crate) async fn ban_page(
+        &self,
+        group: &GroupId<'static>,
+        offset: PageOffset,
+    ) -> Result<(Vec<BannedAccount>, Option<PageOffset>), CallError> {
+        let req = BanListRequest {
+            group_id: group.reborrow(),
+            offset,
+            limit: PageLimit::MAX,
+        };
+        let page = self.transport.call(&req).await?.response;
+        // 0 means no more pages, and so does an empty page (the documented
+        // sample answers a non-zero NextOffset on its last page); an offset
+        // that does not advance would loop forever.
+        let next =
+            (page.next_offset > offset && !page.banned.is_empty()).then_some(page.next_offset);
+        Ok((page.banned, next))
     }
 
     /// Every muted member of a group with the end of the mute (4294967295

@@ -3,6 +3,8 @@
 //!
 //! ```text
 //! {"journal":"tim-ban/1","action":"ban","group":"@TGS#aX","members":3,"members_sha256":"…","duration":3600,"ends_at":1790000000,"description":"raid"}
+//! {"prior":{"raider2":1790003600}}
+//! {"prior_read":{"calls":1,"members":1}}
 //! {"done":["raider1","raider2"]}
 //! {"failed":["raider3"],"code":10004,"reason":"…"}
 //! ```
@@ -10,12 +12,16 @@
 //! The first line says which job the journal belongs to: action, group, the
 //! SHA-256 of the sorted member set, and for bans and mutes the duration
 //! asked for (4294967295 for a permanent mute), the absolute end time (none
-//! for a permanent mute) and a ban's description. Every later line is one
+//! for a permanent mute) and a ban's description. A ban or mute job's
+//! `prior` lines, written before its first call, hold the end of each
+//! member's ban (or mute) as the group's list showed it before the job
+//! (members not named had none); `prior_read` says the read was whole and
+//! what it cost. `banctl undo` restores that state. Every later line is one
 //! finished call. A resumed job skips the members of `done` lines and sends
 //! the rest; `failed` lines are kept for the record and sent again. A last
 //! line cut short by a crash (no newline, not JSON) is dropped.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -113,9 +119,83 @@ fn member_set_digest(members: &[MemberAccount<'static>]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What the journal holds of the members' state before the job: for a
+/// ban job the end of each member's earlier ban, for a mute job of its
+/// earlier mute (4294967295: permanent); members not named had none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PriorState {
+    /// Each member's earlier end, Unix seconds.
+    pub ends: BTreeMap<String, u64>,
+    /// The calls the read took.
+    pub calls: u64,
+}
+
+/// A journal's contents, read back (by `banctl undo`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct JournalContents {
+    /// What the job did.
+    pub action: crate::report::Action,
+    /// The group.
+    pub group: String,
+    /// How many members the job had.
+    pub members: usize,
+    /// The SHA-256 of its sorted member set.
+    pub members_sha256: String,
+    /// The end of its bans or mutes (none for a permanent mute).
+    pub ends_at: Option<u64>,
+    /// The members done.
+    pub done: HashSet<String>,
+    /// The members' state before the job, when it was read whole.
+    pub prior: Option<PriorState>,
+}
+
+/// Reads a journal back, whichever job wrote it.
+pub fn read_journal(path: &Path) -> Result<JournalContents, JournalError> {
+    let text = std::fs::read(path).map_err(|source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let (header, done, prior, _) = Journal::read(path, &text, None)?;
+    let action = crate::report::Action::ALL
+        .iter()
+        .copied()
+        .find(|a| a.name() == header.action)
+        .ok_or_else(|| JournalError::Corrupt {
+            path: path.to_owned(),
+            line: 1,
+            reason: format!("unknown action {:?}", ban_proto::escape(&header.action)),
+        })?;
+    Ok(JournalContents {
+        action,
+        group: header.group,
+        members: header.members,
+        members_sha256: header.members_sha256,
+        ends_at: header.ends_at,
+        done,
+        prior,
+    })
+}
+
+/// How many members' earlier ends go on one `prior` line.
+const PRIOR_PER_LINE: usize = 1_000;
+
+#[derive(Serialize, Deserialize)]
+struct PriorRead {
+    calls: u64,
+    members: usize,
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
 enum Record<'a> {
+    Prior {
+        prior: BTreeMap<String, u64>,
+    },
+    PriorRead {
+        prior_read: PriorRead,
+    },
     Done {
         #[serde(borrow)]
         done: Vec<std::borrow::Cow<'a, str>>,
@@ -136,6 +216,8 @@ pub(crate) struct Journal {
     pub(crate) header: Header,
     /// Members finished by earlier runs.
     pub(crate) done: HashSet<String>,
+    /// The members' state before the job, once read whole.
+    pub(crate) prior: Option<PriorState>,
 }
 
 impl Journal {
@@ -164,9 +246,10 @@ impl Journal {
                 file,
                 header: want,
                 done: HashSet::new(),
+                prior: None,
             });
         }
-        let (header, done, keep) = Self::read(path, &text, &want)?;
+        let (header, done, prior, keep) = Self::read(path, &text, Some(&want))?;
         if keep < text.len() {
             tracing::warn!(path = %path.display(), bytes = text.len() - keep, "dropping a torn last line of the journal");
             file.set_len(keep as u64).map_err(io)?;
@@ -180,22 +263,27 @@ impl Journal {
             file,
             header,
             done,
+            prior,
         })
     }
 
-    /// Parses a journal's text; returns its header, the members done, and
+    /// Parses a journal's text (checked against `want` when given);
+    /// returns its header, the members done, the state before the job, and
     /// how many bytes to keep (a torn last line is dropped).
+    #[allow(clippy::type_complexity)]
     fn read(
         path: &Path,
         text: &[u8],
-        want: &Header,
-    ) -> Result<(Header, HashSet<String>, usize), JournalError> {
+        want: Option<&Header>,
+    ) -> Result<(Header, HashSet<String>, Option<PriorState>, usize), JournalError> {
         let corrupt = |line: usize, reason: String| JournalError::Corrupt {
             path: path.to_owned(),
             line,
             reason,
         };
         let mut done = HashSet::new();
+        let mut ends = BTreeMap::new();
+        let mut prior = None;
         let mut header: Option<Header> = None;
         let mut offset = 0;
         for (i, raw) in text.split_inclusive(|&b| b == b'\n').enumerate() {
@@ -204,7 +292,9 @@ impl Journal {
             if header.is_none() {
                 let h: Header = serde_json::from_slice(raw)
                     .map_err(|e| corrupt(line_no, format!("not a journal header: {e}")))?;
-                check(path, &h, want)?;
+                if let Some(want) = want {
+                    check(path, &h, want)?;
+                }
                 header = Some(h);
             } else {
                 match serde_json::from_slice::<Record<'_>>(raw) {
@@ -212,6 +302,13 @@ impl Journal {
                         done.extend(members.into_iter().map(|m| m.into_owned()));
                     }
                     Ok(Record::Failed { .. }) => {}
+                    Ok(Record::Prior { prior }) => ends.extend(prior),
+                    Ok(Record::PriorRead { prior_read }) => {
+                        prior = Some(PriorState {
+                            ends: std::mem::take(&mut ends),
+                            calls: prior_read.calls,
+                        });
+                    }
                     Err(_) if !complete => break,
                     Err(e) => return Err(corrupt(line_no, e.to_string())),
                 }
@@ -219,7 +316,7 @@ impl Journal {
             offset += raw.len();
         }
         let header = header.ok_or_else(|| corrupt(1, "no header".into()))?;
-        Ok((header, done, offset))
+        Ok((header, done, prior, offset))
     }
 
     /// Appends one finished call. Each record is one `write` of a whole
@@ -241,7 +338,31 @@ impl Journal {
                 reason: reason.into(),
             }
         };
-        let mut line = serde_json::to_vec(&record).map_err(|e| JournalError::Io {
+        self.write_record(&record)
+    }
+
+    /// Writes the members' state before the job, then that it was read
+    /// whole, and forces both to disk (before the job's first call).
+    pub(crate) fn record_prior(&mut self, state: PriorState) -> Result<(), JournalError> {
+        let entries: Vec<(String, u64)> = state.ends.clone().into_iter().collect();
+        for chunk in entries.chunks(PRIOR_PER_LINE) {
+            self.write_record(&Record::Prior {
+                prior: chunk.iter().cloned().collect(),
+            })?;
+        }
+        self.write_record(&Record::PriorRead {
+            prior_read: PriorRead {
+                calls: state.calls,
+                members: state.ends.len(),
+            },
+        })?;
+        self.sync()?;
+        self.prior = Some(state);
+        Ok(())
+    }
+
+    fn write_record(&mut self, record: &Record<'_>) -> Result<(), JournalError> {
+        let mut line = serde_json::to_vec(record).map_err(|e| JournalError::Io {
             path: self.path.clone(),
             source: e.into(),
         })?;
@@ -302,6 +423,13 @@ fn check(path: &Path, journal: &Header, want: &Header) -> Result<(), JournalErro
             "duration",
             format!("{:?} s", journal.duration.unwrap_or(0)),
             format!("{:?} s", want.duration.unwrap_or(0)),
+        );
+    }
+    if want.duration.is_none() && want.ends_at.is_some() && journal.ends_at != want.ends_at {
+        return mismatch(
+            "end",
+            format!("{:?}", journal.ends_at),
+            format!("{:?}", want.ends_at),
         );
     }
     if journal.description != want.description {

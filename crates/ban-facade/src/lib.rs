@@ -39,8 +39,10 @@ mod input;
 mod job;
 mod journal;
 mod options;
+mod prior;
 mod report;
 mod stop;
+mod undo;
 
 // Every type the client's methods take or return, so a dependent needs
 // this crate alone.
@@ -63,7 +65,8 @@ pub use drive::{drive, Batch, DriveOptions, Polled, ProgressStore};
 pub use engine::{BatchOutcome, JobRun, Members};
 pub use input::{InputError, InvalidMember, INVALID_SHOWN};
 pub use job::{JobAction, JobSpec, JobState, MuteEnd};
-pub use journal::JournalError;
+pub use journal::{read_journal, JournalContents, JournalError, PriorState};
 pub use options::BulkOptions;
 pub use report::{Action, BulkReport, FailedMember, Progress};
 pub use stop::{Patience, StopKind, StopReason, FLEET_QUIET};
+pub use undo::{LeftAlone, Restored, UndoError, UndoOptions, UndoReport};

@@ -177,6 +177,11 @@ pub struct BulkReport {
     pub calls: u64,
     /// Retries made over all calls.
     pub retries: u64,
+    /// Calls that read the members' state before a journaled ban or mute
+    /// (the group's ban or mute list), so the job can be undone exactly;
+    /// not in `calls`.
+    #[serde(default)]
+    pub state_read_calls: u64,
     /// 60007 answers received (each was retried or ended its call).
     pub rate_limited: u64,
     /// What limited the rate: `local`, `redis`, `redis→local (N ms
@@ -210,6 +215,7 @@ impl BulkReport {
             duplicates: 0,
             calls: 0,
             retries: 0,
+            state_read_calls: 0,
             rate_limited: 0,
             limiter: String::new(),
             elapsed: Duration::ZERO,
@@ -252,7 +258,8 @@ impl BulkReport {
 /// `unmuted`: [`Action::done_key`]), `failed`
 /// with `member`, `code`, `reason` and `random` each, `not_attempted`,
 /// `stopped` (`kind`, `code`, `reason`, or null), `resumed`, `duplicates`,
-/// `calls`, `retries`, `rate_limited`, `limiter`, `elapsed_ms`,
+/// `calls`, `retries`, `state_read_calls` (when the state was read),
+/// `rate_limited`, `limiter`, `elapsed_ms`,
 /// `permit_wait_ms`.
 impl Serialize for BulkReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -267,6 +274,9 @@ impl Serialize for BulkReport {
         m.serialize_entry("duplicates", &self.duplicates)?;
         m.serialize_entry("calls", &self.calls)?;
         m.serialize_entry("retries", &self.retries)?;
+        if self.state_read_calls > 0 {
+            m.serialize_entry("state_read_calls", &self.state_read_calls)?;
+        }
         m.serialize_entry("rate_limited", &self.rate_limited)?;
         m.serialize_entry("limiter", &self.limiter)?;
         m.serialize_entry("elapsed_ms", &(self.elapsed.as_millis() as u64))?;
