@@ -230,6 +230,7 @@ fn a_recorded_raid_replays_to_its_audit_log_and_a_new_word_shows_whom_it_adds() 
     assert_eq!(text.status.code(), Some(1));
     assert_eq!(rules_test(text_args).stdout, text.stdout);
     let said = String::from_utf8(text.stdout).unwrap();
+    eprintln!("{}", said.lines().take(8).collect::<Vec<_>>().join("\n"));
     assert!(said.contains("12 account(s) treated differently"), "{said}");
     assert!(
         said.contains("newly muted") && said.contains("seller000"),

@@ -135,6 +135,10 @@ fn a_ban_of_ten_thousand_is_undone_exactly_even_after_a_kill_half_way() {
         v["state_read_calls"].as_u64().unwrap() >= 10,
         "the ban list read first: {v}"
     );
+    eprintln!(
+        "ban of 10,000: {} calls, {} reading the list first",
+        v["calls"], v["state_read_calls"]
+    );
     assert_eq!(list(&emu, "Banned").len(), 10_000);
     // Since the job, someone else bans 5 of them for 30 days and lifts 5.
     let rebanned: Vec<String> = all[5_000..5_005].to_vec();
@@ -162,6 +166,7 @@ fn a_ban_of_ten_thousand_is_undone_exactly_even_after_a_kill_half_way() {
 
     // The undo, slowed and killed half-way.
     let calls_before = accepted(&emu, "unban_group_member");
+    let bans_before = accepted(&emu, "ban_group_member");
     let undo_dir = emu.dir.join("ban.journal.undo");
     let mut child = emu
         .cmd(&[
@@ -192,6 +197,10 @@ fn a_ban_of_ten_thousand_is_undone_exactly_even_after_a_kill_half_way() {
     assert!(undo_dir.join("plan.json").exists());
 
     let v = run(&emu, &["undo", "--journal", j, "--json"]);
+    eprintln!(
+        "undo, second run: {} calls, {} members done by the first",
+        v["calls"], v["resumed"]
+    );
     assert_eq!(v["undid"], "ban");
     assert_eq!(v["by"], "oncall-ana", "the plan keeps who ran it first");
     assert_eq!(v["lifted"].as_array().unwrap().len(), 8_990, "{v:#}");
@@ -213,6 +222,10 @@ fn a_ban_of_ten_thousand_is_undone_exactly_even_after_a_kill_half_way() {
     assert!(
         (450..=450 + 16).contains(&unban_calls),
         "{unban_calls} unban calls"
+    );
+    eprintln!(
+        "undo: {unban_calls} unban calls over both runs, {} ban calls",
+        accepted(&emu, "ban_group_member") - bans_before
     );
 
     // Exactly the state before, but for the 10 changed since the job.
