@@ -11,7 +11,19 @@ use crate::members;
 use crate::output::{self, chain, escape, failed, usage, Failure};
 use crate::settings::Settings;
 
-fn job_error(e: JobError) -> Failure {
+/// The read before a ban or mute job failed: nothing was queued.
+fn prior_read_failed(e: &ban_facade::CallError) -> Failure {
+    let stop = ban_facade::read_failed(e);
+    let text = format!(
+        "{stop}; nothing was queued (--no-prior-read skips the read, and with it the exact undo)"
+    );
+    match stop.kind {
+        ban_facade::StopKind::NoAnswer | ban_facade::StopKind::Unreachable => failed(text),
+        _ => usage(text),
+    }
+}
+
+pub(crate) fn job_error(e: JobError) -> Failure {
     match e {
         JobError::Input(_)
         | JobError::NoSuchJob(_)
@@ -25,7 +37,12 @@ fn job_error(e: JobError) -> Failure {
 
 /// Connects to the queue; with `wait`, retries an unreachable Redis with
 /// capped backoff (100 ms doubling to 5 s), saying so once.
-async fn connect(url: &RedisAddr, prefix: &str, app: u64, wait: bool) -> Result<JobQueue, Failure> {
+pub(crate) async fn connect(
+    url: &RedisAddr,
+    prefix: &str,
+    app: u64,
+    wait: bool,
+) -> Result<JobQueue, Failure> {
     let mut backoff = Duration::from_millis(100);
     let mut said = false;
     loop {
@@ -79,6 +96,7 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
             unmute,
             priority,
             allow_volatile_redis,
+            no_prior_read,
         } => {
             let queue = queue.allow_volatile(allow_volatile_redis);
             let list = members::read(&flags, members_file.as_deref(), trim)?;
@@ -106,8 +124,25 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
             let spec = JobSpec::new(&group, action)
                 .map_err(|i| list.explain(i))?
                 .with_priority(priority);
+            // A ban or mute keeps the members' state before it, read
+            // through the shared budget, so `banctl undo --job` is exact.
+            let prior = match spec.action.kind() {
+                ban_facade::Action::Ban | ban_facade::Action::Mute if !no_prior_read => {
+                    let client = Settings::new(g).client(rate).await?;
+                    let gid = ban_proto::GroupId::new(spec.group.clone())
+                        .map_err(|e| usage(format!("--group: {e}")))?;
+                    let kind = spec.action.kind();
+                    Some(
+                        client
+                            .read_prior(kind, &gid, &list.accounts)
+                            .await
+                            .map_err(|e| prior_read_failed(&e))?,
+                    )
+                }
+                _ => None,
+            };
             let id = queue
-                .submit(&spec, &list.accounts)
+                .submit_with_prior(&spec, &list.accounts, prior.as_ref())
                 .await
                 .map_err(|e| match e {
                     JobError::Input(i) => list.explain(i),

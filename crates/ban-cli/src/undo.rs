@@ -1,5 +1,6 @@
-//! `banctl undo --journal FILE`: a ban or mute job taken back exactly, as
-//! its journal recorded the members' state before it.
+//! `banctl undo --journal FILE` and `banctl undo --job ID`: a ban or mute
+//! job taken back exactly, as its journal (or, for a fleet job, Redis)
+//! recorded the members' state before it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,10 +16,18 @@ use crate::settings::Settings;
 #[derive(Debug, Args)]
 pub(crate) struct UndoArgs {
     /// The journal of the ban or mute job to take back (`banctl ban|mute --journal FILE`).
-    #[arg(long, value_name = "FILE")]
-    journal: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "job",
+        conflicts_with = "job"
+    )]
+    journal: Option<PathBuf>,
+    /// The fleet job to take back (`banctl job submit`; needs --redis).
+    #[arg(long, value_name = "ID")]
+    job: Option<String>,
     /// Where the undo keeps its plan and its own journals, so a second run
-    /// finishes the first (default: FILE.undo).
+    /// finishes the first (default: FILE.undo, or undo-ID for a job).
     #[arg(long, value_name = "DIR")]
     undo_dir: Option<PathBuf>,
     /// Who runs the undo, recorded in its plan and report (default: $USER).
@@ -48,7 +57,24 @@ pub(crate) async fn run(g: &Global, a: UndoArgs) -> Result<ExitCode, Failure> {
     if let Some(d) = &a.undo_dir {
         options = options.dir(d);
     }
-    let result = client.undo(&a.journal, options).await;
+    let result = match (&a.journal, &a.job) {
+        (Some(journal), _) => client.undo(journal, options).await,
+        (None, Some(id)) => {
+            let settings = Settings::new(g);
+            let (url, prefix) = settings.redis(&a.rate)?;
+            let app = settings.require_sdkappid()?;
+            let queue = crate::job::connect(&url, &prefix, app, false).await?;
+            let job = queue.undo_source(id).await.map_err(crate::job::job_error)?;
+            let dir = a
+                .undo_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("undo-{id}")));
+            client
+                .undo_job(&job, &format!("job {id}"), &dir, options)
+                .await
+        }
+        (None, None) => return Err(output::usage("give --journal FILE or --job ID")),
+    };
     signals.abort();
     let report = match result {
         Ok(r) => r,

@@ -239,6 +239,29 @@ fn an_unknown_group_pauses_the_job_within_one_window() {
     )
     .output()
     .unwrap();
+    // Reading the members' state first finds no group: nothing is queued.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing was queued"),
+        "{}",
+        stderr(&out)
+    );
+    let out = job(
+        &emu,
+        &redis,
+        &[
+            "submit",
+            "--group",
+            "@TGS#aNOSUCH",
+            "--members-file",
+            file.to_str().unwrap(),
+            "--duration",
+            "1h",
+            "--no-prior-read",
+        ],
+    )
+    .output()
+    .unwrap();
     let id = job_id(&out);
     let started = Instant::now();
     let w = worker(&emu, &redis, &[]);

@@ -324,3 +324,56 @@ fn a_mute_of_ten_thousand_is_undone_exactly_and_a_journal_without_the_read_is_re
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn a_fleet_job_is_undone_exactly_from_what_redis_kept() {
+    use common::fleet::{job, submit, worker};
+    let redis = ban_fleet::testing::RedisServer::start().unwrap();
+    let emu = start_emulator("undojob", &[]);
+    let all = names("w", 2_000);
+    earlier(&emu, "ban", &all[..200]);
+    let before = list(&emu, "Banned");
+    assert_eq!(before.len(), 200);
+    let id = submit(&emu, &redis, &all, &["--duration", "7d"]);
+    let out = worker(&emu, &redis, &[]).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(list(&emu, "Banned").len(), 2_000);
+    let url = redis.url();
+    let undo_dir = emu.dir.join("job.undo");
+    let out = emu.run(&[
+        "undo",
+        "--job",
+        &id,
+        "--redis",
+        &url,
+        "--undo-dir",
+        undo_dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["lifted"].as_array().unwrap().len(), 1_800, "{v}");
+    assert_eq!(v["restored"].as_array().unwrap().len(), 200);
+    assert_same(
+        &before,
+        &list(&emu, "Banned"),
+        "bans after the fleet job's undo",
+    );
+    // Without --redis, --job says what it needs.
+    let out = emu.run(&["undo", "--job", &id]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--redis"), "{}", stderr(&out));
+    // An unban job kept no earlier state: refused, naming the job.
+    let f = write(&emu, "few.txt", &all[..3]);
+    let unban = job(
+        &emu,
+        &redis,
+        &["submit", "--group", G, "--members-file", &f, "--unban"],
+    )
+    .output()
+    .unwrap();
+    let unban_id = common::fleet::job_id(&unban);
+    let out = emu.run(&["undo", "--job", &unban_id, "--redis", &url]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&unban_id), "{}", stderr(&out));
+}

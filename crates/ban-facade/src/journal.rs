@@ -131,7 +131,15 @@ pub struct PriorState {
     pub calls: u64,
 }
 
-/// A journal's contents, read back (by `banctl undo`).
+impl PriorState {
+    /// Each member's earlier end, and the calls the read took.
+    pub fn new(ends: BTreeMap<String, u64>, calls: u64) -> Self {
+        PriorState { ends, calls }
+    }
+}
+
+/// A journal's contents, read back (by `banctl undo`), or a fleet job's
+/// as its store keeps them.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct JournalContents {
@@ -141,7 +149,8 @@ pub struct JournalContents {
     pub group: String,
     /// How many members the job had.
     pub members: usize,
-    /// The SHA-256 of its sorted member set.
+    /// The SHA-256 of its sorted member set (a fleet job: `job:ID`): what
+    /// an undo's plan is checked against.
     pub members_sha256: String,
     /// The end of its bans or mutes (none for a permanent mute).
     pub ends_at: Option<u64>,
@@ -149,6 +158,30 @@ pub struct JournalContents {
     pub done: HashSet<String>,
     /// The members' state before the job, when it was read whole.
     pub prior: Option<PriorState>,
+}
+
+impl JournalContents {
+    /// A job's contents from its store (a fleet job): `identity` names it
+    /// uniquely (`job:ID`).
+    pub fn new(
+        action: crate::report::Action,
+        group: impl Into<String>,
+        members: usize,
+        identity: impl Into<String>,
+        ends_at: Option<u64>,
+        done: HashSet<String>,
+        prior: Option<PriorState>,
+    ) -> Self {
+        JournalContents {
+            action,
+            group: group.into(),
+            members,
+            members_sha256: identity.into(),
+            ends_at,
+            done,
+            prior,
+        }
+    }
 }
 
 /// Reads a journal back, whichever job wrote it.

@@ -40,6 +40,7 @@ mod job;
 mod journal;
 mod options;
 mod prior;
+pub use prior::read_failed;
 mod report;
 mod stop;
 mod undo;

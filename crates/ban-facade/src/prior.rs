@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use ban_proto::{GroupId, MemberAccount, MutedListRequest, PageOffset};
+use ban_proto::{GroupId, MutedListRequest, PageOffset};
 use ban_transport::{CallError, ErrorKind};
 
 use crate::client::Client;
@@ -46,22 +46,23 @@ impl Client {
         Ok((ends, calls))
     }
 
-    /// What the job's members had before it: their entries of the list.
-    pub(crate) async fn read_prior(
+    /// What a ban or mute job's members have before it: their entries of
+    /// the group's ban (or mute) list, and the calls the read took.
+    pub async fn read_prior<S: AsRef<str>>(
         &self,
         action: Action,
         group: &GroupId<'static>,
-        members: &[MemberAccount<'static>],
+        members: &[S],
     ) -> Result<PriorState, CallError> {
         let (mut ends, calls) = self.current_ends(action, group).await?;
-        let wanted: HashSet<&str> = members.iter().map(MemberAccount::as_str).collect();
+        let wanted: HashSet<&str> = members.iter().map(AsRef::as_ref).collect();
         ends.retain(|m, _| wanted.contains(m.as_str()));
         Ok(PriorState { ends, calls })
     }
 }
 
 /// The stop of a job whose first read failed.
-pub(crate) fn read_failed(err: &CallError) -> StopReason {
+pub fn read_failed(err: &CallError) -> StopReason {
     let kind = Health::systemic(&err.kind).unwrap_or(match err.kind {
         ErrorKind::Connect(_) => StopKind::Unreachable,
         _ => StopKind::NoAnswer,

@@ -201,7 +201,7 @@ fn plan_err(path: &Path, reason: impl std::fmt::Display) -> UndoError {
 
 /// Splits the members the job did by what they get back.
 fn make_plan(
-    journal: &Path,
+    source: &str,
     job: &JournalContents,
     current: &BTreeMap<String, u64>,
     now: u64,
@@ -209,7 +209,7 @@ fn make_plan(
     read_calls: u64,
 ) -> Result<Plan, UndoError> {
     let not_undoable = |why: String| UndoError::NotUndoable {
-        path: journal.to_owned(),
+        path: PathBuf::from(source),
         why,
     };
     let ours = match job.action {
@@ -234,7 +234,7 @@ fn make_plan(
     done.sort_unstable();
     let mut plan = Plan {
         undo: PLAN_FORMAT.to_owned(),
-        journal: journal.display().to_string(),
+        journal: source.to_owned(),
         action: job.action,
         group: job.group.clone(),
         members_sha256: job.members_sha256.clone(),
@@ -304,13 +304,28 @@ impl Client {
         journal: &Path,
         options: UndoOptions,
     ) -> Result<UndoReport, UndoError> {
-        let started = Instant::now();
         let job = read_journal(journal)?;
         let dir = options.dir.clone().unwrap_or_else(|| {
             let mut p = journal.as_os_str().to_owned();
             p.push(".undo");
             PathBuf::from(p)
         });
+        self.undo_job(&job, &journal.display().to_string(), &dir, options)
+            .await
+    }
+
+    /// [`Client::undo`] of a job read from elsewhere (a fleet job's store):
+    /// `source` names it in messages, `dir` keeps the undo's plan and
+    /// journals.
+    pub async fn undo_job(
+        &self,
+        job: &JournalContents,
+        source: &str,
+        dir: &Path,
+        options: UndoOptions,
+    ) -> Result<UndoReport, UndoError> {
+        let started = Instant::now();
+        let dir = dir.to_owned();
         std::fs::create_dir_all(&dir)
             .map_err(|e| plan_err(&dir, format!("cannot be made: {e}")))?;
         let plan_path = dir.join("plan.json");
@@ -325,10 +340,7 @@ impl Client {
                 {
                     return Err(plan_err(
                         &plan_path,
-                        format!(
-                            "was made for another job than the one in {}; give another --undo-dir",
-                            journal.display()
-                        ),
+                        format!("was made for another job than {source}; give another --undo-dir"),
                     ));
                 }
                 plan
@@ -340,7 +352,7 @@ impl Client {
                     .await
                     .map_err(|e| UndoError::Read(crate::prior::read_failed(&e)))?;
                 let now = since_epoch().as_secs();
-                let plan = make_plan(journal, &job, &current, now, &options.by, calls)?;
+                let plan = make_plan(source, job, &current, now, &options.by, calls)?;
                 write_plan(&plan_path, &plan)?;
                 plan
             }

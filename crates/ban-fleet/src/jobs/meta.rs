@@ -38,6 +38,9 @@ impl F {
     pub(crate) const RATE_LIMITED: &'static str = "rate_limited";
     pub(crate) const PERMIT_WAIT_MS: &'static str = "permit_wait_ms";
     pub(crate) const REDELIVERIES: &'static str = "redeliveries";
+    /// The calls that read the members' state before the job; present
+    /// when that state is kept (in the job's `:prior` hash).
+    pub(crate) const PRIOR_READ_CALLS: &'static str = "prior_read_calls";
 }
 
 /// A job's hash.

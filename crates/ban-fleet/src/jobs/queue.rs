@@ -2,12 +2,13 @@
 //! a stream of batches of at most 20 members (500 for mutes; one consumer group), a set of
 //! the members done and a hash of those failed (member → JSON record).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ban_facade::{
-    validate_members, Action, BulkReport, FailedMember, JobSpec, JobState, StopKind, StopReason,
+    validate_members, Action, BulkReport, FailedMember, JobAction, JobSpec, JobState,
+    JournalContents, MuteEnd, PriorState, StopKind, StopReason,
 };
 use redis::streams::{StreamPendingReply, StreamRangeReply};
 use redis::AsyncCommands;
@@ -34,11 +35,19 @@ pub(crate) struct JobKeys {
     pub(crate) stream: String,
     pub(crate) done: String,
     pub(crate) failed: String,
+    /// The members' earlier ends, read before the job (for an undo).
+    pub(crate) prior: String,
 }
 
 impl JobKeys {
-    fn all(&self) -> [&String; 4] {
-        [&self.hash, &self.stream, &self.done, &self.failed]
+    fn all(&self) -> [&String; 5] {
+        [
+            &self.hash,
+            &self.stream,
+            &self.done,
+            &self.failed,
+            &self.prior,
+        ]
     }
 }
 
@@ -146,6 +155,7 @@ impl JobQueue {
             stream: format!("{base}:stream"),
             done: format!("{base}:done"),
             failed: format!("{base}:failed"),
+            prior: format!("{base}:prior"),
             hash: base,
         }
     }
@@ -160,6 +170,19 @@ impl JobQueue {
         &self,
         spec: &JobSpec,
         members: &[S],
+    ) -> Result<String, JobError> {
+        self.submit_with_prior(spec, members, None).await
+    }
+
+    /// [`JobQueue::submit`], keeping with the job the members' state
+    /// before it (`Client::read_prior`, read by the submitter before any
+    /// worker can take a batch), so [`JobQueue::undo_source`] can give it
+    /// back exactly.
+    pub async fn submit_with_prior<S: AsRef<str>>(
+        &self,
+        spec: &JobSpec,
+        members: &[S],
+        prior: Option<&PriorState>,
     ) -> Result<String, JobError> {
         spec.validate()?;
         let (members, duplicates) = validate_members(members)?;
@@ -200,6 +223,13 @@ impl JobQueue {
                 let lease = crate::jobs::worker::DEFAULT_LEASE.as_millis() as u64;
                 fields.push((F::NOT_BEFORE_MS, (now_ms() + lease).to_string()));
             }
+        }
+        if let Some(prior) = prior {
+            let entries: Vec<(&String, &u64)> = prior.ends.iter().collect();
+            for chunk in entries.chunks(SUBMIT_PIPELINE_MEMBERS) {
+                let _: () = conn.hset_multiple(&keys.prior, chunk).await?;
+            }
+            fields.push((F::PRIOR_READ_CALLS, prior.calls.to_string()));
         }
         let _: () = conn.hset_multiple(&keys.hash, &fields).await?;
         let _: () = conn
@@ -420,6 +450,40 @@ impl JobQueue {
             redeliveries: meta.redeliveries,
             live_workers: status.live_workers,
         })
+    }
+
+    /// What an undo of the job needs: its action, group and end, the
+    /// members done, and their state before it (none when the job was
+    /// submitted without it).
+    pub async fn undo_source(&self, id: &str) -> Result<JournalContents, JobError> {
+        let meta = self.meta(id).await?;
+        let keys = self.keys(id);
+        let mut conn = self.conn.clone();
+        let done: HashSet<String> = conn.smembers(&keys.done).await?;
+        let calls: Option<u64> = conn.hget(&keys.hash, F::PRIOR_READ_CALLS).await?;
+        let prior = match calls {
+            Some(calls) => {
+                let ends: BTreeMap<String, u64> = conn.hgetall(&keys.prior).await?;
+                Some(PriorState::new(ends, calls))
+            }
+            None => None,
+        };
+        let ends_at = match &meta.spec.action {
+            JobAction::Ban { ends_at, .. } => Some(*ends_at),
+            JobAction::Mute {
+                ends_at: MuteEnd::At(t),
+            } => Some(*t),
+            _ => None,
+        };
+        Ok(JournalContents::new(
+            meta.spec.action.kind(),
+            meta.spec.group.clone(),
+            meta.total as usize,
+            format!("job:{id}"),
+            ends_at,
+            done,
+            prior,
+        ))
     }
 
     /// Deletes a job as a whole (its hash, stream and member sets), never by
