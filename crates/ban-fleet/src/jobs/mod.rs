@@ -14,6 +14,7 @@
 mod error;
 pub(crate) mod judge;
 mod meta;
+mod prior;
 pub(crate) mod queue;
 mod report;
 pub(crate) mod store;

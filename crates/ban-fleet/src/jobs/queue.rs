@@ -2,13 +2,13 @@
 //! a stream of batches of at most 20 members (500 for mutes; one consumer group), a set of
 //! the members done and a hash of those failed (member → JSON record).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ban_facade::{
-    validate_members, Action, BulkReport, FailedMember, JobAction, JobSpec, JobState,
-    JournalContents, MuteEnd, PriorState, StopKind, StopReason,
+    validate_members, Action, BulkReport, FailedMember, JobSpec, JobState, PriorState, StopKind,
+    StopReason,
 };
 use redis::streams::{StreamPendingReply, StreamRangeReply};
 use redis::AsyncCommands;
@@ -225,10 +225,7 @@ impl JobQueue {
             }
         }
         if let Some(prior) = prior {
-            let entries: Vec<(&String, &u64)> = prior.ends.iter().collect();
-            for chunk in entries.chunks(SUBMIT_PIPELINE_MEMBERS) {
-                let _: () = conn.hset_multiple(&keys.prior, chunk).await?;
-            }
+            super::prior::store(&mut conn, &keys, prior).await?;
             fields.push((F::PRIOR_READ_CALLS, prior.calls.to_string()));
         }
         let _: () = conn.hset_multiple(&keys.hash, &fields).await?;
@@ -450,40 +447,6 @@ impl JobQueue {
             redeliveries: meta.redeliveries,
             live_workers: status.live_workers,
         })
-    }
-
-    /// What an undo of the job needs: its action, group and end, the
-    /// members done, and their state before it (none when the job was
-    /// submitted without it).
-    pub async fn undo_source(&self, id: &str) -> Result<JournalContents, JobError> {
-        let meta = self.meta(id).await?;
-        let keys = self.keys(id);
-        let mut conn = self.conn.clone();
-        let done: HashSet<String> = conn.smembers(&keys.done).await?;
-        let calls: Option<u64> = conn.hget(&keys.hash, F::PRIOR_READ_CALLS).await?;
-        let prior = match calls {
-            Some(calls) => {
-                let ends: BTreeMap<String, u64> = conn.hgetall(&keys.prior).await?;
-                Some(PriorState::new(ends, calls))
-            }
-            None => None,
-        };
-        let ends_at = match &meta.spec.action {
-            JobAction::Ban { ends_at, .. } => Some(*ends_at),
-            JobAction::Mute {
-                ends_at: MuteEnd::At(t),
-            } => Some(*t),
-            _ => None,
-        };
-        Ok(JournalContents::new(
-            meta.spec.action.kind(),
-            meta.spec.group.clone(),
-            meta.total as usize,
-            format!("job:{id}"),
-            ends_at,
-            done,
-            prior,
-        ))
     }
 
     /// Deletes a job as a whole (its hash, stream and member sets), never by
