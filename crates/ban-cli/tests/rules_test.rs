@@ -5,15 +5,15 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::fleet::wait_for;
-use common::serve::{audit_lines, free_port, group_list, start_serve, token_file, TOKEN};
-use common::{bin, json, start_emulator, stderr, tempdir, Emu, G};
+use common::serve::{
+    audit_lines, emulator_calling, free_port, group_list, metrics_text, send, start_serve, TOKEN,
+};
+use common::{bin, json, stderr, tempdir, Emu, G};
 use serde_json::{json, Value};
 
 const OLD: &str = r#"
@@ -28,33 +28,6 @@ block = true
 ladder = ["mute 10m", "mute 1h", "ban 7d"]
 window = "24h"
 "#;
-
-/// An emulator that calls `port` back, signed with the token.
-fn emulator_calling(port: u16, tag: &str) -> Emu {
-    let dir = tempdir(tag);
-    let token = token_file(&dir);
-    let url = format!("http://127.0.0.1:{port}/tim/callback");
-    start_emulator(
-        tag,
-        &[
-            "--callback-url",
-            &url,
-            "--callback-token-file",
-            token.to_str().unwrap(),
-            "--rate-limit",
-            "0",
-        ],
-    )
-}
-
-/// A client's message through the emulator (callbacks included): its code.
-fn send(emu: &Emu, from: &str, text: &str) -> i64 {
-    let v = emu.control_post(
-        "send",
-        &json!({"GroupId": G, "From_Account": from, "Text": text}),
-    );
-    v["ErrorCode"].as_i64().unwrap_or_else(|| panic!("{v}"))
-}
 
 fn join(emu: &Emu, members: &[String]) {
     for m in members {
@@ -271,15 +244,6 @@ fn a_recorded_raid_replays_to_its_audit_log_and_a_new_word_shows_whom_it_adds() 
     let out = rules_test(&["--rules", new_s, "--callbacks", path(&bad)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("line 2"), "{}", stderr(&out));
-}
-
-fn metrics_text(addr: &str) -> String {
-    let mut m = TcpStream::connect(addr).unwrap();
-    m.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut text = String::new();
-    m.read_to_string(&mut text).unwrap();
-    text
 }
 
 #[test]

@@ -13,8 +13,8 @@ use std::time::Duration;
 use ban_fleet::testing::RedisServer;
 use common::fleet::wait_for;
 use common::serve::{
-    audit_lines, free_port, group_list, now_unix, post, signed_query, spam_body, start_serve,
-    token_file, TOKEN,
+    audit_lines, emulator_calling, free_port, group_list, now_unix, post, send, signed_query,
+    spam_body, start_serve, token_file, TOKEN,
 };
 use common::{start_emulator, stderr, tempdir, Emu, G};
 use serde_json::{json, Value};
@@ -31,33 +31,6 @@ block = true
 ladder = ["mute 10m", "mute 1h", "ban 7d"]
 window = "24h"
 "#;
-
-/// An emulator that calls `port` back, signed with the token.
-fn emulator_calling(port: u16, tag: &str) -> Emu {
-    let dir = tempdir(tag);
-    let token = token_file(&dir);
-    let url = format!("http://127.0.0.1:{port}/tim/callback");
-    start_emulator(
-        tag,
-        &[
-            "--callback-url",
-            &url,
-            "--callback-token-file",
-            token.to_str().unwrap(),
-            "--rate-limit",
-            "0",
-        ],
-    )
-}
-
-/// A client's message through the emulator (callbacks included): its code.
-fn send(emu: &Emu, from: &str, text: &str) -> i64 {
-    let v = emu.control_post(
-        "send",
-        &json!({"GroupId": G, "From_Account": from, "Text": text}),
-    );
-    v["ErrorCode"].as_i64().unwrap_or_else(|| panic!("{v}"))
-}
 
 /// Every bot sends `text` at once (10 clients); each is refused with 10016.
 fn spam_all(emu: &Emu, bots: &[String], text: &str) {

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use ban_fleet::testing::RedisServer;
 use common::fleet::wait_for;
 use common::serve::{
-    audit_lines, free_port, group_list, now_unix, post, signed_query, spam_body, start_serve,
-    Serve, TOKEN,
+    audit_lines, free_port, group_list, metrics_text, now_unix, post, signed_query, spam_body,
+    start_serve, Serve, TOKEN,
 };
 use common::{start_emulator, tempdir, Emu, G};
 use serde_json::{json, Value};
@@ -366,15 +366,6 @@ fn cpu_ticks(pid: u32) -> u64 {
     let after = &stat[stat.rfind(')').unwrap() + 2..];
     let fields: Vec<&str> = after.split(' ').collect();
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-}
-
-fn metrics_text(addr: &str) -> String {
-    let mut m = TcpStream::connect(addr).unwrap();
-    m.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut text = String::new();
-    m.read_to_string(&mut text).unwrap();
-    text
 }
 
 /// Posts a signed probe until it is answered 200 (a 503 or a reset is

@@ -196,3 +196,40 @@ pub(crate) fn signed_query(app: &str, command: &str, token: &str, time: u64) -> 
     let digest = sign(&CallbackToken::new(token), &time.to_string());
     format!("SdkAppid={app}&CallbackCommand={command}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={digest}&RequestTime={time}")
 }
+
+/// An emulator that calls `port` back, signed with the token.
+pub(crate) fn emulator_calling(port: u16, tag: &str) -> Emu {
+    let dir = tempdir(tag);
+    let token = token_file(&dir);
+    let url = format!("http://127.0.0.1:{port}/tim/callback");
+    super::start_emulator(
+        tag,
+        &[
+            "--callback-url",
+            &url,
+            "--callback-token-file",
+            token.to_str().unwrap(),
+            "--rate-limit",
+            "0",
+        ],
+    )
+}
+
+/// A client's message through the emulator (callbacks included): its code.
+pub(crate) fn send(emu: &Emu, from: &str, text: &str) -> i64 {
+    let v = emu.control_post(
+        "send",
+        &serde_json::json!({"GroupId": super::G, "From_Account": from, "Text": text}),
+    );
+    v["ErrorCode"].as_i64().unwrap_or_else(|| panic!("{v}"))
+}
+
+/// The Prometheus text served at `addr`.
+pub(crate) fn metrics_text(addr: &str) -> String {
+    let mut m = TcpStream::connect(addr).unwrap();
+    m.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    m.read_to_string(&mut text).unwrap();
+    text
+}
