@@ -1,6 +1,7 @@
-//! `banctl undo --journal FILE` and `banctl undo --job ID`: a ban or mute
-//! job taken back exactly, as its journal (or, for a fleet job, Redis)
-//! recorded the members' state before it.
+//! `banctl undo --journal FILE`, `banctl undo --job ID` and `banctl undo
+//! --audit FILE --rule R`: a ban or mute job, or serve's actions of one
+//! rule, taken back exactly, as its journal (for a fleet job, Redis; for
+//! serve, its audit log) recorded the members' state before it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,15 +20,29 @@ pub(crate) struct UndoArgs {
     #[arg(
         long,
         value_name = "FILE",
-        required_unless_present = "job",
-        conflicts_with = "job"
+        required_unless_present_any = ["job", "audit"],
+        conflicts_with_all = ["job", "audit"]
     )]
     journal: Option<PathBuf>,
     /// The fleet job to take back (`banctl job submit`; needs --redis).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "audit")]
     job: Option<String>,
+    /// The audit log of `banctl serve --audit` whose actions of --rule to
+    /// take back (it records what each account had before).
+    #[arg(long, value_name = "FILE", requires = "rule")]
+    audit: Option<PathBuf>,
+    /// With --audit: the rule whose actions to take back.
+    #[arg(long, value_name = "NAME", requires = "audit")]
+    rule: Option<String>,
+    /// With --audit: only actions from this time on (RFC 3339, or Unix seconds).
+    #[arg(long, value_name = "TIME", requires = "audit", value_parser = parse_time)]
+    since: Option<u64>,
+    /// With --audit: only actions up to this time (RFC 3339, or Unix seconds).
+    #[arg(long, value_name = "TIME", requires = "audit", value_parser = parse_time)]
+    until: Option<u64>,
     /// Where the undo keeps its plan and its own journals, so a second run
-    /// finishes the first (default: FILE.undo, or undo-ID for a job).
+    /// finishes the first (default: FILE.undo, undo-ID for a job,
+    /// FILE.undo/RULE-SINCE-UNTIL for an audit log).
     #[arg(long, value_name = "DIR")]
     undo_dir: Option<PathBuf>,
     /// Who runs the undo, recorded in its plan and report (default: $USER).
@@ -35,6 +50,26 @@ pub(crate) struct UndoArgs {
     by: Option<String>,
     #[command(flatten)]
     rate: Rate,
+}
+
+/// A time as Unix milliseconds: RFC 3339 (`2026-12-04T20:00:00Z`) or
+/// Unix seconds.
+fn parse_time(s: &str) -> Result<u64, String> {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s
+            .parse::<u64>()
+            .ok()
+            .and_then(|secs| secs.checked_mul(1000))
+            .ok_or_else(|| format!("{s:.20}: too large for Unix seconds"));
+    }
+    let t = humantime::parse_rfc3339_weak(s).map_err(|e| {
+        let prefix: String = s.chars().take(40).collect();
+        format!("{prefix:?} is not an RFC 3339 time (2026-12-04T20:00:00Z) or Unix seconds: {e}")
+    })?;
+    let d = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| format!("{s:.40}: before 1970"))?;
+    u64::try_from(d.as_millis()).map_err(|_| format!("{s:.40}: too far ahead"))
 }
 
 /// Who runs it: `--by`, else the login name.
@@ -56,6 +91,12 @@ pub(crate) async fn run(g: &Global, a: UndoArgs) -> Result<ExitCode, Failure> {
     let mut options = UndoOptions::new(runner(a.by.as_deref())).abort_on(abort);
     if let Some(d) = &a.undo_dir {
         options = options.dir(d);
+    }
+    if let (Some(audit), Some(rule)) = (&a.audit, &a.rule) {
+        let selection = ban_moderation::Selection::new(rule.clone(), a.since, a.until);
+        let r = undo_audit(&client, audit, &selection, a.undo_dir.clone(), options).await;
+        signals.abort();
+        return r.and_then(|reports| finish(g, &reports));
     }
     let result = match (&a.journal, &a.job) {
         (Some(journal), _) => client.undo(journal, options).await,
@@ -81,8 +122,107 @@ pub(crate) async fn run(g: &Global, a: UndoArgs) -> Result<ExitCode, Failure> {
         Err(e @ UndoError::Read(_)) => return Err(failed_err(e)),
         Err(e) => return Err(usage_err(e)),
     };
-    print(g, &report)?;
-    Ok(match &report.stopped {
+    if g.json {
+        output::json_value(&report)?;
+        output::flush()?;
+    } else {
+        print(&report)?;
+    }
+    Ok(exit_code(&report))
+}
+
+/// Takes back serve's actions of `selection` recorded in `audit`: one
+/// undo per group and kind, each with a plan of its own under `dir`, and
+/// each noted in the audit log and its reversal ledger.
+async fn undo_audit(
+    client: &ban_facade::Client,
+    audit: &std::path::Path,
+    selection: &ban_moderation::Selection,
+    dir: Option<PathBuf>,
+    options: UndoOptions,
+) -> Result<Vec<UndoReport>, Failure> {
+    let jobs = ban_moderation::audit_jobs(audit, selection).map_err(usage_err)?;
+    let safe = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let end = |t: Option<u64>| t.map_or_else(|| "all".to_owned(), |t| (t / 1000).to_string());
+    let base = dir.unwrap_or_else(|| {
+        let mut p = audit.as_os_str().to_owned();
+        p.push(".undo");
+        PathBuf::from(p).join(format!(
+            "{}-{}-{}",
+            safe(&selection.rule),
+            end(selection.since_ms),
+            end(selection.until_ms)
+        ))
+    });
+    let mut reports = Vec::new();
+    for job in jobs {
+        let c = &job.contents;
+        let dir = base.join(format!("{}-{}", safe(&c.group), c.action));
+        let source = format!("rule {} in {}", selection.rule, audit.display());
+        let mut report = match client.undo_job(c, &source, &dir, options.clone()).await {
+            Ok(r) => r,
+            Err(e @ UndoError::Read(_)) => return Err(failed_err(e)),
+            Err(e) => return Err(usage_err(e)),
+        };
+        report.left_alone.extend(job.unknown.into_iter().map(|member| {
+            ban_facade::LeftAlone::new(
+                member,
+                "what it had before is not in the audit log (the read failed, or serve predates it)",
+            )
+        }));
+        let mut r = ban_moderation::Reversal::new(&selection.rule, &c.group, c.action, &report.by);
+        r.reversed = (report.lifted.len() + report.restored.len()) as u64;
+        r.left_alone = report.left_alone.len() as u64;
+        r.failed = (report.failed.len() + report.not_attempted.len()) as u64;
+        ban_moderation::note_reversal(audit, selection, &r).map_err(|e| {
+            output::failed(format!(
+                "the undo ran but its line could not be added to {}: {e}",
+                audit.display()
+            ))
+        })?;
+        let stopped = report.stopped.is_some();
+        reports.push(report);
+        if stopped {
+            break;
+        }
+    }
+    Ok(reports)
+}
+
+/// Prints the reports of an undo of an audit log's actions; the exit code
+/// of the worst.
+fn finish(g: &Global, reports: &[UndoReport]) -> Result<ExitCode, Failure> {
+    if g.json {
+        output::json_value(&serde_json::json!({ "undos": reports }))?;
+        output::flush()?;
+    } else if reports.is_empty() {
+        output::line("nothing to undo: no action of that rule was done in that range")?;
+        output::flush()?;
+    } else {
+        for r in reports {
+            print(r)?;
+        }
+    }
+    let codes: Vec<ExitCode> = reports.iter().map(exit_code).collect();
+    let worst = reports
+        .iter()
+        .position(|r| r.stopped.is_some())
+        .or_else(|| reports.iter().position(|r| !r.all_succeeded()));
+    Ok(worst.map_or(ExitCode::SUCCESS, |i| codes[i]))
+}
+
+fn exit_code(report: &UndoReport) -> ExitCode {
+    match &report.stopped {
         Some(s) if s.kind == StopKind::Interrupted => {
             eprintln!(
                 "interrupted: run the same undo again to finish (it follows the same plan and skips what is done)"
@@ -95,14 +235,10 @@ pub(crate) async fn run(g: &Global, a: UndoArgs) -> Result<ExitCode, Failure> {
         }
         None if report.all_succeeded() => ExitCode::SUCCESS,
         None => ExitCode::from(1),
-    })
+    }
 }
 
-fn print(g: &Global, r: &UndoReport) -> Result<(), Failure> {
-    if g.json {
-        output::json_value(r)?;
-        return output::flush();
-    }
+fn print(r: &UndoReport) -> Result<(), Failure> {
     let lifted = if r.undid == ban_facade::Action::Ban {
         "unbanned"
     } else {

@@ -138,6 +138,16 @@ fn kill_in_the_middle(tag: &str, extra: &[&str], fresh_state: bool) -> (usize, u
     let (_, done) = decided_and_done(&lines_of(&audits));
     let there = banned(&emu);
     assert!(done.iter().all(|a| there.contains(a)));
+    // What each bot had before (nothing) was kept with its action before
+    // the call: one sent again after the kill does not take the ban that
+    // landed before it for an earlier state (an undo would keep it).
+    let lines = lines_of(&audits);
+    let befores: HashSet<String> = lines
+        .iter()
+        .filter(|l| l["kind"] == "action" && l["outcome"] == "done")
+        .map(|l| l["before"].to_string())
+        .collect();
+    assert_eq!(befores, HashSet::from(["\"nothing\"".to_owned()]));
     // The second wave: offence 2 for each, as the first run counted them.
     spam(&second, &app, &bots[..20], 2);
     wait_for("20 second offences", Duration::from_secs(30), || {

@@ -158,6 +158,11 @@ pub struct JournalContents {
     pub done: HashSet<String>,
     /// The members' state before the job, when it was read whole.
     pub prior: Option<PriorState>,
+    /// Each member's own end after the job, from the earliest to the
+    /// latest second it may have been set (a job of many calls at
+    /// different times: serve's actions); without it every member's end is
+    /// [`JournalContents::ends_at`].
+    pub member_ends: Option<BTreeMap<String, (u64, u64)>>,
 }
 
 impl JournalContents {
@@ -180,7 +185,15 @@ impl JournalContents {
             ends_at,
             done,
             prior,
+            member_ends: None,
         }
+    }
+
+    /// The same job whose members' ends are their own (see
+    /// [`JournalContents::member_ends`]).
+    pub fn with_member_ends(mut self, ends: BTreeMap<String, (u64, u64)>) -> Self {
+        self.member_ends = Some(ends);
+        self
     }
 }
 
@@ -208,6 +221,7 @@ pub fn read_journal(path: &Path) -> Result<JournalContents, JournalError> {
         ends_at: header.ends_at,
         done,
         prior,
+        member_ends: None,
     })
 }
 

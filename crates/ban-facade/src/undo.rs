@@ -89,6 +89,16 @@ pub struct LeftAlone {
     pub reason: String,
 }
 
+impl LeftAlone {
+    /// `member`, left alone for `reason`.
+    pub fn new(member: impl Into<String>, reason: impl Into<String>) -> Self {
+        LeftAlone {
+            member: member.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// What an undo did: every member the job did is lifted, restored, left
 /// alone with its reason, failed with its reason, or not attempted
 /// because the undo stopped (run it again to finish).
@@ -247,10 +257,21 @@ fn make_plan(
         left_alone: Vec::new(),
     };
     for m in done {
+        let (from, to) = job
+            .member_ends
+            .as_ref()
+            .and_then(|e| e.get(m))
+            .copied()
+            .unwrap_or((ours, ours));
         let reason = match current.get(m) {
-            Some(&c) if c.abs_diff(ours) <= SAME_END_SECS => None,
+            Some(&c)
+                if c.saturating_add(SAME_END_SECS) >= from
+                    && c <= to.saturating_add(SAME_END_SECS) =>
+            {
+                None
+            }
             Some(&c) => Some(format!(
-                "{listed} until {c} since the job (the job's end was {ours}): changed by someone else"
+                "{listed} until {c} since the job (the job's end was {from}): changed by someone else"
             )),
             None => Some(format!(
                 "no longer {listed}: lifted or ended since the job"

@@ -180,6 +180,37 @@ impl ActionStream {
         Ok(())
     }
 
+    /// Keeps a note with each action of `notes` (stream id, text; the
+    /// loop's record of what an account had before it), for whichever
+    /// instance sends the action again; deleted with the action.
+    pub async fn note(&self, notes: &[(String, String)]) -> Result<(), RedisSetupError> {
+        if notes.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        conn.hset_multiple::<_, _, _, ()>(self.notes_key(), notes)
+            .await
+            .map_err(RedisSetupError::classify)
+    }
+
+    /// The notes of the actions of `ids`, in their order (`None`: none).
+    pub async fn notes(&self, ids: &[String]) -> Result<Vec<Option<String>>, RedisSetupError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        redis::cmd("HMGET")
+            .arg(self.notes_key())
+            .arg(ids)
+            .query_async(&mut conn)
+            .await
+            .map_err(RedisSetupError::classify)
+    }
+
+    fn notes_key(&self) -> String {
+        format!("{}:notes", self.key)
+    }
+
     /// The actions of `ids` are done: acknowledged and deleted.
     pub async fn done(&self, ids: &[String]) -> Result<(), RedisSetupError> {
         if ids.is_empty() {
@@ -192,6 +223,10 @@ impl ActionStream {
             .xdel(&self.key, ids)
             .ignore()
             .query_async::<()>(&mut conn)
+            .await
+            .map_err(RedisSetupError::classify)?;
+        // Another key (another slot in a Cluster): a command of its own.
+        conn.hdel::<_, _, ()>(self.notes_key(), ids)
             .await
             .map_err(RedisSetupError::classify)
     }

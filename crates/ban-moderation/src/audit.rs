@@ -42,6 +42,15 @@ struct Line<'a> {
     /// The refusals a `refused` line stands for.
     #[serde(skip_serializing_if = "Option::is_none")]
     count: Option<u64>,
+    /// An action done: what the account had before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    before: Option<crate::Earlier>,
+    /// An action done: the end it set, Unix seconds ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ends: Option<u64>,
+    /// ... or up to this many seconds later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ends_within: Option<u64>,
 }
 
 /// The JSON line of `event` (without its newline).
@@ -72,6 +81,9 @@ pub fn audit_line(event: &Event) -> Vec<u8> {
         outcome: event.outcome.label(),
         code,
         count,
+        before: event.earlier,
+        ends: event.ends.map(|e| e.0),
+        ends_within: event.ends.map(|e| e.1),
     };
     serde_json::to_vec(&line).unwrap_or_default()
 }

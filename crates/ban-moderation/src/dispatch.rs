@@ -13,6 +13,7 @@ use ban_rules::Step;
 use tokio::sync::mpsc;
 
 use crate::counter::{BoxFuture, Counter};
+use crate::earlier::{end_of, is_ban, now_secs, of_ends, secs_up, Earlier, EarlierRead};
 use crate::event::{Event, EventKind, Observers, Outcome};
 use crate::journal::Journal;
 
@@ -36,6 +37,9 @@ pub struct Act {
     pub offence_key: String,
     /// When the offence's window ends, Unix milliseconds.
     pub offence_until_ms: u64,
+    /// What the account had before the action, once read (just before the
+    /// first call; kept by the journal for a call sent again).
+    pub earlier: Option<Earlier>,
 }
 
 impl Act {
@@ -58,6 +62,7 @@ impl Act {
             offence: offence.0,
             offence_key: offence.1.to_owned(),
             offence_until_ms: offence.2,
+            earlier: None,
         }
     }
 }
@@ -73,6 +78,22 @@ pub trait Executor: Send + Sync + 'static {
         step: Step,
         accounts: &'a [String],
     ) -> BoxFuture<'a, HashMap<String, Outcome>>;
+
+    /// What `accounts` of `group` have now: their ban (`ban`) or their
+    /// mute, and the calls the read took. Read before the loop's first
+    /// call for them, so an undo can give it back; an executor that cannot
+    /// read says why (the default), and the actions go ahead without it.
+    fn earlier<'a>(
+        &'a self,
+        group: &'a str,
+        ban: bool,
+        accounts: &'a [String],
+    ) -> BoxFuture<'a, EarlierRead> {
+        let _ = (group, ban, accounts);
+        Box::pin(std::future::ready(Err(
+            "this executor does not read the accounts' state".to_owned(),
+        )))
+    }
 }
 
 /// Sends steps through [`ban_facade::Client::bulk`] in the urgent lane
@@ -161,6 +182,28 @@ impl Executor for ClientExecutor {
             results
         })
     }
+
+    fn earlier<'a>(
+        &'a self,
+        group: &'a str,
+        ban: bool,
+        accounts: &'a [String],
+    ) -> BoxFuture<'a, EarlierRead> {
+        Box::pin(async move {
+            let group = ban_proto::GroupId::new(group.to_owned()).map_err(|e| e.to_string())?;
+            let action = if ban {
+                ban_facade::Action::Ban
+            } else {
+                ban_facade::Action::Mute
+            };
+            let prior = self
+                .client
+                .read_prior(action, &group, accounts)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((of_ends(accounts, &prior.ends, now_secs()), prior.calls))
+        })
+    }
 }
 
 /// How the dispatcher batches.
@@ -199,13 +242,13 @@ pub(crate) struct Dispatch {
 impl Dispatch {
     /// Tells the outcome of each action, makes those lines durable where
     /// the observers can, then marks the finished ones done.
-    async fn finish(&self, done: Vec<(Act, Outcome)>) {
+    async fn finish(&self, done: Vec<(Act, Outcome)>, ends: Option<(u64, u64)>) {
         let mut ids = Vec::new();
         for (act, outcome) in done {
             if act.id != 0 && finished(&outcome) {
                 ids.push(act.id);
             }
-            self.observers.emit(action_event(&act, outcome));
+            self.observers.emit(action_event(&act, outcome, ends));
         }
         if let Some(journal) = &self.journal {
             if !ids.is_empty() {
@@ -236,7 +279,7 @@ pub(crate) async fn dispatch(d: Dispatch, mut rx: mpsc::Receiver<Act>) {
         // A later offence's step supersedes an earlier one's that has not
         // been sent yet (here or on another instance sharing the counts),
         // so a shorter mute never lands after a longer one it follows.
-        let mut jobs: HashMap<(String, Step), Vec<Act>> = HashMap::new();
+        let mut jobs: HashMap<(String, bool), Vec<Act>> = HashMap::new();
         let mut skipped = Vec::new();
         for act in round {
             let latest = d.counter.get(&act.offence_key).await;
@@ -244,41 +287,72 @@ pub(crate) async fn dispatch(d: Dispatch, mut rx: mpsc::Receiver<Act>) {
                 skipped.push((act, Outcome::Superseded { by: latest }));
                 continue;
             }
-            jobs.entry((act.group.clone(), act.step))
+            jobs.entry((act.group.clone(), is_ban(act.step)))
                 .or_default()
                 .push(act);
         }
-        d.finish(skipped).await;
-        for ((group, step), mut acts) in jobs {
-            // One call's worth each, told as it returns.
-            while !acts.is_empty() {
-                let rest = acts.split_off(acts.len().min(per_call(step)));
-                let call = std::mem::replace(&mut acts, rest);
-                let d = d.clone();
-                let group = group.clone();
-                running.spawn(async move {
-                    let accounts: Vec<String> = call.iter().map(|a| a.account.clone()).collect();
-                    let mut results = d.executor.execute(&group, step, &accounts).await;
-                    let done = call
-                        .into_iter()
-                        .map(|act| {
-                            let outcome = results.remove(&act.account).unwrap_or(Outcome::Failed {
-                                code: None,
-                                reason: "no outcome was reported".to_owned(),
-                            });
-                            (act, outcome)
-                        })
-                        .collect();
-                    d.finish(done).await;
-                });
-            }
+        d.finish(skipped, None).await;
+        for ((group, ban), acts) in jobs {
+            let d = d.clone();
+            running.spawn(async move { d.act(group, ban, acts).await });
         }
         while running.try_join_next().is_some() {}
     }
     while running.join_next().await.is_some() {}
 }
-fn action_event(act: &Act, outcome: Outcome) -> Event {
-    Event::new(EventKind::Action, outcome)
+impl Dispatch {
+    /// The bans (`ban`) or mutes of `group` in one round: the accounts'
+    /// earlier state read once, then one call's worth per step at a time,
+    /// each told as it returns.
+    async fn act(&self, group: String, ban: bool, mut acts: Vec<Act>) {
+        self.read_earlier(&group, ban, &mut acts).await;
+        let mut by_step: HashMap<Step, Vec<Act>> = HashMap::new();
+        for act in acts {
+            by_step.entry(act.step).or_default().push(act);
+        }
+        let mut calls = tokio::task::JoinSet::new();
+        for (step, mut acts) in by_step {
+            while !acts.is_empty() {
+                let rest = acts.split_off(acts.len().min(per_call(step)));
+                let call = std::mem::replace(&mut acts, rest);
+                let d = self.clone();
+                let group = group.clone();
+                calls.spawn(async move { d.call(&group, step, call).await });
+            }
+        }
+        while calls.join_next().await.is_some() {}
+    }
+
+    /// One call of `step` for the accounts of `call`.
+    async fn call(&self, group: &str, step: Step, call: Vec<Act>) {
+        let accounts: Vec<String> = call.iter().map(|a| a.account.clone()).collect();
+        let started = std::time::Instant::now();
+        let at = now_secs();
+        let mut results = self.executor.execute(group, step, &accounts).await;
+        let ends = (end_of(step, at), secs_up(started.elapsed()));
+        let done = call
+            .into_iter()
+            .map(|act| {
+                let outcome = results.remove(&act.account).unwrap_or(Outcome::Failed {
+                    code: None,
+                    reason: "no outcome was reported".to_owned(),
+                });
+                (act, outcome)
+            })
+            .collect();
+        self.finish(done, Some(ends)).await;
+    }
+}
+
+/// The event of `act`'s outcome; `ends` (the end its call set, and within
+/// how many seconds after it) when the call was made.
+fn action_event(act: &Act, outcome: Outcome, ends: Option<(u64, u64)>) -> Event {
+    let mut e = Event::new(EventKind::Action, outcome)
         .about(&act.group, &act.account, &act.rule)
-        .step(act.offence, act.step)
+        .step(act.offence, act.step);
+    if matches!(e.outcome, Outcome::Done) {
+        e.earlier = act.earlier;
+        e.ends = ends;
+    }
+    e
 }

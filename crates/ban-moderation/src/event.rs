@@ -234,6 +234,11 @@ pub struct Event {
     pub step: Option<Step>,
     /// What came of it.
     pub outcome: Outcome,
+    /// An action done: what the account had before it (when it was read).
+    pub earlier: Option<crate::Earlier>,
+    /// An action done: the end its call set (Unix seconds) and within how
+    /// many seconds after it the service set it (the call's time).
+    pub ends: Option<(u64, u64)>,
 }
 
 impl Event {
@@ -249,6 +254,8 @@ impl Event {
             offence: None,
             step: None,
             outcome,
+            earlier: None,
+            ends: None,
         }
     }
 

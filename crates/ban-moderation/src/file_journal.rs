@@ -51,6 +51,13 @@ impl Live {
                     self.acts.remove(&id);
                 }
             }
+            Record::Earlier { states } => {
+                for (id, e) in states {
+                    if let Some(Record::Act { earlier, .. }) = self.acts.get_mut(&id) {
+                        *earlier = Some(e);
+                    }
+                }
+            }
             Record::Count {
                 key,
                 offence,
@@ -97,7 +104,8 @@ impl Live {
 
 enum Cmd {
     Record(Record, oneshot::Sender<Result<(), String>>),
-    Done(Vec<u64>),
+    /// A record no one waits for (done, earlier states).
+    Note(Record),
     Sync(oneshot::Sender<()>),
 }
 
@@ -256,8 +264,7 @@ impl Writer {
                         self.live.apply(r);
                         acks.push(ack);
                     }
-                    Cmd::Done(ids) => {
-                        let r = Record::Done { ids };
+                    Cmd::Note(r) => {
                         push_line(&mut out, &r);
                         self.live.apply(r);
                     }
@@ -323,8 +330,20 @@ impl Journal for FileJournal {
         if !ids.is_empty() {
             // Lost only when the writer is far behind: the action is then
             // sent once more after a restart, which converges.
-            let _ = self.tx.try_send(Cmd::Done(ids.to_vec()));
+            let _ = self
+                .tx
+                .try_send(Cmd::Note(Record::Done { ids: ids.to_vec() }));
         }
+    }
+
+    fn earlier<'a>(&'a self, states: &'a [(u64, crate::Earlier)]) -> BoxFuture<'a, ()> {
+        if !states.is_empty() {
+            // Lost only when the writer is far behind: an action sent
+            // again after a restart then reads its state once more.
+            let states = states.to_vec();
+            let _ = self.tx.try_send(Cmd::Note(Record::Earlier { states }));
+        }
+        self.sync()
     }
 
     fn take_recovered(&self) -> Recovered {
@@ -339,7 +358,8 @@ impl Journal for FileJournal {
         let (ack, wait) = oneshot::channel();
         let tx = self.tx.clone();
         Box::pin(async move {
-            // Waits for room: a sync is rare (shutdown, tests).
+            // Waits for room: a sync is rare (once a round of actions,
+            // shutdown).
             let sent =
                 tokio::task::spawn_blocking(move || tx.send(Cmd::Sync(ack)).map_err(|_| ())).await;
             if matches!(sent, Ok(Ok(()))) {
@@ -364,6 +384,7 @@ mod tests {
             offence,
             offence_key: format!("offence:spam:@TGS#a:{account}"),
             offence_until_ms: until_ms,
+            earlier: None,
         }
     }
 
@@ -411,6 +432,43 @@ mod tests {
         );
         let id = j.record(&act("c", 1, later)).await.unwrap();
         assert!(r.acts.iter().all(|a| a.id < id), "ids go on");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// An action sent again after a restart keeps what was read before
+    /// its first call, through compaction too.
+    #[tokio::test]
+    async fn the_earlier_state_comes_back_with_its_action() {
+        let d = dir("earlier");
+        let later = now_ms() + 60_000;
+        {
+            let j = FileJournal::open(&d).unwrap();
+            let a = j.record(&act("a", 1, later)).await.unwrap();
+            let b = j.record(&act("b", 1, later)).await.unwrap();
+            j.earlier(&[
+                (a, crate::Earlier::Until(1_900_000_000)),
+                (b, crate::Earlier::Nothing),
+            ])
+            .await;
+        }
+        for _ in 0..2 {
+            // The second open reads the compacted file.
+            std::thread::sleep(Duration::from_millis(50));
+            let j = FileJournal::open(&d).unwrap();
+            let got: Vec<(String, Option<crate::Earlier>)> = j
+                .take_recovered()
+                .acts
+                .into_iter()
+                .map(|a| (a.account, a.earlier))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("a".to_owned(), Some(crate::Earlier::Until(1_900_000_000))),
+                    ("b".to_owned(), Some(crate::Earlier::Nothing))
+                ]
+            );
+        }
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -36,6 +36,14 @@ pub trait Journal: Send + Sync + 'static {
     fn record<'a>(&'a self, act: &'a Act) -> BoxFuture<'a, Result<u64, String>>;
     /// Marks the actions of `ids` done (their calls returned).
     fn done(&self, ids: &[u64]);
+    /// Keeps what the accounts of these actions had before them (read
+    /// before their first call), so an action sent again after a restart
+    /// or a takeover keeps it; resolves once it is kept. The default keeps
+    /// nothing: an action sent again reads it once more.
+    fn earlier<'a>(&'a self, states: &'a [(u64, crate::Earlier)]) -> BoxFuture<'a, ()> {
+        let _ = states;
+        Box::pin(std::future::ready(()))
+    }
     /// What the journal held when it was opened (taken once; later calls
     /// return nothing).
     fn take_recovered(&self) -> Recovered;
@@ -188,7 +196,12 @@ pub(crate) enum Record {
         key: String,
         /// When the offence's window ends, Unix milliseconds.
         until_ms: u64,
+        /// What the account had before, once read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        earlier: Option<crate::Earlier>,
     },
+    /// What the accounts of actions had before them.
+    Earlier { states: Vec<(u64, crate::Earlier)> },
     /// Actions whose calls returned.
     Done { ids: Vec<u64> },
     /// An offence count kept after its action was done (compaction).
@@ -210,6 +223,7 @@ impl Record {
             offence: act.offence,
             key: act.offence_key.clone(),
             until_ms: act.offence_until_ms,
+            earlier: act.earlier,
         }
     }
 }
@@ -243,6 +257,7 @@ pub(crate) fn act_of(r: Record) -> Option<Act> {
             offence,
             key,
             until_ms,
+            earlier,
         } => Some(Act {
             id,
             group,
@@ -252,7 +267,8 @@ pub(crate) fn act_of(r: Record) -> Option<Act> {
             offence,
             offence_key: key,
             offence_until_ms: until_ms,
+            earlier,
         }),
-        Record::Done { .. } | Record::Count { .. } => None,
+        Record::Done { .. } | Record::Count { .. } | Record::Earlier { .. } => None,
     }
 }

@@ -45,6 +45,7 @@ mod audit;
 mod counter;
 mod decide;
 mod dispatch;
+mod earlier;
 mod event;
 mod file_journal;
 mod http;
@@ -55,12 +56,14 @@ mod record;
 #[cfg(feature = "redis")]
 mod redis_journal;
 mod replay;
+mod reversal;
 
 pub use audit::{audit_line, AuditFile, AUDIT_QUEUE};
 pub use counter::{BoxFuture, Counted, Counter, MemoryCounter};
 #[cfg(feature = "redis")]
 pub use counter::{RedisCounter, REDIS_RETRY};
 pub use dispatch::{bulk_action, Act, ClientExecutor, Executor};
+pub use earlier::{Earlier, EarlierRead, PERMANENT_END};
 pub use event::{Event, EventKind, Metrics, Observer, Observers, Outcome, RefusalReason, Tracing};
 pub use file_journal::FileJournal;
 pub use http::{
@@ -76,4 +79,8 @@ pub use record::{Recorded, Recorder, DEFAULT_RECORD_KEEP, DEFAULT_RECORD_MAX_BYT
 pub use redis_journal::{RedisJournal, DEFAULT_TAKEOVER};
 pub use replay::{
     audit_verdicts, differences, Change, Difference, Replay, RuleStats, Severity, Verdicts, Why,
+};
+pub use reversal::{
+    audit_jobs, note_reversal, read_reversals, reversals_path, AuditJob, AuditReadError, Reversal,
+    Selection,
 };

@@ -63,12 +63,21 @@ impl RedisJournal {
     /// stream (said once per record).
     async fn hand(&self, entries: Vec<(String, String)>, queue: &mpsc::Sender<Act>) -> bool {
         let mut bad = Vec::new();
-        for (id, text) in entries {
+        // What an earlier sender read before its call, when it did.
+        let ids: Vec<String> = entries.iter().map(|(id, _)| id.clone()).collect();
+        let notes = self.stream.notes(&ids).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the actions' notes cannot be read; their earlier state is read again");
+            Vec::new()
+        });
+        for (k, (id, text)) in entries.into_iter().enumerate() {
             let Some(mut act) = decode(&text) else {
                 tracing::error!(id, "an action in the stream is not a record; dropped");
                 bad.push(id);
                 continue;
             };
+            if let Some(Some(note)) = notes.get(k) {
+                act.earlier = serde_json::from_str(note).ok();
+            }
             act.id = self.next.fetch_add(1, Ordering::Relaxed);
             self.lock().insert(act.id, id);
             if queue.send(act).await.is_err() {
@@ -163,6 +172,24 @@ impl Journal for RedisJournal {
                 tracing::warn!(error = %e, "done actions not removed from the stream");
             }
         });
+    }
+
+    fn earlier<'a>(&'a self, states: &'a [(u64, crate::Earlier)]) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let notes: Vec<(String, String)> = {
+                let working = self.lock();
+                states
+                    .iter()
+                    .filter_map(|(h, e)| {
+                        let id = working.get(h)?;
+                        Some((id.clone(), serde_json::to_string(e).ok()?))
+                    })
+                    .collect()
+            };
+            if let Err(e) = self.stream.note(&notes).await {
+                tracing::warn!(error = %e, "the accounts' earlier state is not kept in Redis; an action sent again reads it once more");
+            }
+        })
     }
 
     fn take_recovered(&self) -> Recovered {

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ban_callback::{Callback, GroupMessage, MemberJoin};
-use ban_moderation::{BoxFuture, Event, EventKind, Executor, FileJournal, Moderator, Outcome};
+use ban_moderation::{
+    BoxFuture, Earlier, EarlierRead, Event, EventKind, Executor, FileJournal, Moderator, Outcome,
+};
 use ban_rules::{Rules, Step};
 
 const RULES: &str = r#"
@@ -37,11 +39,14 @@ ladder = ["ban 1h"]
 
 type Calls = Arc<Mutex<Vec<(Step, Vec<String>)>>>;
 
-/// Records each call; reports every account done, or never answers.
+/// Records each call; reports every account done, or never answers (the
+/// call lands on the service all the same).
 #[derive(Clone, Default)]
 struct Recorder {
     calls: Calls,
     stall: bool,
+    /// The service: each account acted on, with its step.
+    service: Arc<Mutex<HashMap<String, Step>>>,
 }
 
 impl Executor for Recorder {
@@ -52,6 +57,11 @@ impl Executor for Recorder {
         accounts: &'a [String],
     ) -> BoxFuture<'a, HashMap<String, Outcome>> {
         self.calls.lock().unwrap().push((step, accounts.to_vec()));
+        let mut service = self.service.lock().unwrap();
+        for a in accounts {
+            service.insert(a.clone(), step);
+        }
+        drop(service);
         if self.stall {
             return Box::pin(std::future::pending());
         }
@@ -60,6 +70,21 @@ impl Executor for Recorder {
             .map(|a| (a.clone(), Outcome::Done))
             .collect();
         Box::pin(std::future::ready(done))
+    }
+
+    fn earlier<'a>(
+        &'a self,
+        _group: &'a str,
+        _ban: bool,
+        accounts: &'a [String],
+    ) -> BoxFuture<'a, EarlierRead> {
+        let service = self.service.lock().unwrap();
+        let found = accounts
+            .iter()
+            .filter(|a| service.contains_key(*a))
+            .map(|a| (a.clone(), Earlier::Until(2_000_000_000)))
+            .collect();
+        Box::pin(std::future::ready(Ok((found, 1))))
     }
 }
 
@@ -170,8 +195,10 @@ fn state_dir(tag: &str) -> PathBuf {
     d
 }
 
-/// A process that dies with 100 actions decided and none returned: the
-/// next one sends all of them, and the offences go on from their counts.
+/// A process that dies with 100 actions decided and none returned (their
+/// calls landed): the next one sends all of them, each with what its
+/// account had before the first call (not the mute that landed), and the
+/// offences go on from their counts.
 #[test]
 fn decided_actions_and_counts_outlive_the_process() {
     let dir = state_dir("kill");
@@ -214,7 +241,10 @@ fn decided_actions_and_counts_outlive_the_process() {
     assert_eq!(queued, 100);
     assert!(!first.calls.lock().unwrap().is_empty(), "calls were sent");
 
-    let second = Recorder::default();
+    let second = Recorder {
+        service: first.service.clone(),
+        ..Recorder::default()
+    };
     let events: Events = Arc::default();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -252,6 +282,19 @@ fn decided_actions_and_counts_outlive_the_process() {
     sent.sort();
     sent.dedup();
     assert_eq!(sent.len(), 100, "every decided action is sent again");
+    let befores: Vec<Option<Earlier>> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == EventKind::Action && e.step == Some(Step::Mute(Some(mins(10)))))
+        .map(|e| e.earlier)
+        .collect();
+    assert_eq!(befores.len(), 100);
+    assert!(
+        befores.iter().all(|b| *b == Some(Earlier::Nothing)),
+        "the state before the first call, kept by the journal: {:?}",
+        befores.iter().find(|b| **b != Some(Earlier::Nothing))
+    );
     assert_eq!(
         steps_of(&second.calls, "bot0").last(),
         Some(&Step::Mute(Some(mins(60)))),

@@ -45,12 +45,28 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
 struct MetricsPage {
     handle: Arc<Option<PrometheusHandle>>,
     moderator: Arc<Moderator>,
+    audit: Option<Arc<std::path::Path>>,
 }
 
 impl MetricsPage {
     fn render(&self) -> Response<Full<Bytes>> {
         let keys = self.moderator.counter().local_len();
         metrics::gauge!("serve_counted_keys").set(keys as f64);
+        if let Some(audit) = &self.audit {
+            // `banctl undo --audit` notes what it gave back beside the
+            // audit log; every rule shows, 0 until one is undone.
+            match ban_moderation::read_reversals(audit) {
+                Ok(mut undone) => {
+                    for rule in &self.moderator.rules().rules {
+                        undone.entry(rule.name.clone()).or_insert(0);
+                    }
+                    for (rule, n) in undone {
+                        metrics::counter!("rule_reversals_total", "rule" => rule).absolute(n);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "the reversal ledger cannot be read"),
+            }
+        }
         let body = (*self.handle)
             .as_ref()
             .map(PrometheusHandle::render)
@@ -68,6 +84,8 @@ pub(crate) struct HostOptions {
     pub(crate) metrics_listener: Option<TcpListener>,
     /// Connections at once, at most, on each port.
     pub(crate) max_connections: usize,
+    /// The audit log, whose reversal ledger `/metrics` counts.
+    pub(crate) audit: Option<std::path::PathBuf>,
 }
 
 impl HostOptions {
@@ -77,6 +95,7 @@ impl HostOptions {
             metrics,
             metrics_listener: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            audit: None,
         }
     }
 }
@@ -93,6 +112,7 @@ impl Host {
         let page = MetricsPage {
             handle: Arc::new(options.metrics),
             moderator,
+            audit: options.audit.map(Arc::from),
         };
         let metrics_here = options.metrics_listener.is_none();
         let mut accept = Vec::new();

@@ -200,6 +200,7 @@ pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
     let verifier = Verifier::new(sdkappid, token).window(window);
     let mut options = HostOptions::new(None);
     options.metrics_listener = metrics_listener;
+    options.audit.clone_from(&a.audit);
     options.max_connections = a
         .max_connections
         .unwrap_or_else(checks::default_max_connections);
