@@ -12,9 +12,7 @@ use crate::args::{Global, Target};
 use crate::members;
 use crate::output::{self, escape, Failure};
 use crate::settings::Settings;
-
-/// Exit code of a job interrupted by a signal.
-const INTERRUPTED: u8 = 130;
+use crate::signals::{self, Signals, Stop};
 
 /// Runs a bulk job of `action` on the target's members.
 pub(crate) async fn run(
@@ -32,7 +30,7 @@ pub(crate) async fn run(
     let client = Settings::new(g).client(&target.rate).await?;
     let bar = progress_bar(g.json, members.accounts.len());
     let abort = AbortSignal::new();
-    let signals = tokio::spawn(watch_signals(abort.clone(), bar.clone()));
+    let signals = on_signals(&abort, &bar)?;
     let mut options = BulkOptions::new()
         .abort_on(abort)
         .priority(target.priority)
@@ -52,34 +50,46 @@ pub(crate) async fn run(
     print_report(g, &report, target)
 }
 
-/// First Ctrl-C or SIGTERM: stop dispatching, let calls on the wire finish,
-/// print the report. Second: exit at once.
-pub(crate) async fn watch_signals(abort: AbortSignal, bar: ProgressBar) {
-    if next_signal().await.is_err() {
+/// First Ctrl-C, SIGTERM or SIGHUP: stop dispatching, let calls on the
+/// wire finish, print the report (exit 130, 143 or 129). Second: exit at
+/// once.
+pub(crate) async fn watch_signals(mut signals: Signals, abort: AbortSignal, bar: ProgressBar) {
+    let Ok(stop) = signals.next().await else {
         return;
-    }
+    };
     bar.suspend(|| {
-        eprintln!("interrupted: no new calls; waiting for the calls in flight, then the report (again to exit at once)");
+        eprintln!(
+            "{}: no new calls; waiting for the calls in flight, then the report (again to exit at once)",
+            said(stop)
+        );
     });
     abort.abort();
-    if next_signal().await.is_ok() {
-        std::process::exit(i32::from(INTERRUPTED));
+    if signals.next().await.is_ok() {
+        std::process::exit(i32::from(stop.exit_code()));
     }
 }
 
-#[cfg(unix)]
-pub(crate) async fn next_signal() -> std::io::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r,
-        _ = term.recv() => Ok(()),
+/// How an interruption is said: "interrupted", and by what when it was not
+/// Ctrl-C.
+pub(crate) fn said(stop: Stop) -> String {
+    match stop {
+        Stop::Interrupt => "interrupted".to_owned(),
+        other => format!("interrupted by {}", other.name()),
     }
 }
 
-#[cfg(not(unix))]
-pub(crate) async fn next_signal() -> std::io::Result<()> {
-    tokio::signal::ctrl_c().await
+/// Starts watching for the signals that stop a job, for `abort`.
+pub(crate) fn on_signals(
+    abort: &AbortSignal,
+    bar: &ProgressBar,
+) -> Result<tokio::task::JoinHandle<()>, Failure> {
+    let signals =
+        Signals::new(true).map_err(|e| output::failed(format!("cannot watch for signals: {e}")))?;
+    Ok(tokio::spawn(watch_signals(
+        signals,
+        abort.clone(),
+        bar.clone(),
+    )))
 }
 
 fn progress_bar(json: bool, total: usize) -> ProgressBar {
@@ -166,14 +176,13 @@ fn print_report(g: &Global, report: &BulkReport, target: &Target) -> Result<Exit
     let left = report.failed.len() + report.not_attempted.len();
     if stop.kind == StopKind::Interrupted {
         let done = report.succeeded.len();
+        let by = said(signals::stopped_by().unwrap_or(Stop::Interrupt));
         match &target.journal {
             Some(j) => eprintln!(
-                "interrupted: {done} of {total} done; rerun the same command (with --journal {}) to finish",
+                "{by}: {done} of {total} done; rerun the same command (with --journal {}) to finish",
                 j.display()
             ),
-            None => eprintln!(
-                "interrupted: {done} of {total} done; rerun with --journal FILE to finish"
-            ),
+            None => eprintln!("{by}: {done} of {total} done; rerun with --journal FILE to finish"),
         }
     } else {
         let resume = match &target.journal {
@@ -201,7 +210,7 @@ fn print_report(g: &Global, report: &BulkReport, target: &Target) -> Result<Exit
         );
     }
     Ok(ExitCode::from(if stop.kind == StopKind::Interrupted {
-        INTERRUPTED
+        signals::interrupted_code()
     } else {
         2
     }))

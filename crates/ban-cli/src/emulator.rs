@@ -67,6 +67,10 @@ pub(crate) async fn run(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure
         callback.timeout = Duration::from_millis(a.callback_timeout_ms);
         config.callback = Some(callback);
     }
+    // Ctrl-C, SIGTERM and SIGHUP stop it cleanly (a `kill -HUP` meant for
+    // serve must not kill it mid-answer).
+    let mut signals = crate::signals::Signals::new(true)
+        .map_err(|e| failed(format!("cannot watch for signals: {e}")))?;
     let emu = Emulator::start(config).await.map_err(usage_err)?;
     let info = emu.ready_info();
     if let Some(path) = &a.ready_file {
@@ -80,15 +84,17 @@ pub(crate) async fn run(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure
             .map_err(|e| usage(format!("cannot write --ready-file {}: {e}", path.display())))?;
     }
     eprintln!(
-        "ban emulator listening on {} (SDKAppID {}, admin {}); Ctrl-C stops it",
+        "ban emulator listening on {} (SDKAppID {}, admin {}); Ctrl-C, SIGTERM or SIGHUP stops it",
         info.endpoint, info.sdkappid, info.admin
     );
     if a.ready_file.is_none() && info.ca_cert_pem.is_some() {
         eprintln!("pass --ready-file PATH to get its CA certificate and credentials as JSON");
     }
-    tokio::signal::ctrl_c()
+    let by = signals
+        .next()
         .await
         .map_err(|e| failed(format!("cannot wait for Ctrl-C: {e}")))?;
+    eprintln!("{}: the emulator stops", crate::ban::said(by));
     emu.stop().await;
     Ok(ExitCode::SUCCESS)
 }

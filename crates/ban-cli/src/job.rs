@@ -45,6 +45,9 @@ pub(crate) async fn connect(
 ) -> Result<JobQueue, Failure> {
     let mut backoff = Duration::from_millis(100);
     let mut said = false;
+    // Watched from the first failed try on, so no signal between two
+    // tries is missed.
+    let mut signals = None;
     loop {
         match JobQueue::connect(url.clone(), prefix, app).await {
             Ok(q) => {
@@ -56,14 +59,25 @@ pub(crate) async fn connect(
             Err(JobError::Setup(e)) if wait && e.is_unreachable() => {
                 if !said {
                     eprintln!(
-                        "warning: --redis: {}; waiting for it (Ctrl-C to stop)",
+                        "warning: --redis: {}; waiting for it (Ctrl-C or SIGTERM stops)",
                         chain(&e)
                     );
                     said = true;
                 }
+                if signals.is_none() {
+                    signals =
+                        Some(crate::signals::Signals::new(true).map_err(|e| {
+                            output::failed(format!("cannot watch for signals: {e}"))
+                        })?);
+                }
+                let signals = signals.as_mut().expect("set just above");
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
-                    _ = tokio::signal::ctrl_c() => return Err(usage("interrupted while waiting for Redis")),
+                    Ok(by) = signals.next() => return Err(Failure {
+                        code: by.exit_code(),
+                        kind: "interrupted",
+                        message: format!("{} while waiting for Redis", crate::ban::said(by)),
+                    }),
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
@@ -207,11 +221,16 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
             }
             let worker = Worker::new(queue, client, config).map_err(job_error)?;
             let stop = AbortSignal::new();
+            let mut watch = crate::signals::Signals::new(true)
+                .map_err(|e| output::failed(format!("cannot watch for signals: {e}")))?;
             let signals = tokio::spawn({
                 let stop = stop.clone();
                 async move {
-                    if tokio::signal::ctrl_c().await.is_ok() {
-                        eprintln!("interrupted: taking no new batches; finishing those in flight");
+                    if let Ok(by) = watch.next().await {
+                        eprintln!(
+                            "{}: taking no new batches; finishing those in flight",
+                            crate::ban::said(by)
+                        );
                         stop.abort();
                     }
                 }

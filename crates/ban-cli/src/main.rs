@@ -3,7 +3,8 @@
 //! demo against it.
 //!
 //! Exit codes: 0 all done, 1 some members failed (or a sig is invalid, or a
-//! call failed), 2 bad input or configuration (nothing was sent).
+//! call failed), 2 bad input or configuration (nothing was sent), 130, 143
+//! or 129 stopped by Ctrl-C, SIGTERM or SIGHUP.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod args;
@@ -20,6 +21,7 @@ mod rules_cmd;
 mod serve;
 mod settings;
 mod sig;
+mod signals;
 mod undo;
 
 use std::process::ExitCode;

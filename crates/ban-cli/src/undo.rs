@@ -84,10 +84,7 @@ fn runner(by: Option<&str>) -> String {
 pub(crate) async fn run(g: &Global, a: UndoArgs) -> Result<ExitCode, Failure> {
     let client = Settings::new(g).client(&a.rate).await?;
     let abort = AbortSignal::new();
-    let signals = tokio::spawn(crate::ban::watch_signals(
-        abort.clone(),
-        indicatif::ProgressBar::hidden(),
-    ));
+    let signals = crate::ban::on_signals(&abort, &indicatif::ProgressBar::hidden())?;
     let mut options = UndoOptions::new(runner(a.by.as_deref())).abort_on(abort);
     if let Some(d) = &a.undo_dir {
         options = options.dir(d);
@@ -224,10 +221,12 @@ fn finish(g: &Global, reports: &[UndoReport]) -> Result<ExitCode, Failure> {
 fn exit_code(report: &UndoReport) -> ExitCode {
     match &report.stopped {
         Some(s) if s.kind == StopKind::Interrupted => {
+            let by = crate::signals::stopped_by().unwrap_or(crate::signals::Stop::Interrupt);
             eprintln!(
-                "interrupted: run the same undo again to finish (it follows the same plan and skips what is done)"
+                "{}: run the same undo again to finish (it follows the same plan and skips what is done)",
+                crate::ban::said(by)
             );
-            ExitCode::from(130)
+            ExitCode::from(crate::signals::interrupted_code())
         }
         Some(s) => {
             eprintln!("error: the undo stopped early: {}: {}", s.kind, s.reason);

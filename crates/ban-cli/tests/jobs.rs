@@ -152,6 +152,55 @@ fn cancel_stops_the_workers_and_the_rest_is_not_attempted() {
     assert!(accepted_at_end < 250, "the worker stopped taking batches");
 }
 
+/// A `kill -HUP` (or a supervisor's SIGTERM) makes a worker finish the
+/// batches it holds and exit 0: nothing is left leased for another
+/// worker to redeliver, no batch is sent twice.
+#[cfg(unix)]
+#[test]
+fn sighup_makes_a_worker_finish_its_batches_and_exit() {
+    let redis = RedisServer::start().unwrap();
+    let emu = start_emulator("jobhup", &["--latency-ms", "50"]);
+    let id = submit(&emu, &redis, &names("h", 4_000), &["--duration", "1h"]);
+    let w = worker(&emu, &redis, &["--rate", "20"]);
+    wait_for("some batches done", Duration::from_secs(20), || {
+        emu.control("stats")["commands"]["ban_group_member"]["accepted"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 5
+    });
+    assert!(Command::new("kill")
+        .args(["-HUP", &w.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = w.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("interrupted by SIGHUP: taking no new batches"),
+        "{}",
+        stderr(&out)
+    );
+    let after_hup = emu.control("stats")["commands"]["ban_group_member"]["accepted"]
+        .as_u64()
+        .unwrap();
+    assert!(after_hup < 200, "the worker went on: {after_hup} calls");
+    // A second worker finishes the job at once: nothing waits out a lease.
+    let started = Instant::now();
+    let out = worker(&emu, &redis, &[]).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (_, v) = report(&emu, &redis, &id);
+    assert_eq!(v["banned"].as_array().unwrap().len(), 4_000, "{v}");
+    assert_eq!(v["redeliveries"], 0, "a batch was left in flight: {v}");
+    let accepted = emu.control("stats")["commands"]["ban_group_member"]["accepted"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(accepted, 200, "one call per batch of 20");
+    eprintln!(
+        "SIGHUP after {after_hup} calls; the rest in {:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn a_batch_that_always_fails_is_failed_after_the_delivery_bound() {
     let redis = RedisServer::start().unwrap();

@@ -399,7 +399,16 @@ fn two_instances_on_one_redis_escalate_each_offence_once() {
 #[test]
 fn sighup_reloads_the_rules_and_a_bad_file_keeps_the_old_ones() {
     let emu = start_emulator("servehup", &[]);
-    let serve = start_serve(&emu, free_port(), RULES, &[]);
+    let pid_file = emu.dir.join("serve.pid");
+    let mut serve = start_serve(
+        &emu,
+        free_port(),
+        RULES,
+        &["--pid-file", pid_file.to_str().unwrap()],
+    );
+    // The reload goes to this serve's own pid, as the docs say.
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert_eq!(pid.trim(), serve.child.id().to_string());
     let app = emu.info["sdkappid"].to_string();
     let verdict = |text: &str| {
         let body = json!({"GroupId": G, "From_Account": "someone", "Random": 1,
@@ -414,9 +423,8 @@ fn sighup_reloads_the_rules_and_a_bad_file_keeps_the_old_ones() {
     };
     assert_eq!(verdict("cheap views here"), 0);
     let hup = || {
-        let pid = serve.child.id().to_string();
         assert!(std::process::Command::new("kill")
-            .args(["-HUP", &pid])
+            .args(["-HUP", pid.trim()])
             .status()
             .unwrap()
             .success());
@@ -451,4 +459,13 @@ fn sighup_reloads_the_rules_and_a_bad_file_keeps_the_old_ones() {
         "{last}"
     );
     assert_eq!(verdict("cheap views here"), 1, "the old rules still work");
+    // SIGTERM stops it cleanly and takes the pid file away.
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .unwrap()
+        .success());
+    let status = serve.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{}", serve.said());
+    assert!(!pid_file.exists(), "the pid file outlived serve");
 }

@@ -69,6 +69,10 @@ pub(crate) struct ServeArgs {
     /// Write the address listened on here once ready (for scripts and tests).
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
+    /// Write this process's id here once ready, and remove it on stop: a
+    /// reload is `kill -HUP $(cat FILE)`, which reaches this serve only.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
     /// Where decided actions are journaled until done, and their offence
     /// counts kept (one serve per directory) [default: the user's state
     /// directory, $XDG_STATE_HOME/banctl/serve or ~/.local/state/banctl/serve].
@@ -209,23 +213,32 @@ pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
     if let Some((from, to)) = raised {
         tracing::info!(from, to, "open files limit raised");
     }
+    // The signals are watched before anyone is told serve is ready: a
+    // reload sent right after the pid file appears reloads, never kills.
+    reload_on_hangup(a.rules.clone(), server.moderation.moderator().clone())?;
+    let mut signals = crate::signals::Signals::new(false)
+        .map_err(|e| failed(format!("cannot watch for signals: {e}")))?;
+    if let Some(path) = &a.pid_file {
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .map_err(|e| usage(format!("cannot write --pid-file {}: {e}", path.display())))?;
+    }
     if let Some(path) = &a.ready_file {
         std::fs::write(path, format!("{{\"listen\":\"{addr}\"}}\n"))
             .map_err(|e| usage(format!("cannot write --ready-file {}: {e}", path.display())))?;
     }
     eprintln!(
-        "banctl serve listening on {addr} (SDKAppID {sdkappid}; journal in {}); SIGHUP reloads the rules, Ctrl-C stops it",
+        "banctl serve listening on {addr} (SDKAppID {sdkappid}; journal in {}); SIGHUP reloads the rules, Ctrl-C or SIGTERM stops it",
         state_dir.display()
     );
-    tokio::spawn(reload_on_hangup(
-        a.rules.clone(),
-        server.moderation.moderator().clone(),
-    ));
-    crate::ban::next_signal()
+    signals
+        .next()
         .await
         .map_err(|e| failed(format!("cannot watch for signals: {e}")))?;
     eprintln!("stopping: sending the actions already queued");
     server.stop().await;
+    if let Some(path) = &a.pid_file {
+        let _ = std::fs::remove_file(path);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -303,31 +316,41 @@ fn default_state_dir() -> Result<PathBuf, Failure> {
     Ok(base.join("banctl/serve"))
 }
 
+/// Reloads the rules from `path` on each SIGHUP, from now on.
 #[cfg(unix)]
-async fn reload_on_hangup(path: PathBuf, moderator: Arc<Moderator>) {
+fn reload_on_hangup(path: PathBuf, moderator: Arc<Moderator>) -> Result<(), Failure> {
     use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
-        return;
-    };
-    while hup.recv().await.is_some() {
-        match Rules::load(&path) {
-            Ok(rules) => {
-                let n = rules.rules.len();
-                moderator.replace_rules(rules);
-                eprintln!("rules reloaded from {}: {n} rule(s)", path.display());
-            }
-            Err(e) => {
-                moderator.emit(Event::new(
-                    EventKind::Reload,
-                    Outcome::ReloadRefused {
-                        reason: e.to_string(),
-                    },
-                ));
-                eprintln!("error: {e}; the old rules stay");
-            }
+    let mut hup = signal(SignalKind::hangup())
+        .map_err(|e| failed(format!("cannot watch for SIGHUP: {e}")))?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            reload(&path, &moderator);
+        }
+    });
+    Ok(())
+}
+
+#[cfg(unix)]
+fn reload(path: &std::path::Path, moderator: &Moderator) {
+    match Rules::load(path) {
+        Ok(rules) => {
+            let n = rules.rules.len();
+            moderator.replace_rules(rules);
+            eprintln!("rules reloaded from {}: {n} rule(s)", path.display());
+        }
+        Err(e) => {
+            moderator.emit(Event::new(
+                EventKind::Reload,
+                Outcome::ReloadRefused {
+                    reason: e.to_string(),
+                },
+            ));
+            eprintln!("error: {e}; the old rules stay");
         }
     }
 }
 
 #[cfg(not(unix))]
-async fn reload_on_hangup(_path: PathBuf, _moderator: Arc<Moderator>) {}
+fn reload_on_hangup(_path: PathBuf, _moderator: Arc<Moderator>) -> Result<(), Failure> {
+    Ok(())
+}
