@@ -126,18 +126,40 @@ pub enum AuthError {
     #[error("the request has no RequestTime (Unix seconds) to check its Sign against")]
     MissingTime,
     /// `RequestTime` is outside the freshness window.
-    #[error("RequestTime {request_time} is {age_secs} s from now, outside the {window_secs} s window (a replay, or a clock far off)")]
+    #[error("{}", stale_text(*request_time, *age_secs, *ahead, *window_secs))]
     Stale {
         /// What the request said.
         request_time: u64,
         /// How far from now, seconds.
         age_secs: u64,
+        /// Whether it is ahead of this clock (else behind it).
+        ahead: bool,
         /// The window, seconds.
         window_secs: u64,
     },
     /// `Sign` is not the digest of this app's token and `RequestTime`.
     #[error("Sign does not match this app's callback token")]
     BadSign,
+}
+
+/// A `RequestTime` out of the window in words: how far in the past or
+/// future, or that it looks like milliseconds (Tencent sends seconds).
+fn stale_text(request_time: u64, age: u64, ahead: bool, window: u64) -> String {
+    // Unix seconds pass 10^11 in the year 5138; milliseconds did in 1973.
+    if request_time >= 100_000_000_000 {
+        return format!(
+            "RequestTime {request_time} looks like milliseconds: it must be Unix seconds, within {window} s of now"
+        );
+    }
+    let when = if ahead { "in the future" } else { "old" };
+    format!(
+        "RequestTime {request_time} is {age} s {when}, outside the {window} s window ({})",
+        if ahead {
+            "a clock far off"
+        } else {
+            "a replay, a clock far off, or a callback queued that long"
+        }
+    )
 }
 
 /// Checks callback requests for one app.
@@ -199,6 +221,7 @@ impl Verifier {
             return Err(AuthError::Stale {
                 request_time,
                 age_secs: age,
+                ahead: request_time > now_unix,
                 window_secs: self.window.as_secs(),
             });
         }

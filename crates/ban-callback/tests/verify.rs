@@ -62,11 +62,16 @@ fn a_good_signature_is_accepted_and_each_fault_refused() {
     assert!(
         matches!(v.verify(&stale, NOW), Err(AuthError::Stale { age_secs, .. }) if age_secs == window + 1)
     );
+    let e = v.verify(&stale, NOW).unwrap_err().to_string();
+    assert!(e.contains(&format!("is {} s old", window + 1)), "{e}");
     let future = signed("xxxyyy", NOW + window + 1);
-    assert!(matches!(
-        v.verify(&future, NOW),
-        Err(AuthError::Stale { .. })
-    ));
+    let e = v.verify(&future, NOW).unwrap_err();
+    assert!(matches!(e, AuthError::Stale { ahead: true, .. }));
+    assert!(e.to_string().contains("s in the future"), "{e}");
+    // Milliseconds are said as such, not as an age of 50,000 years.
+    let millis = signed("xxxyyy", NOW * 1000);
+    let e = v.verify(&millis, NOW).unwrap_err().to_string();
+    assert!(e.contains("looks like milliseconds"), "{e}");
     assert_eq!(
         v.verify(&signed("xxxyyy", NOW - window), NOW),
         Ok(()),

@@ -16,40 +16,150 @@ pub(crate) struct Cli {
     pub command: Cmd,
 }
 
+/// The credentials flags.
+const CREDENTIALS: &[&str] = &["sdkappid", "secret_key", "secret_key_file", "admin"];
+/// The flags that say where the service is.
+const CONNECTION: &[&str] = &["region", "endpoint", "ca_cert", "danger_allow_plain_http"];
+
+/// Global flags a command has no use for, by its path: hidden from its
+/// help and refused when given, never silently ignored.
+const NOT_FOR: &[(&[&str], &[&[&str]])] = &[
+    (&["emulator"], &[CONNECTION, &["json"]]),
+    (&["demo"], &[CREDENTIALS, CONNECTION, &["json"]]),
+    (&["sig", "gen"], &[CONNECTION, &["admin"]]),
+    (&["sig", "verify"], &[CONNECTION, &["admin"]]),
+    (&["rules", "check"], &[CREDENTIALS, CONNECTION]),
+    (&["rules", "test"], &[CREDENTIALS, CONNECTION]),
+    (&["job", "status"], &[CONNECTION, &["secret_key", "secret_key_file", "rate"]]),
+    (&["job", "report"], &[CONNECTION, &["secret_key", "secret_key_file", "rate"]]),
+    (&["job", "cancel"], &[CONNECTION, &["secret_key", "secret_key_file", "rate"]]),
+    (&["job", "resume"], &[CONNECTION, &["secret_key", "secret_key_file", "rate"]]),
+];
+
+/// The command line as clap derives it, less the global flags each
+/// command has no use for (see [`NOT_FOR`]).
+pub(crate) fn command() -> clap::Command {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    for (path, groups) in NOT_FOR {
+        cmd = hide_in(cmd, path, groups, Vec::new());
+    }
+    cmd
+}
+
+/// Gives the command at `path` a hidden copy of each global flag named in
+/// `groups`: clap then does not propagate the shown one there (it skips an
+/// id the subcommand has), and a value given still reaches the parent.
+fn hide_in(
+    cmd: clap::Command,
+    path: &[&str],
+    groups: &[&[&str]],
+    mut globals: Vec<clap::Arg>,
+) -> clap::Command {
+    globals.extend(cmd.get_arguments().filter(|a| a.is_global_set()).cloned());
+    let Some((first, rest)) = path.split_first() else {
+        let hidden: Vec<clap::Arg> = groups
+            .iter()
+            .flat_map(|g| g.iter())
+            .filter_map(|id| globals.iter().rev().find(|a| a.get_id() == *id))
+            .map(|a| a.clone().hide(true))
+            .collect();
+        return cmd.args(hidden);
+    };
+    if cmd.find_subcommand(first).is_none() {
+        return cmd; // built without the emulator
+    }
+    cmd.mut_subcommand(*first, |sc| hide_in(sc, rest, groups, globals))
+}
+
+/// Parses the command line. A global flag given after a command that has
+/// no use for it (`banctl sig gen --endpoint X`) is an error naming both;
+/// before the command (`banctl --endpoint X sig gen`, a wrapper's settings
+/// for every command) it is taken and unused.
+pub(crate) fn parse() -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut cmd = command();
+    let matches = cmd.try_get_matches_from_mut(&argv)?;
+    let mut path = Vec::new();
+    let mut leaf = &matches;
+    while let Some((name, sub)) = leaf.subcommand() {
+        path.push(name);
+        leaf = sub;
+    }
+    // Where the command's last word is on the command line.
+    let mut at = 0;
+    for name in &path {
+        at = argv
+            .iter()
+            .enumerate()
+            .skip(at + 1)
+            .find(|(_, a)| a.as_os_str() == std::ffi::OsStr::new(name))
+            .map_or(at, |(i, _)| i);
+    }
+    if let Some((_, groups)) = NOT_FOR.iter().find(|(p, _)| *p == path.as_slice()) {
+        for id in groups.iter().flat_map(|g| g.iter()) {
+            let long = format!("--{}", id.replace('_', "-"));
+            let with_value = format!("{long}=");
+            let after = argv[at + 1..]
+                .iter()
+                .map(|a| a.to_string_lossy())
+                .take_while(|a| a != "--")
+                .any(|a| a == long || a.starts_with(&with_value));
+            if after {
+                let mut leaf_cmd = &mut cmd;
+                for name in &path {
+                    leaf_cmd = leaf_cmd
+                        .find_subcommand_mut(name)
+                        .expect("a parsed subcommand exists");
+                }
+                return Err(leaf_cmd.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!(
+                        "--{} does not apply to `banctl {}`; leave it out",
+                        id.replace('_', "-"),
+                        path.join(" ")
+                    ),
+                ));
+            }
+        }
+    }
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+}
+
 /// Options every subcommand takes. Each credentials flag falls back to its
 /// `TIM_*` variable, read by ban-facade's one reader (`TimEnv`).
 #[derive(Debug, Args)]
 pub(crate) struct Global {
     /// The app's SDKAppID [or TIM_SDKAPPID].
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Credentials")]
     pub sdkappid: Option<String>,
     /// The app's secret key [or TIM_SECRET_KEY]; visible in `ps`: prefer --secret-key-file.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Credentials")]
     pub secret_key: Option<String>,
     /// A file holding the app's secret key, one line [or TIM_SECRET_KEY_FILE].
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Credentials")]
     pub secret_key_file: Option<PathBuf>,
     /// The app admin identifier [or TIM_ADMIN; default: administrator].
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Credentials")]
     pub admin: Option<String>,
     /// Region: china, singapore, seoul, frankfurt, silicon-valley, jakarta, tokyo, mumbai [or TIM_REGION].
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection")]
     pub region: Option<String>,
     /// A custom base URL: a proxy, or the emulator's endpoint [or TIM_ENDPOINT].
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection")]
     pub endpoint: Option<String>,
     /// A PEM file of CA certificates to trust, e.g. the emulator's [or TIM_CA_CERT].
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection")]
     pub ca_cert: Option<PathBuf>,
     /// Allow a plain-HTTP endpoint (an emulator started with --plain). Sends
     /// the UserSig in clear text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection")]
     pub danger_allow_plain_http: bool,
     /// Print results as JSON for scripts.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Output")]
     pub json: bool,
     /// More logging on stderr (-v, -vv, -vvv).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Output")]
     pub verbose: u8,
 }
 
@@ -74,7 +184,7 @@ pub(crate) enum Cmd {
     /// List a group's banned members.
     List {
         /// The group ID.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_group)]
         group: String,
         #[command(flatten)]
         rate: Rate,
@@ -95,7 +205,7 @@ pub(crate) enum Cmd {
     /// List a group's muted members with the end of each mute.
     Muted {
         /// The group ID.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_group)]
         group: String,
         #[command(flatten)]
         rate: Rate,
@@ -132,35 +242,37 @@ pub(crate) enum Cmd {
 #[derive(Debug, Args)]
 pub(crate) struct Rate {
     /// Calls per second per command [default: 190 alone, 195 for a --redis fleet; the service allows 200].
-    #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, global = true, help_heading = "Rate and fleet", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate: Option<u32>,
     /// Share the SDKAppID's budget with every process using this Redis
     /// (redis://, rediss:// or unix:// URL) [or TIM_REDIS_URL].
     #[arg(
         long,
         global = true,
+        help_heading = "Rate and fleet",
         value_name = "URL",
         conflicts_with = "redis_cluster"
     )]
     pub redis: Option<String>,
     /// The same through a Redis Cluster: some of its nodes' URLs,
     /// comma-separated [or TIM_REDIS_CLUSTER].
-    #[arg(long, global = true, value_name = "URL,URL...")]
+    #[arg(long, global = true, help_heading = "Rate and fleet", value_name = "URL,URL...")]
     pub redis_cluster: Option<String>,
     /// The prefix of the fleet's Redis keys [or TIM_REDIS_KEY_PREFIX; default: tim-ban].
-    #[arg(long, global = true, value_name = "PREFIX")]
+    #[arg(long, global = true, help_heading = "Rate and fleet", value_name = "PREFIX")]
     pub redis_key_prefix: Option<String>,
     /// While Redis is down: local-share (go on at the rate ÷ live processes) or closed (wait).
     #[arg(
         long,
         global = true,
+        help_heading = "Rate and fleet",
         default_value = "local-share",
         value_name = "POLICY"
     )]
     pub redis_policy: String,
     /// Go on alone (with this process's share of the budget) when Redis is
     /// unreachable at the start, instead of exiting 2.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Rate and fleet")]
     pub redis_optional: bool,
 }
 
@@ -168,59 +280,77 @@ pub(crate) struct Rate {
 #[derive(Debug, Args)]
 pub(crate) struct Target {
     /// The group ID.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_group, help_heading = "Members")]
     pub group: String,
-    /// A member (repeatable).
-    #[arg(long = "member")]
+    /// A member (repeatable; a comma is part of the account, not a separator).
+    #[arg(long = "member", help_heading = "Members")]
     pub members: Vec<String>,
     /// A file of members, one per line, UTF-8 (`-` for stdin; blank lines and `#` comments skipped).
-    #[arg(long)]
+    #[arg(long, help_heading = "Members")]
     pub members_file: Option<PathBuf>,
     /// Trim leading and trailing whitespace from members (refused otherwise).
-    #[arg(long)]
+    #[arg(long, help_heading = "Members")]
     pub trim: bool,
     /// Record each finished call in FILE; run the same command again with it
     /// to resume, skipping the members already done.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Job")]
     pub journal: Option<PathBuf>,
     /// The job's lane at the rate limit: urgent (the next free slot, before
     /// any waiting wave), normal or bulk.
-    #[arg(long, default_value = "normal", value_name = "PRIORITY", value_parser = parse_priority)]
+    #[arg(long, default_value = "normal", value_name = "PRIORITY", value_parser = parse_priority, help_heading = "Job")]
     pub priority: Priority,
     #[command(flatten)]
+    pub lists: ListsOut,
+    #[command(flatten)]
     pub rate: Rate,
+}
+
+/// Files that receive every member a job did not do, one per line: a
+/// `--members-file` for the next run (a report for people lists 20).
+#[derive(Debug, Default, Args)]
+pub(crate) struct ListsOut {
+    /// Write every failed member to FILE, one per line (their codes are in --json).
+    #[arg(long, value_name = "FILE", help_heading = "Job")]
+    pub failed_out: Option<PathBuf>,
+    /// Write every member not attempted to FILE, one per line.
+    #[arg(long, value_name = "FILE", help_heading = "Job")]
+    pub not_attempted_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum JobCmd {
     /// Queue a ban, unban, mute or unmute of the members; prints the job's id.
     Submit {
+        /// What to do: ban, unban, mute or unmute (as the commands of those names).
+        #[arg(value_name = "ACTION", value_parser = ["ban", "unban", "mute", "unmute"])]
+        action: Option<String>,
         /// The group ID.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_group, help_heading = "Members")]
         group: String,
-        /// A member (repeatable).
-        #[arg(long = "member")]
+        /// A member (repeatable; a comma is part of the account, not a separator).
+        #[arg(long = "member", help_heading = "Members")]
         members: Vec<String>,
         /// A file of members, one per line, UTF-8 (`-` for stdin).
-        #[arg(long)]
+        #[arg(long, help_heading = "Members")]
         members_file: Option<PathBuf>,
         /// Trim leading and trailing whitespace from members.
-        #[arg(long)]
+        #[arg(long, help_heading = "Members")]
         trim: bool,
-        /// Ban for this long (from now): whole seconds or 1h, 7d.
-        #[arg(long, value_parser = parse_duration, required_unless_present_any = ["unban", "mute", "unmute"])]
-        duration: Option<u64>,
-        /// Why the ban, shown to the members.
-        #[arg(long, conflicts_with_all = ["unban", "mute", "unmute"])]
+        /// How long a ban or mute lasts (from now): whole seconds (3600) or
+        /// a duration (10m, 1h, 7d); a mute also takes `permanent`.
+        #[arg(long, value_name = "DURATION")]
+        duration: Option<String>,
+        /// Why the ban (at most 1000 bytes), shown to the members.
+        #[arg(long)]
         description: Option<String>,
-        /// Lift bans instead (cancels the group's running ban jobs first).
-        #[arg(long, conflicts_with_all = ["duration", "mute", "unmute"])]
+        /// Older spelling of `unban`.
+        #[arg(long, hide = true)]
         unban: bool,
-        /// Mute instead, for this long (from now): seconds, 10m, 1h, or `permanent`.
-        #[arg(long, value_name = "DURATION", value_parser = parse_mute_duration, conflicts_with_all = ["duration", "unmute"])]
-        mute: Option<u32>,
-        /// Lift mutes instead (cancels the group's running mute jobs first).
-        #[arg(long, conflicts_with_all = ["duration"])]
+        /// Older spelling of `mute --duration DURATION`.
+        #[arg(long, hide = true, value_name = "DURATION")]
+        mute: Option<String>,
+        /// Older spelling of `unmute`.
+        #[arg(long, hide = true)]
         unmute: bool,
         /// The job's lane at the shared rate limit: urgent, normal or bulk
         /// (a wave: what urgent and normal work leave).
@@ -259,14 +389,20 @@ pub(crate) enum JobCmd {
         /// The job's id.
         job: String,
     },
-    /// The job's report, as `banctl ban --json` prints it; a finished job is
-    /// deleted once its report is read (unless --keep).
+    /// The job's report, as `banctl ban --json` prints it; the job stays
+    /// (--delete removes a finished one).
     Report {
         /// The job's id.
         job: String,
-        /// Keep a finished job after printing its report.
+        /// Delete a finished job from Redis once its report is printed
+        /// (and its files written); without it the job stays.
         #[arg(long)]
+        delete: bool,
+        /// Kept for older scripts: a report never deletes without --delete.
+        #[arg(long, hide = true, conflicts_with = "delete")]
         keep: bool,
+        #[command(flatten)]
+        lists: ListsOut,
     },
     /// Stop workers from taking the job's batches.
     Cancel {
@@ -401,12 +537,73 @@ pub(crate) fn parse_window(s: &str) -> Result<u64, String> {
     Ok(secs)
 }
 
+/// A group ID as given, refused when it starts or ends with whitespace
+/// (which would be sent as part of the ID), as a member is.
+fn parse_group(s: &str) -> Result<String, String> {
+    if s.trim() != s {
+        return Err(format!(
+            "\"{}\" starts or ends with whitespace, which would be sent as part of the group ID; remove it",
+            ban_proto::escape_bounded(s, ban_proto::QUOTED_BYTES)
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+/// The units of a duration: humantime's, less the fractions of a second
+/// (bans are whole seconds) and less months and years (averages).
+const WHOLE_UNITS: &[&str] = &[
+    "s", "sec", "secs", "second", "seconds", "m", "min", "mins", "minute", "minutes", "h", "hr",
+    "hrs", "hour", "hours", "d", "day", "days", "w", "week", "weeks",
+];
+
+/// Fractions of a second, in humantime's spellings.
+const SUB_SECOND_UNITS: &[&str] = &[
+    "ms",
+    "msec",
+    "millis",
+    "milliseconds",
+    "millisecond",
+    "us",
+    "usec",
+    "micros",
+    "microseconds",
+    "microsecond",
+    "ns",
+    "nsec",
+    "nanos",
+    "nanoseconds",
+    "nanosecond",
+];
+
+/// Units humantime takes as a calendar average.
+const CALENDAR_UNITS: &[&str] = &["y", "year", "years", "M", "month", "months"];
+
 /// Whole seconds, or a humantime duration such as `1h`, `30m`, `7d`; at
 /// least 1 s and never a fraction of a second (nothing is rounded away).
-fn parse_duration(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<u64, String> {
     let s = s.trim();
     if let Ok(secs) = s.parse::<u64>() {
         return Ok(secs);
+    }
+    let units = s
+        .split(|c: char| c.is_ascii_digit() || c.is_whitespace())
+        .filter(|u| !u.is_empty());
+    for unit in units {
+        if CALENDAR_UNITS.contains(&unit) {
+            return Err(format!(
+                "{s:?} is not a fixed length: months and years have none (humantime counts a year as 365.25 days); give days or weeks, e.g. 30d or 52w"
+            ));
+        }
+        if SUB_SECOND_UNITS.contains(&unit) {
+            return Err(format!(
+                "{s:?} is not whole seconds: bans and mutes are whole seconds, so ms, us and ns are not taken"
+            ));
+        }
+        if !WHOLE_UNITS.contains(&unit) {
+            return Err(format!(
+                "{s:?} is not a duration: unit {unit:?} is not one of s, m, h, d, w (or second(s), minute(s), hour(s), day(s), week(s)); give seconds (3600) or a duration like 90s, 10m, 1h, 7d"
+            ));
+        }
     }
     let d = humantime::parse_duration(s).map_err(|e| {
         format!("{s:?} is not a duration ({e}); give seconds (3600) or a duration like 1h, 30m, 7d")
@@ -431,7 +628,7 @@ fn parse_priority(s: &str) -> Result<Priority, String> {
 
 /// A mute's length: `permanent` (4294967295), or what [`parse_duration`]
 /// takes, at most 4294967294 s (the next second is the word `permanent`).
-fn parse_mute_duration(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_mute_duration(s: &str) -> Result<u32, String> {
     if s.trim().eq_ignore_ascii_case("permanent") {
         return Ok(u32::MAX);
     }
@@ -474,10 +671,16 @@ mod tests {
             .contains("\"soon\" is not a duration"));
         assert!(parse_duration("500ms")
             .unwrap_err()
-            .contains("below 1 second"));
-        assert!(parse_duration("1500ms")
-            .unwrap_err()
-            .contains("not a whole number of seconds"));
+            .contains("not whole seconds"));
+        assert_eq!(parse_duration("1h 30m"), Ok(5400));
+        assert_eq!(parse_duration("2weeks"), Ok(1_209_600));
+        for calendar in ["1y", "1month", "2years", "1M"] {
+            let e = parse_duration(calendar).unwrap_err();
+            assert!(e.contains("months and years have none"), "{calendar}: {e}");
+        }
+        let e = parse_duration("1H").unwrap_err();
+        assert!(e.contains("unit \"H\" is not one of s, m, h, d, w"), "{e}");
+        assert!(!e.contains("ns"), "no unit it would refuse is offered: {e}");
     }
 
     #[test]

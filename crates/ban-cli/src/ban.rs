@@ -21,6 +21,7 @@ pub(crate) async fn run(
     action: BulkAction<'_>,
 ) -> Result<ExitCode, Failure> {
     let members = members::read(&target.members, target.members_file.as_deref(), target.trim)?;
+    target.lists.check()?;
     if members.trimmed > 0 {
         eprintln!(
             "--trim: trimmed whitespace from {} member(s)",
@@ -47,7 +48,9 @@ pub(crate) async fn run(
     signals.abort();
     bar.finish_and_clear();
     let report = result.map_err(|e| members.explain(e))?;
-    print_report(g, &report, target)
+    let problems = target.lists.write(&report);
+    let code = print_report(g, &report, target)?;
+    Ok(crate::lists::worst(code, &report, &problems))
 }
 
 /// First Ctrl-C, SIGTERM or SIGHUP: stop dispatching, let calls on the
@@ -113,24 +116,6 @@ fn tick(bar: &ProgressBar, p: Progress) {
     }
 }
 
-/// What an operator should fix, in banctl's flags and variables.
-fn fix(kind: StopKind) -> &'static str {
-    match kind {
-        StopKind::Interrupted => "run the same command again to finish (with --journal it skips the members already done)",
-        StopKind::Credentials => "check --sdkappid (TIM_SDKAPPID), --secret-key-file (TIM_SECRET_KEY_FILE or TIM_SECRET_KEY) and --admin (TIM_ADMIN)",
-        StopKind::Permission => "--admin (TIM_ADMIN) must be the app admin, member banning must be on in the console, and the group type must allow the action",
-        StopKind::Group => "check --group: the group does not exist, was dismissed, or its ID is invalid",
-        StopKind::Tls => "trust the server's CA with --ca-cert (TIM_CA_CERT), or check --endpoint (TIM_ENDPOINT)",
-        StopKind::Unreachable => "check --endpoint (TIM_ENDPOINT) or --region (TIM_REGION), and the network",
-        StopKind::NoAnswer => "the endpoint accepts connections but does not answer; check --endpoint (TIM_ENDPOINT)",
-        StopKind::Journal => "check the --journal file's disk and permissions",
-        StopKind::Description => "reword --description: the service found sensitive words in it",
-        StopKind::Edition => "the app needs the Ultimate (or Enterprise) edition for banning: buy or renew it in the console (10059: never bought, 60020: expired)",
-        StopKind::Refused => "check --group's type: mute and unmute are refused in Work (Private) groups",
-        _ => "see the reason above",
-    }
-}
-
 fn print_report(g: &Global, report: &BulkReport, target: &Target) -> Result<ExitCode, Failure> {
     let verb = report.action.done_key();
     let total = report.total();
@@ -138,16 +123,17 @@ fn print_report(g: &Global, report: &BulkReport, target: &Target) -> Result<Exit
         output::json_value(report)?;
     } else {
         output::line(format_args!(
-            "{verb} {} of {total} member(s) of {} in {:.2} s ({} calls, {} retries{}{}{})",
+            "{verb} {} of {} of {} in {:.2} s ({}, {}{}{}{})",
             report.succeeded.len(),
+            output::count(total as u64, "member", "members"),
             escape(&report.group),
             report.elapsed.as_secs_f64(),
-            report.calls,
-            report.retries,
+            output::count(report.calls, "call", "calls"),
+            output::count(report.retries, "retry", "retries"),
             if report.state_read_calls > 0 {
                 format!(
-                    ", {} call(s) reading the members' state first, for undo",
-                    report.state_read_calls
+                    ", {} reading the members' state first, for undo",
+                    output::count(report.state_read_calls, "call", "calls")
                 )
             } else {
                 String::new()
@@ -197,15 +183,9 @@ fn print_report(g: &Global, report: &BulkReport, target: &Target) -> Result<Exit
             }
             None => "; they are listed above as not_attempted lines".to_owned(),
         };
-        let code = stop
-            .code
-            .map(|c| format!(" (service code {c})"))
-            .unwrap_or_default();
         eprintln!(
-            "error: stopped early: {}{code}: {}; {}. {left} of {total} member(s) not done, {} not attempted{resume}",
-            stop.kind,
-            stop.reason,
-            fix(stop.kind),
+            "error: stopped early: {}. {left} of {total} member(s) not done, {} not attempted{resume}",
+            output::stop_text(stop),
             report.not_attempted.len(),
         );
     }

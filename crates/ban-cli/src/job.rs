@@ -6,7 +6,7 @@ use std::time::Duration;
 use ban_facade::{AbortSignal, BulkAction, JobSpec, JobState};
 use ban_fleet::{JobError, JobQueue, RedisAddr, Worker, WorkerConfig};
 
-use crate::args::{Global, JobCmd, Rate};
+use crate::args::{parse_duration, parse_mute_duration, Global, JobCmd, Rate};
 use crate::members;
 use crate::output::{self, chain, escape, failed, usage, Failure};
 use crate::settings::Settings;
@@ -15,11 +15,61 @@ use crate::settings::Settings;
 fn prior_read_failed(e: &ban_facade::CallError) -> Failure {
     let stop = ban_facade::read_failed(e);
     let text = format!(
-        "{stop}; nothing was queued (--no-prior-read skips the read, and with it the exact undo)"
+        "{}; nothing was queued (--no-prior-read skips the read, and with it the exact undo)",
+        output::stop_text(&stop)
     );
     match stop.kind {
         ban_facade::StopKind::NoAnswer | ban_facade::StopKind::Unreachable => failed(text),
         _ => usage(text),
+    }
+}
+
+/// The action of `job submit`: its word (`ban`, `unban`, `mute`,
+/// `unmute`, as the commands), or an older flag (`--unban`, `--mute D`,
+/// `--unmute`, or `--duration` alone for a ban); never two.
+fn submit_verb(
+    word: Option<&str>,
+    unban: bool,
+    mute: bool,
+    unmute: bool,
+    duration: &Option<String>,
+) -> Result<&'static str, Failure> {
+    let old: Vec<&'static str> = [(unban, "unban"), (mute, "mute"), (unmute, "unmute")]
+        .into_iter()
+        .filter_map(|(given, verb)| given.then_some(verb))
+        .collect();
+    let verb = match (word, old.as_slice()) {
+        (Some(w), []) => match w {
+            "ban" => "ban",
+            "unban" => "unban",
+            "mute" => "mute",
+            _ => "unmute",
+        },
+        (None, [one]) => one,
+        (None, []) if duration.is_some() => "ban",
+        (None, []) => {
+            return Err(usage(
+                "job submit needs its action: ban, unban, mute or unmute, as in `banctl job submit ban --group G --members-file F --duration 7d` (or `mute --duration 10m`, `unban`, `unmute`)",
+            ))
+        }
+        _ => {
+            return Err(usage(
+                "give job submit one action: ban, unban, mute or unmute (the --unban, --mute and --unmute flags are older spellings of the same)",
+            ))
+        }
+    };
+    match verb {
+        "ban" | "mute" if duration.is_none() && !(verb == "mute" && mute) => Err(usage(format!(
+            "--duration is required to {verb}: whole seconds or a duration like 10m, 1h, 7d{}",
+            if verb == "mute" { ", or permanent" } else { "" }
+        ))),
+        "unban" | "unmute" if duration.is_some() => Err(usage(format!(
+            "--duration is for a ban or a mute; {verb} lifts it and takes none"
+        ))),
+        "mute" if mute && duration.is_some() => Err(usage(
+            "give the mute's length once: --duration (the --mute DURATION flag is its older spelling)",
+        )),
+        _ => Ok(verb),
     }
 }
 
@@ -87,6 +137,25 @@ pub(crate) async fn connect(
 }
 
 pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode, Failure> {
+    if let JobCmd::Submit {
+        action,
+        unban,
+        mute,
+        unmute,
+        duration,
+        description,
+        ..
+    } = &cmd
+    {
+        // Said before Redis is looked for: a wrong command line is exit 2
+        // whatever else is set up.
+        let verb = submit_verb(action.as_deref(), *unban, mute.is_some(), *unmute, duration)?;
+        if description.is_some() && verb != "ban" {
+            return Err(usage(format!(
+                "--description is for a ban; a job that does {verb} takes none"
+            )));
+        }
+    }
     let settings = Settings::new(g);
     let (url, prefix) = settings.redis(rate)?;
     let app = settings.require_sdkappid()?;
@@ -99,6 +168,7 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
     }
     match cmd {
         JobCmd::Submit {
+            action: word,
             group,
             members: flags,
             members_file,
@@ -114,22 +184,25 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
         } => {
             let queue = queue.allow_volatile(allow_volatile_redis);
             let list = members::read(&flags, members_file.as_deref(), trim)?;
-            let action = match (unban, mute, unmute, duration) {
-                (true, ..) => BulkAction::Unban,
-                (_, Some(secs), ..) => BulkAction::Mute {
-                    duration: ban_facade::MuteDuration::from_secs(secs),
-                },
-                (_, _, true, _) => BulkAction::Unmute,
-                (.., Some(secs)) => BulkAction::Ban {
-                    duration: ban_facade::BanDuration::try_from(secs)
-                        .map_err(|e| usage(format!("--duration: {e}")))?,
+            let verb = submit_verb(word.as_deref(), unban, mute.is_some(), unmute, &duration)?;
+            let duration = duration.or(mute);
+            let action = match verb {
+                "ban" => BulkAction::Ban {
+                    duration: ban_facade::BanDuration::try_from(
+                        parse_duration(duration.as_deref().unwrap_or_default())
+                            .map_err(|e| usage(format!("--duration: {e}")))?,
+                    )
+                    .map_err(|e| usage(format!("--duration: {e}")))?,
                     description: description.as_deref(),
                 },
-                _ => {
-                    return Err(usage(
-                        "give --duration, --unban, --mute DURATION or --unmute",
-                    ))
-                }
+                "mute" => BulkAction::Mute {
+                    duration: ban_facade::MuteDuration::from_secs(
+                        parse_mute_duration(duration.as_deref().unwrap_or_default())
+                            .map_err(|e| usage(format!("--duration: {e}")))?,
+                    ),
+                },
+                "unban" => BulkAction::Unban,
+                _ => BulkAction::Unmute,
             };
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -250,8 +323,11 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
                 }))?;
             } else {
                 eprintln!(
-                    "worker done: {} batches, {} left for redelivery, {} taken over, {} calls",
-                    stats.batches, stats.retried, stats.redeliveries, stats.calls
+                    "worker done: {}, {} left for redelivery, {} taken over, {}",
+                    output::count(stats.batches, "batch", "batches"),
+                    stats.retried,
+                    stats.redeliveries,
+                    output::count(stats.calls, "call", "calls")
                 );
             }
             Ok(if stats.paused_jobs > 0 {
@@ -268,10 +344,10 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
                 let why = s
                     .stopped
                     .as_ref()
-                    .map(|r| format!(" ({}: {})", r.kind, escape(&r.reason)))
+                    .map(|r| format!(" ({})", escape(&r.said())))
                     .unwrap_or_default();
                 output::line(format_args!(
-                    "job {} ({} {}, {}): {}{why}\n  {} members: {} done, {} failed, {} pending, {} batch(es) in flight\n  {} live worker(s), {} calls, {:.1} calls/s, {} redeliveries",
+                    "job {} ({} {}, {}): {}{why}\n  {} members: {} done, {} failed, {} pending, {} batch(es) in flight\n  {} live worker(s), {}, {:.1} calls/s since a worker first took it, {} redeliveries",
                     s.id,
                     s.action,
                     escape(&s.group),
@@ -283,7 +359,7 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
                     s.pending,
                     s.in_flight,
                     s.live_workers,
-                    s.calls,
+                    output::count(s.calls, "call", "calls"),
                     s.rate,
                     s.redeliveries
                 ))?;
@@ -296,13 +372,26 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
             }
             Ok(ExitCode::SUCCESS)
         }
-        JobCmd::Report { job, keep } => {
+        JobCmd::Report {
+            job,
+            delete,
+            keep: _,
+            lists,
+        } => {
+            lists.check()?;
             let r = queue.report(&job).await.map_err(job_error)?;
+            if delete && !r.state.is_final() {
+                return Err(usage(format!(
+                    "--delete: job {job} is {}, not finished; cancel it first or wait for it",
+                    r.state
+                )));
+            }
+            let problems = lists.write(&r.report);
             if g.json {
                 output::json_value(&r)?;
             } else {
                 output::line(format_args!(
-                    "job {} ({}): {} {}, {} failed, {} not attempted of {}; {} calls, {} retries",
+                    "job {} ({}): {} {}, {} failed, {} not attempted of {}; {}, {}",
                     r.job,
                     r.state,
                     r.report.succeeded.len(),
@@ -310,20 +399,26 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
                     r.report.failed.len(),
                     r.report.not_attempted.len(),
                     r.report.total(),
-                    r.report.calls,
-                    r.report.retries
+                    output::count(r.report.calls, "call", "calls"),
+                    output::count(r.report.retries, "retry", "retries")
                 ))?;
                 output::report_members(&r.report)?;
             }
             output::flush()?;
-            if r.state.is_final() && !keep {
-                queue.delete(&job).await.map_err(job_error)?;
+            if delete {
+                if problems.is_empty() {
+                    queue.delete(&job).await.map_err(job_error)?;
+                    eprintln!("job {job} deleted");
+                } else {
+                    eprintln!("job {job} kept: its member files were not written");
+                }
             }
-            Ok(match (r.state, r.report.failed.is_empty()) {
+            let code = match (r.state, r.report.failed.is_empty()) {
                 (JobState::Done, true) => ExitCode::SUCCESS,
                 (JobState::Paused, _) => ExitCode::from(2),
                 _ => ExitCode::from(1),
-            })
+            };
+            Ok(crate::lists::worst(code, &r.report, &problems))
         }
         JobCmd::Cancel { job } => {
             queue.cancel(&job).await.map_err(job_error)?;

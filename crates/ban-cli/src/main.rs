@@ -15,6 +15,7 @@ mod demo;
 mod emulator;
 mod job;
 mod list;
+mod lists;
 mod members;
 mod output;
 mod rules_cmd;
@@ -27,16 +28,15 @@ mod undo;
 use std::process::ExitCode;
 
 use ban_facade::{BanDuration, BulkAction, MuteDuration};
-use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = match args::Cli::try_parse() {
+    let cli = match args::parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() && std::env::args_os().any(|a| a == "--json") => {
             let failure = output::Failure {
                 code: 2,
                 kind: "usage",
-                message: e.kind().to_string() + ": " + e.to_string().trim(),
+                message: json_message(&e),
             };
             return ExitCode::from(output::report_failure(true, &failure));
         }
@@ -81,6 +81,24 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => ExitCode::from(output::report_failure(json, &e)),
     }
+}
+
+/// A clap error for `--json`: what is wrong and its tip, without the usage
+/// text and without clap's own `error: ` (the JSON says it is an error).
+fn json_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information"));
+    let first = lines.next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let mut message = first.to_owned();
+    for line in lines {
+        message.push_str(if message.ends_with(':') { " " } else { "; " });
+        message.push_str(line);
+    }
+    message
 }
 
 /// Runs the subcommand.

@@ -58,8 +58,16 @@ pub(crate) fn read(flags: &[String], file: Option<&Path>, trim: bool) -> Result<
     let mut m = Members::default();
     let mut spaced = Vec::new();
     for (i, raw) in flags.iter().enumerate() {
+        if raw.contains(',') {
+            eprintln!(
+                "warning: {} \"{}\" has a comma: it is one account of that name; repeat --member for several",
+                Origin::Flag(i + 1),
+                ban_proto::escape_bounded(raw, ban_proto::QUOTED_BYTES)
+            );
+        }
         m.push(raw, Origin::Flag(i + 1), trim, &mut spaced);
     }
+    let mut skipped = 0usize;
     if let Some(path) = file {
         let what = || format!("--members-file {}", path.display());
         let mut bytes = Vec::new();
@@ -70,7 +78,10 @@ pub(crate) fn read(flags: &[String], file: Option<&Path>, trim: bool) -> Result<
         };
         read.map_err(|e| usage(format!("cannot read {}: {e}", what())))?;
         let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-        for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        // The last line's newline ends it; it does not start another.
+        let text = text.strip_suffix(b"\n").unwrap_or(text);
+        let lines = (!text.is_empty()).then(|| text.split(|&b| b == b'\n'));
+        for (i, line) in lines.into_iter().flatten().enumerate() {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let line = std::str::from_utf8(line).map_err(|e| {
                 usage(format!(
@@ -81,6 +92,7 @@ pub(crate) fn read(flags: &[String], file: Option<&Path>, trim: bool) -> Result<
                 ))
             })?;
             if line.trim().is_empty() || line.trim_start().starts_with('#') {
+                skipped += 1;
                 continue;
             }
             m.push(line, Origin::Line(i + 1), trim, &mut spaced);
@@ -94,9 +106,14 @@ pub(crate) fn read(flags: &[String], file: Option<&Path>, trim: bool) -> Result<
         )));
     }
     if m.accounts.is_empty() {
-        return Err(usage(
-            "no members given; use --member (repeatable) or --members-file",
-        ));
+        return Err(match file {
+            Some(path) if skipped > 0 => usage(format!(
+                "--members-file {} has no members: its {skipped} line(s) are all blank or # comments",
+                path.display()
+            )),
+            Some(path) => usage(format!("--members-file {} is empty", path.display())),
+            None => usage("no members given; use --member (repeatable) or --members-file"),
+        });
     }
     Ok(m)
 }

@@ -4,6 +4,7 @@
 
 use std::io::Write;
 
+use ban_facade::{StopKind, StopReason};
 use serde_json::json;
 
 pub(crate) use ban_proto::escape;
@@ -123,12 +124,51 @@ pub(crate) fn report_members(report: &ban_facade::BulkReport) -> Result<(), Fail
         + report.not_attempted.len().saturating_sub(LISTED);
     if hidden > 0 {
         line(format_args!(
-            "... and {hidden} more member(s) not listed ({} failed, {} not attempted in all); --json lists every one (--json > report.json)",
+            "... and {hidden} more member(s) not listed ({} failed, {} not attempted in all); --json lists every one (--json > report.json); --failed-out FILE and --not-attempted-out FILE write them one per line",
             report.failed.len(),
             report.not_attempted.len()
         ))?;
     }
     Ok(())
+}
+
+/// What an operator should fix, in banctl's flags and variables.
+pub(crate) fn fix(kind: StopKind) -> &'static str {
+    match kind {
+        StopKind::Interrupted => "run the same command again to finish (with --journal it skips the members already done)",
+        StopKind::Credentials => "check --sdkappid (TIM_SDKAPPID), --secret-key-file (TIM_SECRET_KEY_FILE or TIM_SECRET_KEY) and --admin (TIM_ADMIN)",
+        StopKind::Permission => "--admin (TIM_ADMIN) must be the app admin, member banning must be on in the console, and the group type must allow the action",
+        StopKind::Group => "check --group: the group does not exist, was dismissed, or its ID is invalid",
+        StopKind::Tls => "trust the server's CA with --ca-cert (TIM_CA_CERT), or check --endpoint (TIM_ENDPOINT)",
+        StopKind::Unreachable => "check --endpoint (TIM_ENDPOINT) or --region (TIM_REGION), and the network",
+        StopKind::NoAnswer => "the endpoint accepts connections but does not answer; check --endpoint (TIM_ENDPOINT)",
+        StopKind::Journal => "check the --journal file's disk and permissions",
+        StopKind::Description => "reword --description: the service found sensitive words in it",
+        StopKind::Edition => "the app needs the Ultimate (or Enterprise) edition for banning: buy or renew it in the console (10059: never bought, 60020: expired)",
+        StopKind::Refused => "check --group's type: mute and unmute are refused in Work (Private) groups",
+        _ => "see the reason above",
+    }
+}
+
+/// A stop in words: its kind, the service code, the failure (without
+/// saying the kind twice) and what to fix, in banctl's flags.
+pub(crate) fn stop_text(stop: &StopReason) -> String {
+    format!("{}; {}", stop.said(), fix(stop.kind))
+}
+
+/// A failed single call (a list read): exit 2 with the flag to fix when
+/// it is the setup's fault (credentials, group, endpoint, ...), else 1.
+pub(crate) fn call_failure(e: ban_facade::CallError) -> Failure {
+    match StopReason::of_call(&e) {
+        Some(stop) => usage(stop_text(&stop)),
+        None => failed_err(e),
+    }
+}
+
+/// A count with its noun: `1 call`, `2 calls` (`many` is the plural).
+pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// An error and its causes, on one line: `what failed: why: why`.
@@ -160,6 +200,13 @@ pub(crate) fn rfc3339(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(count(1u64, "call", "calls"), "1 call");
+        assert_eq!(count(0u64, "call", "calls"), "0 calls");
+        assert_eq!(count(2u64, "retry", "retries"), "2 retries");
+    }
 
     #[test]
     fn far_times_do_not_panic() {

@@ -14,7 +14,11 @@ use ban_fleet::{DownPolicy, FleetConfig, RedisAddr, RedisLimiter, DEFAULT_FLEET_
 use crate::args::{Global, Rate};
 use crate::output::{chain, usage, usage_err, Failure};
 
+/// The service's ceiling per command and app (api-facts: 200 calls/s).
+const SERVICE_PER_SEC: u32 = 200;
+
 /// What the flags and the environment say, flags first.
+
 pub(crate) struct Settings<'a> {
     flags: &'a Global,
     env: TimEnv,
@@ -171,6 +175,11 @@ impl<'a> Settings<'a> {
     /// a Cluster node, ...) is exit 2 in words; unreachable is exit 2 too,
     /// unless `--redis-optional`, which goes on alone with one warning.
     pub(crate) async fn client(&self, rate: &Rate) -> Result<Client, Failure> {
+        if let Some(r) = rate.rate.filter(|&r| r > SERVICE_PER_SEC) {
+            eprintln!(
+                "warning: --rate {r} is over the service's {SERVICE_PER_SEC} calls/s per command: expect 60007 answers (each retried), not more speed"
+            );
+        }
         let fleet = self.fleet(rate, self.require_sdkappid()?)?;
         if let Some(limiter) = &fleet {
             match limiter.check().await {
@@ -206,8 +215,20 @@ impl<'a> Settings<'a> {
             (None, Some(r)) => b = b.region(parse_region("TIM_REGION", r).map_err(config)?),
             (None, None) => {}
         }
+        if let Some(endpoint) = &f.endpoint {
+            if endpoint.trim().is_empty() {
+                return Err(usage(
+                    "--endpoint is empty; give the base URL (https://…), or leave the flag out for the region's host",
+                ));
+            }
+        }
         if let Some(endpoint) = f.endpoint.as_ref().or(self.env.endpoint.as_ref()) {
             b = b.endpoint(endpoint.clone());
+        } else if std::env::var_os("TIM_ENDPOINT").is_some() {
+            // A misconfiguration, not a quiet fallback to production.
+            return Err(usage(
+                "TIM_ENDPOINT is set but empty; unset it to call the region's production host, or give the base URL",
+            ));
         }
         match (&f.ca_cert, &self.env.ca_cert) {
             (Some(p), _) => {
@@ -229,8 +250,7 @@ impl<'a> Settings<'a> {
                 rate.unwrap_or(RateLimit::DEFAULT_PER_SEC),
             ))),
         };
-        b.build()
-            .map_err(|e| match e {
+        let client = b.build().map_err(|e| match e {
                 ConfigError::Transport(BuildError::PlainHttp { given }) => usage(format!(
                     "endpoint {given:?} is plain HTTP; the service is HTTPS only (pass --danger-allow-plain-http for a local emulator started with --plain)"
                 )),
@@ -241,6 +261,8 @@ impl<'a> Settings<'a> {
                     "--endpoint (TIM_ENDPOINT) {given:?} is not usable: {reason}"
                 )),
                 other => usage(other),
-            })
+            })?;
+        tracing::info!(endpoint = client.transport().endpoint(), "calling");
+        Ok(client)
     }
 }

@@ -229,7 +229,10 @@ fn exit_code(report: &UndoReport) -> ExitCode {
             ExitCode::from(crate::signals::interrupted_code())
         }
         Some(s) => {
-            eprintln!("error: the undo stopped early: {}: {}", s.kind, s.reason);
+            eprintln!(
+                "error: the undo stopped early: {}",
+                crate::output::stop_text(s)
+            );
             ExitCode::from(2)
         }
         None if report.all_succeeded() => ExitCode::SUCCESS,

@@ -67,13 +67,13 @@ fn ban_list_unban_with_json_and_exit_codes() {
         "stdin1\r\nstdin2\r\n\r\n",
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("banned 2 of 2 member(s)"));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("banned 2 of 2 members of"));
 
     let out = emu.run(&["list", "--group", G, "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let list = json(&out);
     assert_eq!(list.as_array().unwrap().len(), 49);
-    assert!(list[0]["Member_Account"].is_string() && list[0]["BannedUntil"].is_u64());
+    assert!(list[0]["member"].is_string() && list[0]["banned_until"].is_u64());
     let out = emu.run(&["list", "--group", G]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 49);
 
@@ -113,6 +113,12 @@ fn bad_input_exits_2_before_any_request() {
     let emu = start_emulator("bad", &[]);
     let long = "x".repeat(33);
     let long49 = "x".repeat(49);
+    let empty = emu.dir.join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let empty = empty.to_str().unwrap().to_owned();
+    let comments = emu.dir.join("comments.txt");
+    std::fs::write(&comments, "# bots\n\n   \n").unwrap();
+    let comments = comments.to_str().unwrap().to_owned();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["ban", "--group", G, "--member", &long, "--duration", "60"],
@@ -165,11 +171,124 @@ fn bad_input_exits_2_before_any_request() {
             "cannot read --members-file",
         ),
         (vec!["list", "--group", &long49], "GroupId is 49 bytes"),
+        (
+            vec![
+                "ban",
+                "--group",
+                "@TGS#aCLI ",
+                "--member",
+                "a",
+                "--duration",
+                "60",
+            ],
+            "starts or ends with whitespace, which would be sent as part of the group ID",
+        ),
+        (
+            vec!["ban", "--group", G, "--member", "a", "--duration", "1y"],
+            "months and years have none",
+        ),
+        (
+            vec![
+                "mute",
+                "--group",
+                G,
+                "--member",
+                "a",
+                "--duration",
+                "1month",
+            ],
+            "months and years have none",
+        ),
+        (
+            vec!["ban", "--group", G, "--member", "a", "--duration", "1H"],
+            "unit \"H\" is not one of s, m, h, d, w",
+        ),
+        (
+            vec![
+                "ban",
+                "--group",
+                G,
+                "--members-file",
+                &empty,
+                "--duration",
+                "60",
+            ],
+            "is empty",
+        ),
+        (
+            vec![
+                "ban",
+                "--group",
+                G,
+                "--members-file",
+                &comments,
+                "--duration",
+                "60",
+            ],
+            "has no members: its 3 line(s) are all blank or # comments",
+        ),
     ];
     for (args, want) in cases {
         let out = emu.run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(want), "{args:?}: {}", stderr(&out));
+    }
+    // job submit: one action, said in the commands' words, checked before
+    // Redis is looked for.
+    for (args, want) in [
+        (
+            vec!["job", "submit", "--group", G, "--member", "a"],
+            "job submit needs its action: ban, unban, mute or unmute",
+        ),
+        (
+            vec!["job", "submit", "unban", "--group", G, "--member", "a", "--duration", "1h"],
+            "--duration is for a ban or a mute; unban lifts it",
+        ),
+        (
+            vec!["job", "submit", "ban", "--unban", "--group", G, "--member", "a"],
+            "give job submit one action",
+        ),
+        (
+            vec!["job", "submit", "mute", "--group", G, "--member", "a"],
+            "--duration is required to mute",
+        ),
+        (
+            vec!["job", "submit", "mute", "--group", G, "--member", "a", "--duration", "10m", "--description", "x"],
+            "--description is for a ban",
+        ),
+    ] {
+        let out = emu.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(want), "{args:?}: {}", stderr(&out));
+    }
+    // Global flags a command has no use for are refused, not ignored.
+    let out = emu.run(&["sig", "gen", "--identifier", "a", "--endpoint", "https://x"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--endpoint does not apply to `banctl sig gen`"),
+        "{}",
+        stderr(&out)
+    );
+    // An empty TIM_ENDPOINT is a mistake, not the production host.
+    for (flag, env, want) in [
+        (None, Some(""), "TIM_ENDPOINT is set but empty"),
+        (Some(" "), None, "--endpoint is empty"),
+    ] {
+        let mut cmd = std::process::Command::new(common::bin());
+        cmd.args(["list", "--group", G])
+            .env("TIM_SDKAPPID", emu.info["sdkappid"].to_string())
+            .env("TIM_SECRET_KEY", emu.info["secret_key"].as_str().unwrap())
+            .env_remove("TIM_ENDPOINT")
+            .env_remove("TIM_REGION");
+        if let Some(f) = flag {
+            cmd.args(["--endpoint", f]);
+        }
+        if let Some(e) = env {
+            cmd.env("TIM_ENDPOINT", e);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(want), "{}", stderr(&out));
     }
     let desc = "é".repeat(501);
     let out = emu.run(&[
@@ -368,6 +487,9 @@ fn cli_hygiene() {
     // Durations under a second, or with a fraction, are refused by name.
     let out = emu.run(&["ban", "--group", G, "--member", "a", "--duration", "500ms"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not whole seconds"), "{}", stderr(&out));
+    let out = emu.run(&["ban", "--group", G, "--member", "a", "--duration", "0s"]);
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("below 1 second"), "{}", stderr(&out));
 
     // --json errors are JSON on stdout, whatever failed.
@@ -454,6 +576,50 @@ fn a_human_report_lists_at_most_20_failures() {
     );
     let out = emu.run_stdin(&BAN_STDIN, &members);
     assert_eq!(json(&out)["failed"].as_array().unwrap().len(), 45);
+    // --failed-out writes all 45, a members file for the next run.
+    let file = emu.dir.join("failed.txt");
+    let mut args = human.to_vec();
+    args.extend(["--failed-out", file.to_str().unwrap()]);
+    let out = emu.run_stdin(&args, &members);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let written = std::fs::read_to_string(&file).unwrap();
+    let mut got: Vec<&str> = written.lines().collect();
+    let mut want: Vec<&str> = members.lines().collect();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want);
+}
+
+/// The member files are checked before anything is sent: one path for
+/// both, or a file that cannot be written, is exit 2 naming the flag.
+#[test]
+fn member_files_that_cannot_be_written_are_refused_before_any_call() {
+    let emu = start_emulator("listsout", &[]);
+    let same = emu.dir.join("both.txt");
+    let same = same.to_str().unwrap();
+    let mut args = BAN_STDIN.to_vec();
+    args.extend(["--failed-out", same, "--not-attempted-out", same]);
+    let out = emu.run_stdin(&args, "m1\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        json(&out)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--failed-out and --not-attempted-out are both"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut args = BAN_STDIN.to_vec();
+    let missing = emu.dir.join("no-such-dir").join("rest.txt");
+    args.extend(["--not-attempted-out", missing.to_str().unwrap()]);
+    let out = emu.run_stdin(&args, "m1\n");
+    assert_eq!(out.status.code(), Some(2));
+    let message = json(&out)["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with("cannot write --not-attempted-out"),
+        "{message}"
+    );
+    assert_eq!(emu.control("stats")["total_calls"], 0, "nothing was sent");
 }
 
 /// The ready file holds the secret key and the control token: only its
@@ -473,4 +639,43 @@ fn the_ready_file_is_private_and_its_token_random() {
     assert_eq!(token(&a).len(), 32);
     assert!(token(&a).bytes().all(|c| c.is_ascii_hexdigit()));
     assert_ne!(token(&a), token(&b));
+}
+
+/// What is taken but likely a mistake is said: a comma in `--member`, a
+/// rate over the service's; `-v` names the host called.
+#[test]
+fn likely_mistakes_are_said_and_v_names_the_host() {
+    let emu = start_emulator("mistakes", &[]);
+    let out = emu.run(&[
+        "ban",
+        "--group",
+        G,
+        "--member",
+        "a,b",
+        "--duration",
+        "60",
+        "--rate",
+        "500",
+        "-v",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--member #1 \"a,b\" has a comma: it is one account of that name"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--rate 500 is over the service's 200 calls/s"),
+        "{err}"
+    );
+    let endpoint = emu.info["endpoint"].as_str().unwrap();
+    assert!(
+        err.lines()
+            .any(|l| l.contains("calling") && l.contains(endpoint)),
+        "{err}"
+    );
+    // Said only when it applies.
+    let out = emu.run(&["ban", "--group", G, "--member", "c", "--duration", "60"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
 }

@@ -9,9 +9,15 @@ use std::process::Command;
 fn without_default_features_banctl_has_no_emulator() {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let workspace = manifest.parent().and_then(|p| p.parent()).unwrap();
-    // A target directory of its own: the running `cargo test` holds the
-    // default one's lock.
-    let target = workspace.join("target").join("no-default-features");
+    // A target directory of its own (the running `cargo test` holds the
+    // default one's lock), inside the one this test was built in, so
+    // CARGO_TARGET_DIR is honoured: this exe is TARGET/debug/deps/features-*.
+    let exe = std::env::current_exe().unwrap();
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .expect("the test runs from TARGET/PROFILE/deps")
+        .join("no-default-features");
     let status = Command::new(env!("CARGO"))
         .args([
             "build",

@@ -366,3 +366,87 @@ fn ban_and_job_report_print_one_shape() {
     assert_eq!(sorted(&a.succeeded), sorted(&b.succeeded));
     assert_eq!(a.succeeded.len(), 45);
 }
+
+/// A report never deletes its job unless told: the text report, a
+/// `--json` read after it and the member files all see the same job;
+/// `--delete` removes a finished one and refuses one that runs.
+#[test]
+fn job_report_keeps_the_job_and_writes_every_member() {
+    let redis = RedisServer::start().unwrap();
+    let emu = start_emulator("jobkeep", &[]);
+    let members = names("keep", 1_000);
+    let id = submit(&emu, &redis, &members, &["--duration", "1h"]);
+    // Running (no worker yet): --delete is refused, nothing is printed.
+    let out = job(&emu, &redis, &["report", &id, "--delete"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not finished"), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let out = job(&emu, &redis, &["cancel", &id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rest = emu.dir.join("rest.txt");
+    let out = job(
+        &emu,
+        &redis,
+        &["report", &id, "--not-attempted-out", rest.to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("not_attempted\t"))
+            .count(),
+        20
+    );
+    let written: HashSet<String> = std::fs::read_to_string(&rest)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(written, members.iter().cloned().collect::<HashSet<_>>());
+    // Still there for the next read.
+    let (out, v) = report(&emu, &redis, &id);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(v["not_attempted"].as_array().unwrap().len(), 1_000);
+    let out = job(&emu, &redis, &["report", &id, "--delete", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&out)["state"], "cancelled", "{}", stderr(&out));
+    let out = job(&emu, &redis, &["status", &id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+}
+
+/// `job submit` speaks the commands' words (`mute --duration 10m`, as
+/// `banctl mute`), and `job status` counts calls per second from the
+/// first batch a worker took, not from the submit: a job queued 6 s and
+/// worked at 50 calls/s shows about 50, where the average since the
+/// submit would be under 13.
+#[test]
+fn job_submit_takes_the_action_words_and_status_counts_the_workers_rate() {
+    let redis = RedisServer::start().unwrap();
+    let emu = start_emulator("jobwords", &[]);
+    let muted = names("hush", 30);
+    let id = submit(&emu, &redis, &muted, &["mute", "--duration", "10m"]);
+    let banned = names("wave", 2_000);
+    let wave = submit(&emu, &redis, &banned, &["ban", "--duration", "1h"]);
+    std::thread::sleep(Duration::from_secs(6));
+    let out = worker(&emu, &redis, &["--rate", "50"]).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (out, v) = report(&emu, &redis, &id);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(v["action"], "mute");
+    assert_eq!(v["muted"].as_array().unwrap().len(), 30);
+    let out = emu.run(&["muted", "--group", G, "--json"]);
+    assert_eq!(json(&out).as_array().unwrap().len(), 30, "{}", stderr(&out));
+    let out = job(&emu, &redis, &["status", &wave, "--json"])
+        .output()
+        .unwrap();
+    let status = json(&out);
+    assert_eq!(status["calls"], 100, "{status}");
+    let rate = status["rate"].as_f64().unwrap();
+    assert!(rate > 25.0 && rate <= 55.0, "calls/s while worked on: {rate}");
+}

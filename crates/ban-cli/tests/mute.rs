@@ -52,7 +52,7 @@ fn mute_list_and_unmute_two_thousand_with_json_and_text() {
         .unwrap()
         .as_secs();
     for m in list {
-        let until = m["MutedUntil"].as_u64().unwrap();
+        let until = m["muted_until"].as_u64().unwrap();
         assert!((now + 500..=now + 602).contains(&until), "{m}");
     }
 
@@ -170,7 +170,7 @@ fn a_fleet_job_muting_20000_with_two_workers_ends_done() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| m["MutedUntil"].as_u64().unwrap())
+        .map(|m| m["muted_until"].as_u64().unwrap())
         .collect();
     assert!(
         ends.len() <= 3,

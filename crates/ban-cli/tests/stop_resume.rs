@@ -293,7 +293,7 @@ fn sigint_then_resume_from_the_journal_bans_everyone_exactly_once() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|b| b["Member_Account"].as_str().unwrap())
+        .map(|b| b["member"].as_str().unwrap())
         .collect();
     assert_eq!(listed.len(), 10_000);
     // The resumed calls kept the first run's end time: one BannedUntil (to
@@ -302,7 +302,7 @@ fn sigint_then_resume_from_the_journal_bans_everyone_exactly_once() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|b| b["BannedUntil"].as_u64().unwrap())
+        .map(|b| b["banned_until"].as_u64().unwrap())
         .collect();
     let (lo, hi) = (ends.iter().min().unwrap(), ends.iter().max().unwrap());
     assert!(hi - lo <= 1, "{lo}..{hi}");

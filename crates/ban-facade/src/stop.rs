@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ban_proto::ErrorCode;
-use ban_transport::{AbortSignal, AttemptObserver, ErrorKind};
+use ban_transport::{AbortSignal, AttemptObserver, CallError, ErrorKind};
 use serde::{Deserialize, Serialize};
 
 /// Why a bulk job stopped before every member was attempted.
@@ -115,15 +115,10 @@ pub struct StopReason {
     pub reason: Arc<str>,
 }
 
+/// `kind (service code N): reason; advice`, the kind said once.
 impl fmt::Display for StopReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "stopped ({}): {}; {}",
-            self.kind,
-            self.reason,
-            self.kind.advice()
-        )
+        write!(f, "{}; {}", self.said(), self.kind.advice())
     }
 }
 
@@ -135,6 +130,39 @@ impl StopReason {
             code: None,
             reason: reason.into(),
         }
+    }
+
+    /// The kind, the service code and the failure in one phrase, without
+    /// saying the kind twice (`TLS failed: <why>`, not `TLS failed: TLS
+    /// failed: <why>`) and without advice.
+    pub fn said(&self) -> String {
+        let kind = self.kind.to_string();
+        let code = self
+            .code
+            .map(|c| format!(" (service code {c})"))
+            .unwrap_or_default();
+        let reason = self
+            .reason
+            .strip_prefix(kind.as_str())
+            .map_or(&*self.reason, |rest| rest.trim_start_matches([':', ' ']));
+        if reason.is_empty() {
+            format!("{kind}{code}")
+        } else {
+            format!("{kind}{code}: {reason}")
+        }
+    }
+
+    /// What a failed single call (a list read, a check) means for the
+    /// caller's setup: the stop it would be in a job (credentials,
+    /// permission, group, edition, TLS, an endpoint that cannot be reached
+    /// or does not answer), or `None` for a failure a retry may cure.
+    pub fn of_call(err: &CallError) -> Option<StopReason> {
+        let kind = Health::systemic(&err.kind).or(match err.kind {
+            ErrorKind::Connect(_) => Some(StopKind::Unreachable),
+            ErrorKind::Timeout(_) | ErrorKind::Network(_) => Some(StopKind::NoAnswer),
+            _ => None,
+        })?;
+        Some(reason_of(kind, &err.kind))
     }
 }
 

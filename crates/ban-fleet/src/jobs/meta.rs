@@ -32,6 +32,8 @@ impl F {
     pub(crate) const STOPPED: &'static str = "stopped";
     pub(crate) const CREATED_MS: &'static str = "created_ms";
     pub(crate) const FINISHED_MS: &'static str = "finished_ms";
+    /// When a worker first took a batch of it that made calls (ms).
+    pub(crate) const FIRST_TAKEN_MS: &'static str = "first_taken_ms";
     pub(crate) const NOT_BEFORE_MS: &'static str = "not_before_ms";
     pub(crate) const CALLS: &'static str = "calls";
     pub(crate) const RETRIES: &'static str = "retries";
@@ -57,6 +59,7 @@ pub(crate) struct JobMeta {
     pub(crate) stopped: Option<StopReason>,
     pub(crate) created_ms: u64,
     pub(crate) finished_ms: Option<u64>,
+    pub(crate) first_taken_ms: Option<u64>,
     pub(crate) not_before_ms: u64,
     pub(crate) calls: u64,
     pub(crate) retries: u64,
@@ -103,6 +106,10 @@ impl JobMeta {
                 .get(F::FINISHED_MS)
                 .map(|v| parse(F::FINISHED_MS, v))
                 .transpose()?,
+            first_taken_ms: h
+                .get(F::FIRST_TAKEN_MS)
+                .map(|v| parse(F::FIRST_TAKEN_MS, v))
+                .transpose()?,
             not_before_ms: counter(F::NOT_BEFORE_MS)?,
             calls: counter(F::CALLS)?,
             retries: counter(F::RETRIES)?,
@@ -110,6 +117,17 @@ impl JobMeta {
             permit_wait_ms: counter(F::PERMIT_WAIT_MS)?,
             redeliveries: counter(F::REDELIVERIES)?,
         })
+    }
+
+    /// Calls per second from the first batch a worker took to the end (or
+    /// now); 0 before any call.
+    pub(crate) fn calls_per_sec(&self) -> f64 {
+        let Some(first) = self.first_taken_ms else {
+            return 0.0;
+        };
+        let end = self.finished_ms.unwrap_or_else(now_ms);
+        let secs = (end.saturating_sub(first) as f64 / 1000.0).max(0.001);
+        self.calls as f64 / secs
     }
 
     /// From submission to the end (or now).

@@ -383,7 +383,6 @@ impl JobQueue {
         let live_workers: u64 = conn
             .zcount(self.workers_key(), now.saturating_sub(LIVE_FOR_MS), "+inf")
             .await?;
-        let secs = (meta.elapsed().as_secs_f64()).max(0.001);
         Ok(JobStatus {
             id: id.to_owned(),
             state: meta.state,
@@ -399,7 +398,7 @@ impl JobQueue {
             in_flight: pending.count() as u64,
             live_workers,
             calls: meta.calls,
-            rate: meta.calls as f64 / secs,
+            rate: meta.calls_per_sec(),
             redeliveries: meta.redeliveries,
         })
     }

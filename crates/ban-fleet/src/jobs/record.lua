@@ -15,6 +15,8 @@
 -- ARGV[12] the worker recording (consumer name): a batch with members done
 --          stamps the job's last success (Redis time) and who made it
 -- ARGV[13] milliseconds the batch's calls waited for permits
+-- ARGV[14] when the worker took the batch (ms): the job's first_taken_ms
+--          is the earliest, where its calls per second are counted from
 --
 -- Returns 1 when recorded, 2 when recorded and the job is now done, 0
 -- when the entry was already acknowledged, -1 when the job is gone (its
@@ -48,6 +50,10 @@ redis.call('HINCRBY', KEYS[2], 'calls', tonumber(ARGV[6]))
 redis.call('HINCRBY', KEYS[2], 'retries', tonumber(ARGV[7]))
 redis.call('HINCRBY', KEYS[2], 'rate_limited', tonumber(ARGV[8]))
 redis.call('HINCRBY', KEYS[2], 'permit_wait_ms', tonumber(ARGV[13]))
+local first = redis.call('HGET', KEYS[2], 'first_taken_ms')
+if tonumber(ARGV[6]) > 0 and (not first or tonumber(ARGV[14]) < tonumber(first)) then
+  redis.call('HSET', KEYS[2], 'first_taken_ms', ARGV[14])
+end
 local total = tonumber(redis.call('HGET', KEYS[2], 'total') or '0')
 local finished = redis.call('SCARD', KEYS[3]) + redis.call('HLEN', KEYS[4])
 if finished >= total and redis.call('HGET', KEYS[2], 'state') == ARGV[10] then

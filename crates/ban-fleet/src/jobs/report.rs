@@ -36,7 +36,8 @@ pub struct JobStatus {
     pub live_workers: u64,
     /// Calls made.
     pub calls: u64,
-    /// Calls per second since the job was submitted.
+    /// Calls per second since a worker first took a batch of it, to its
+    /// end or now (not since it was submitted: time queued is not speed).
     pub rate: f64,
     /// Batches taken over from a silent worker or redelivered after a failure.
     pub redeliveries: u64,

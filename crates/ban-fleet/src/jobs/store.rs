@@ -32,6 +32,8 @@ pub(crate) struct Ticket {
     job: String,
     entry: String,
     deliveries: u64,
+    /// When this worker took it (ms, this host's clock).
+    taken_ms: u64,
 }
 
 /// The Redis store: one [`JobRun`] (one failure monitor) per job this
@@ -138,6 +140,7 @@ impl RedisStore {
                 job: id.to_owned(),
                 entry: entry.id.clone(),
                 deliveries,
+                taken_ms: super::queue::now_ms(),
             };
             let max = run.spec().action.kind().batch_max();
             match accounts.map_err(|e| e.to_string()).and_then(|a| {
@@ -200,6 +203,7 @@ impl RedisStore {
             .arg(JobState::Done.as_str())
             .arg(self.me())
             .arg(permit_wait_ms)
+            .arg(ticket.taken_ms)
             .invoke_async(&mut conn)
             .await?)
     }
