@@ -30,10 +30,22 @@ const NOT_FOR: &[(&[&str], &[&[&str]])] = &[
     (&["sig", "verify"], &[CONNECTION, &["admin"]]),
     (&["rules", "check"], &[CREDENTIALS, CONNECTION]),
     (&["rules", "test"], &[CREDENTIALS, CONNECTION]),
-    (&["job", "status"], &[CONNECTION, &["secret_key", "secret_key_file", "rate"]]),
-    (&["job", "report"], &[CONNECTION, &["secret_key", "secret_key_file", "rate"]]),
-    (&["job", "cancel"], &[CONNECTION, &["secret_key", "secret_key_file", "rate"]]),
-    (&["job", "resume"], &[CONNECTION, &["secret_key", "secret_key_file", "rate"]]),
+    (
+        &["job", "status"],
+        &[CONNECTION, &["secret_key", "secret_key_file", "rate"]],
+    ),
+    (
+        &["job", "report"],
+        &[CONNECTION, &["secret_key", "secret_key_file", "rate"]],
+    ),
+    (
+        &["job", "cancel"],
+        &[CONNECTION, &["secret_key", "secret_key_file", "rate"]],
+    ),
+    (
+        &["job", "resume"],
+        &[CONNECTION, &["secret_key", "secret_key_file", "rate"]],
+    ),
 ];
 
 /// The command line as clap derives it, less the global flags each
@@ -256,10 +268,20 @@ pub(crate) struct Rate {
     pub redis: Option<String>,
     /// The same through a Redis Cluster: some of its nodes' URLs,
     /// comma-separated [or TIM_REDIS_CLUSTER].
-    #[arg(long, global = true, help_heading = "Rate and fleet", value_name = "URL,URL...")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Rate and fleet",
+        value_name = "URL,URL..."
+    )]
     pub redis_cluster: Option<String>,
     /// The prefix of the fleet's Redis keys [or TIM_REDIS_KEY_PREFIX; default: tim-ban].
-    #[arg(long, global = true, help_heading = "Rate and fleet", value_name = "PREFIX")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Rate and fleet",
+        value_name = "PREFIX"
+    )]
     pub redis_key_prefix: Option<String>,
     /// While Redis is down: local-share (go on at the rate ÷ live processes) or closed (wait).
     #[arg(

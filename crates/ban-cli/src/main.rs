@@ -87,10 +87,9 @@ fn main() -> ExitCode {
 /// text and without clap's own `error: ` (the JSON says it is an error).
 fn json_message(e: &clap::Error) -> String {
     let text = e.render().to_string();
-    let mut lines = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information"));
+    let mut lines = text.lines().map(str::trim).filter(|l| {
+        !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+    });
     let first = lines.next().unwrap_or_default();
     let first = first.strip_prefix("error: ").unwrap_or(first);
     let mut message = first.to_owned();

@@ -18,7 +18,6 @@ use crate::output::{chain, usage, usage_err, Failure};
 const SERVICE_PER_SEC: u32 = 200;
 
 /// What the flags and the environment say, flags first.
-
 pub(crate) struct Settings<'a> {
     flags: &'a Global,
     env: TimEnv,

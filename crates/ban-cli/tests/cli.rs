@@ -241,11 +241,23 @@ fn bad_input_exits_2_before_any_request() {
             "job submit needs its action: ban, unban, mute or unmute",
         ),
         (
-            vec!["job", "submit", "unban", "--group", G, "--member", "a", "--duration", "1h"],
+            vec![
+                "job",
+                "submit",
+                "unban",
+                "--group",
+                G,
+                "--member",
+                "a",
+                "--duration",
+                "1h",
+            ],
             "--duration is for a ban or a mute; unban lifts it",
         ),
         (
-            vec!["job", "submit", "ban", "--unban", "--group", G, "--member", "a"],
+            vec![
+                "job", "submit", "ban", "--unban", "--group", G, "--member", "a",
+            ],
             "give job submit one action",
         ),
         (
@@ -253,7 +265,19 @@ fn bad_input_exits_2_before_any_request() {
             "--duration is required to mute",
         ),
         (
-            vec!["job", "submit", "mute", "--group", G, "--member", "a", "--duration", "10m", "--description", "x"],
+            vec![
+                "job",
+                "submit",
+                "mute",
+                "--group",
+                G,
+                "--member",
+                "a",
+                "--duration",
+                "10m",
+                "--description",
+                "x",
+            ],
             "--description is for a ban",
         ),
     ] {
@@ -487,7 +511,11 @@ fn cli_hygiene() {
     // Durations under a second, or with a fraction, are refused by name.
     let out = emu.run(&["ban", "--group", G, "--member", "a", "--duration", "500ms"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not whole seconds"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not whole seconds"),
+        "{}",
+        stderr(&out)
+    );
     let out = emu.run(&["ban", "--group", G, "--member", "a", "--duration", "0s"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("below 1 second"), "{}", stderr(&out));
@@ -678,4 +706,120 @@ fn likely_mistakes_are_said_and_v_names_the_host() {
     let out = emu.run(&["ban", "--group", G, "--member", "c", "--duration", "60"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+}
+
+/// One exit-code contract, command by command: 0 done, 1 some members
+/// failed (or a sig is invalid), 2 for what the operator must fix, naming
+/// the flag, before or instead of any member being acted on.
+#[test]
+fn every_command_keeps_the_exit_code_contract() {
+    let emu = start_emulator("exits", &["--failing-member", "doomed"]);
+    let missing = "@TGS#missing";
+    // (args, exit code, what stderr names)
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["list", "--group", G], 0, ""),
+        (vec!["muted", "--group", G], 0, ""),
+        (vec!["list", "--group", missing], 2, "check --group"),
+        (vec!["muted", "--group", missing], 2, "check --group"),
+        (
+            vec!["list", "--group", G, "--sdkappid", "1400000999"],
+            2,
+            "check --sdkappid",
+        ),
+        (
+            vec!["muted", "--group", G, "--sdkappid", "1400000999"],
+            2,
+            "check --sdkappid",
+        ),
+        (
+            vec!["ban", "--group", G, "--member", "a", "--duration", "60"],
+            0,
+            "",
+        ),
+        (
+            vec![
+                "ban",
+                "--group",
+                G,
+                "--member",
+                "doomed",
+                "--duration",
+                "60",
+            ],
+            1,
+            "doomed",
+        ),
+        (
+            vec![
+                "ban",
+                "--group",
+                missing,
+                "--member",
+                "a",
+                "--duration",
+                "60",
+            ],
+            2,
+            "check --group",
+        ),
+        (
+            vec![
+                "mute",
+                "--group",
+                missing,
+                "--member",
+                "a",
+                "--duration",
+                "60",
+            ],
+            2,
+            "check --group",
+        ),
+        (
+            vec![
+                "unban",
+                "--group",
+                G,
+                "--member",
+                "a",
+                "--sdkappid",
+                "1400000999",
+            ],
+            2,
+            "check --sdkappid",
+        ),
+        (vec!["job", "status", "x"], 2, "--redis"),
+        (
+            vec!["rules", "check", "--rules", "/nonexistent/rules.toml"],
+            2,
+            "rules.toml",
+        ),
+        (
+            vec!["sig", "verify", "--identifier", "a", "not-a-sig"],
+            1,
+            "",
+        ),
+    ];
+    for (args, code, names) in cases {
+        let out = emu.run(&args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(names), "{args:?}: {}", stderr(&out));
+        if code == 2 && args[0] != "rules" && args[0] != "job" {
+            // The flag to fix, and never a usage dump.
+            assert!(
+                !stderr(&out).contains("Usage:"),
+                "{args:?}: {}",
+                stderr(&out)
+            );
+        }
+    }
+    // The same under --json: the code in the error object.
+    let out = emu.run(&["list", "--group", missing, "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    assert_eq!(v["error"]["exit_code"], 2);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("10015"),
+        "{v}"
+    );
 }

@@ -434,7 +434,9 @@ fn job_submit_takes_the_action_words_and_status_counts_the_workers_rate() {
     let banned = names("wave", 2_000);
     let wave = submit(&emu, &redis, &banned, &["ban", "--duration", "1h"]);
     std::thread::sleep(Duration::from_secs(6));
-    let out = worker(&emu, &redis, &["--rate", "50"]).wait_with_output().unwrap();
+    let out = worker(&emu, &redis, &["--rate", "50"])
+        .wait_with_output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let (out, v) = report(&emu, &redis, &id);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -448,5 +450,8 @@ fn job_submit_takes_the_action_words_and_status_counts_the_workers_rate() {
     let status = json(&out);
     assert_eq!(status["calls"], 100, "{status}");
     let rate = status["rate"].as_f64().unwrap();
-    assert!(rate > 25.0 && rate <= 55.0, "calls/s while worked on: {rate}");
+    assert!(
+        rate > 25.0 && rate <= 55.0,
+        "calls/s while worked on: {rate}"
+    );
 }
