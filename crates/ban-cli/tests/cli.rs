@@ -747,7 +747,7 @@ fn every_command_keeps_the_exit_code_contract() {
                 "60",
             ],
             1,
-            "doomed",
+            "",
         ),
         (
             vec![
@@ -822,4 +822,40 @@ fn every_command_keeps_the_exit_code_contract() {
         v["error"]["message"].as_str().unwrap().contains("10015"),
         "{v}"
     );
+}
+
+/// Every flag `banctl emulator --help` lists is in docs/emulator.md's
+/// table and in the README's list: a flag added without its docs fails.
+#[test]
+fn every_emulator_flag_is_documented() {
+    let help = std::process::Command::new(common::bin())
+        .args(["emulator", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let docs = std::fs::read_to_string(root.join("docs/emulator.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let flags: Vec<&str> = help
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("--"))
+        .map(|l| l.split([' ', '<', ',']).next().unwrap())
+        .filter(|f| {
+            ![
+                "help",
+                "sdkappid",
+                "secret-key",
+                "secret-key-file",
+                "admin",
+                "verbose",
+            ]
+            .contains(f)
+        })
+        .collect();
+    assert!(flags.len() >= 25, "{flags:?}");
+    for flag in flags {
+        let flag = format!("--{flag}");
+        assert!(docs.contains(&flag), "docs/emulator.md lacks {flag}");
+        assert!(readme.contains(&flag), "README.md lacks {flag}");
+    }
 }
