@@ -97,6 +97,32 @@ pub struct GroupMessage {
         skip_serializing_if = "Option::is_none"
     )]
     pub event_time: Option<u64>,
+    /// 0 for a message kept for members online and offline (always 0 in
+    /// AVChatRoom), 1 for online only; absent in older bodies.
+    #[serde(
+        rename = "OnlineOnlyFlag",
+        default,
+        deserialize_with = "u64_or_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub online_only_flag: Option<u64>,
+    /// The topic, in a topic-enabled Community group; empty otherwise.
+    #[serde(
+        rename = "TopicId",
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub topic_id: String,
+    /// The message's id, unique per message on the client (after-callback,
+    /// on the pages that show it); empty otherwise.
+    #[serde(
+        rename = "MsgId",
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub msg_id: String,
     /// Its sequence number (after-callback only).
     #[serde(
         rename = "MsgSeq",
@@ -135,9 +161,33 @@ impl GroupMessage {
             msg_body: vec![MsgElement::text(text)],
             cloud_custom_data: String::new(),
             event_time: Some(event_time_ms),
+            online_only_flag: Some(0),
+            topic_id: String::new(),
+            msg_id: String::new(),
             msg_seq: None,
             msg_time: None,
         }
+    }
+
+    /// The same message sent on `operator`'s behalf (the admin for a REST
+    /// send, the sender for a client's).
+    pub fn operated_by(mut self, operator: &str) -> GroupMessage {
+        self.operator_account = operator.to_owned();
+        self
+    }
+
+    /// The same message with `body` and `cloud_custom_data` in place of its
+    /// own (what a before-send answer can replace).
+    pub fn with_body(mut self, body: Vec<MsgElement>, cloud_custom_data: String) -> GroupMessage {
+        self.msg_body = body;
+        self.cloud_custom_data = cloud_custom_data;
+        self
+    }
+
+    /// The same message with its id (after-send).
+    pub fn with_msg_id(mut self, msg_id: &str) -> GroupMessage {
+        self.msg_id = msg_id.to_owned();
+        self
     }
 
     /// The same message once stored: its sequence number and time.
@@ -295,6 +345,79 @@ pub struct JoinApply {
     pub requestor_account: String,
 }
 
+/// `Group.CallbackAfterMemberExit`: members left a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MemberExit {
+    /// The group.
+    #[serde(rename = "GroupId")]
+    pub group_id: String,
+    /// The group's type.
+    #[serde(rename = "Type", default, deserialize_with = "null_default")]
+    pub group_type: String,
+    /// How they left: `Quit` (themselves), `Kicked`, ...
+    #[serde(rename = "ExitType", default, deserialize_with = "null_default")]
+    pub exit_type: String,
+    /// Who left.
+    #[serde(rename = "ExitMemberList", default, deserialize_with = "null_default")]
+    pub exit_members: Vec<NewMember>,
+    /// When, milliseconds.
+    #[serde(
+        rename = "EventTime",
+        default,
+        deserialize_with = "u64_or_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub event_time: Option<u64>,
+}
+
+impl MemberExit {
+    /// `members` left `group_id` by `exit_type`.
+    pub fn new(
+        group_id: &str,
+        group_type: &str,
+        exit_type: &str,
+        members: &[&str],
+        event_time_ms: u64,
+    ) -> Self {
+        MemberExit {
+            group_id: group_id.to_owned(),
+            group_type: group_type.to_owned(),
+            exit_type: exit_type.to_owned(),
+            exit_members: members.iter().map(|m| NewMember::new(m)).collect(),
+            event_time: Some(event_time_ms),
+        }
+    }
+}
+
+/// `Group.CallbackSendMsgException`: a message the before-send step let
+/// through failed afterwards (10017 the sender is muted, 10023 the group's
+/// message rate).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SendMsgException {
+    /// The message, as the before-send callback saw it.
+    #[serde(flatten)]
+    pub message: GroupMessage,
+    /// Why it failed.
+    #[serde(rename = "ErrorCode", default)]
+    pub error_code: i64,
+    /// The failure in words.
+    #[serde(rename = "ErrorInfo", default, deserialize_with = "null_default")]
+    pub error_info: String,
+}
+
+impl SendMsgException {
+    /// `message` failed with `code`.
+    pub fn new(message: GroupMessage, code: i64, info: &str) -> Self {
+        SendMsgException {
+            message,
+            error_code: code,
+            error_info: info.to_owned(),
+        }
+    }
+}
+
 /// `Alert.RequestOverLimit`: an API ran above 80% of its limit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -342,6 +465,10 @@ pub enum Callback {
     BeforeApplyJoinGroup(JoinApply),
     /// `Alert.RequestOverLimit`.
     RequestOverLimit(OverLimit),
+    /// `Group.CallbackAfterMemberExit`.
+    AfterMemberExit(MemberExit),
+    /// `Group.CallbackSendMsgException`.
+    SendMsgException(SendMsgException),
     /// A command this crate does not type: answer OK and count it.
     Unknown(String),
 }
@@ -366,6 +493,8 @@ impl Callback {
         "Group.CallbackAfterNewMemberJoin",
         "Group.CallbackBeforeApplyJoinGroup",
         "Alert.RequestOverLimit",
+        "Group.CallbackAfterMemberExit",
+        "Group.CallbackSendMsgException",
     ];
 
     /// Decodes the body of `command`.
@@ -387,6 +516,8 @@ impl Callback {
                 Callback::BeforeApplyJoinGroup(read(command, body)?)
             }
             "Alert.RequestOverLimit" => Callback::RequestOverLimit(read(command, body)?),
+            "Group.CallbackAfterMemberExit" => Callback::AfterMemberExit(read(command, body)?),
+            "Group.CallbackSendMsgException" => Callback::SendMsgException(read(command, body)?),
             other => Callback::Unknown(other.to_owned()),
         })
     }
@@ -400,6 +531,8 @@ impl Callback {
             Callback::AfterNewMemberJoin(_) => Self::COMMANDS[3],
             Callback::BeforeApplyJoinGroup(_) => Self::COMMANDS[4],
             Callback::RequestOverLimit(_) => Self::COMMANDS[5],
+            Callback::AfterMemberExit(_) => Self::COMMANDS[6],
+            Callback::SendMsgException(_) => Self::COMMANDS[7],
             Callback::Unknown(c) => c,
         }
     }

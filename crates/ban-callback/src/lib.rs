@@ -40,7 +40,8 @@ mod tolerant;
 pub use answer::Answer;
 pub use content::{ContactItem, ContentResult, Suggestion};
 pub use event::{
-    Callback, DecodeError, GroupMessage, JoinApply, MemberJoin, MsgElement, NewMember, OverLimit,
+    Callback, DecodeError, GroupMessage, JoinApply, MemberExit, MemberJoin, MsgElement, NewMember,
+    OverLimit, SendMsgException,
 };
 pub use query::{CallbackQuery, QueryError};
 pub use sign::{replay_digest, sign, AuthError, CallbackToken, Verifier, DEFAULT_WINDOW};

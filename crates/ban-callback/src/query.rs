@@ -62,7 +62,8 @@ impl CallbackQuery {
         let mut platform = None;
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
             let (name, slot, unique) = match k.as_ref() {
-                "SdkAppid" => ("SdkAppid", &mut sdkappid, true),
+                // One 2026 page spells it SdkAppId; both name one parameter.
+                "SdkAppid" | "SdkAppId" => ("SdkAppid", &mut sdkappid, true),
                 "CallbackCommand" => ("CallbackCommand", &mut command, true),
                 "Sign" => ("Sign", &mut sign, true),
                 "RequestTime" => ("RequestTime", &mut request_time, true),

@@ -835,7 +835,8 @@ async fn mute_as_documented_limits_permanent_lift_and_group_types() {
     let v = call(&c, &emu, "forbid_send_msg", &missing.to_string()).await;
     assert_eq!(code(&v), 10004, "{v}");
     assert!(v["ErrorInfo"].as_str().unwrap().contains("MuteTime"), "{v}");
-    // A Work group has no mute: 10004, for the list too.
+    // A Work group has no mute: 10004; its muted list is empty, as the
+    // page lists Private (Work) groups for get_group_muted_account.
     let work = emu.create_group(None, GroupType::Work).unwrap();
     let body = json!({"GroupId": work, "Members_Account": ["a"], "MuteTime": 60});
     let v = call(&c, &emu, "forbid_send_msg", &body.to_string()).await;
@@ -847,7 +848,35 @@ async fn mute_as_documented_limits_permanent_lift_and_group_types() {
         &json!({"GroupId": work}).to_string(),
     )
     .await;
+    assert_eq!(code(&v), 0, "{v}");
+    assert_eq!(v["MutedAccountList"], json!([]), "{v}");
+    // A TopicId outside a Community is refused, not applied to the whole
+    // group; in a Community it is taken.
+    let topic =
+        json!({"GroupId": G, "Members_Account": ["t1"], "MuteTime": 60, "TopicId": "@TGS#_topic"});
+    let v = call(&c, &emu, "forbid_send_msg", &topic.to_string()).await;
     assert_eq!(code(&v), 10004, "{v}");
+    assert!(v["ErrorInfo"].as_str().unwrap().contains("TopicId"), "{v}");
+    assert!(emu
+        .group(G)
+        .unwrap()
+        .muted
+        .iter()
+        .all(|m| m.member_account != "t1"));
+    let v = call(
+        &c,
+        &emu,
+        "get_group_muted_account",
+        &json!({"GroupId": G, "TopicId": "@TGS#_topic"}).to_string(),
+    )
+    .await;
+    assert_eq!(code(&v), 10004, "{v}");
+    let community = emu.create_group(None, GroupType::Community).unwrap();
+    let topic = json!({"GroupId": community, "Members_Account": ["t1"], "MuteTime": 60, "TopicId": "@TGS#_topic"});
+    assert_eq!(
+        code(&call(&c, &emu, "forbid_send_msg", &topic.to_string()).await),
+        0
+    );
     for kind in [GroupType::Public, GroupType::Meeting, GroupType::Community] {
         let g = emu.create_group(None, kind).unwrap();
         let body = json!({"GroupId": g, "Members_Account": ["a"], "MuteTime": 60});

@@ -147,8 +147,8 @@ error_codes! {
     InvalidCommand = 10003, Never, "invalid command word", "seed; 269/79249";
     /// 10004: invalid parameter; ErrorInfo says which.
     InvalidParameter = 10004, Never, "invalid parameter; see ErrorInfo", "seed; 269/79249";
-    /// 10005: more than 20 members in one request.
-    TooManyMembers = 10005, Never, "more than 20 members in one request", "seed; 269/79249";
+    /// 10005: too many accounts in one request (20 for bans, 500 for mutes).
+    TooManyMembers = 10005, Never, "too many accounts in one request (20 for bans, 500 for mutes)", "seed; 269/79249; 2026-check";
     /// 10006: group operation frequency limit.
     GroupFrequencyLimit = 10006, Throttled, "operation frequency limit", "269/1671";
     /// 10007: insufficient permission: the feature switch is off, the caller is
@@ -172,6 +172,8 @@ error_codes! {
     ResponseTooLarge = 10018, Never, "response exceeds 1 MB", "269/1671";
     /// 10019: an account does not exist.
     AccountNotFound = 10019, Never, "account does not exist", "269/1671";
+    /// 10023: the group's message rate was exceeded (a throttle).
+    MessageRateLimited = 10023, Throttled, "the group's message rate was exceeded", "2026-check";
     /// 10026: this command is disabled for the SDKAppID.
     CommandDisabled = 10026, Never, "this command is disabled for the SDKAppID", "TIMErrorCode";
     /// 10059: the feature needs the Ultimate (or Enterprise) edition.
@@ -263,8 +265,12 @@ error_codes! {
     InternalError70500 = 70500, Transient, "internal error; try again", "269/1671; trtc.io/34348";
     /// 80001: text security hit: sensitive words (e.g. in Description).
     SensitiveContent = 80001, Never, "text security hit: sensitive words (e.g. in Description)", "TIMErrorCode";
-    /// 80002: request body too long.
+    /// 80002: request body too long (8 KB on the codes page, 12 KB on
+    /// send_group_msg's).
     BodyTooLong = 80002, Never, "request body too long", "TIMErrorCode";
+    /// 80003: the app's before-send callback failed or timed out, and the
+    /// console says not to deliver then.
+    CallbackFailed = 80003, Never, "the before-send callback failed or timed out; not delivered", "2025-check; 2026-check";
     /// 90992: internal error (often a misbehaving callback server); retry.
     InternalError90992 = 90992, Transient, "internal error (often a callback server misbehaving); try again", "2025-check";
 }

@@ -37,6 +37,22 @@ fn mutable(id: &str, g: &Group) -> Result<(), Answer> {
     ))
 }
 
+/// Refuses a `TopicId` outside a Community group (10004: the pages give
+/// no code; an emulator choice), rather than muting the whole group.
+fn topic_fits(id: &str, g: &Group, topic: Option<&str>) -> Result<(), Answer> {
+    match topic {
+        Some(t) if g.kind != GroupType::Community => Err(Answer::err(
+            ErrorCode::InvalidParameter,
+            format!(
+                "TopicId {:?} applies only to topic-enabled Community groups; group {id} is a {} group",
+                ban_proto::escape_bounded(t, 32),
+                g.kind
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl Core {
     /// `forbid_send_msg`: sets (or with `MuteTime` 0 lifts) the mute of up
     /// to 500 members, in the group types that have mute (10004 in a Work
@@ -59,6 +75,7 @@ impl Core {
         };
         let res = self.with_group(req.group_id.as_str(), |g| {
             mutable(req.group_id.as_str(), g)?;
+            topic_fits(req.group_id.as_str(), g, req.topic_id.as_deref())?;
             for m in req.members.iter() {
                 if time.is_lift() {
                     g.mutes.remove(m);
@@ -71,7 +88,9 @@ impl Core {
         res.map_or_else(|a| a, |()| Answer::ok(&Envelope::ok()))
     }
 
-    /// `get_group_muted_account`: every mute in force, at once.
+    /// `get_group_muted_account`: every mute in force, at once; a Work
+    /// group answers an empty list (the page lists it; only
+    /// `forbid_send_msg` is refused there).
     pub(super) fn muted_list(&self, body: Value, now: u64) -> Answer {
         if let Err(a) = check_shape(&body, &["GroupId"]) {
             return a;
@@ -81,7 +100,7 @@ impl Core {
             Err(a) => return a,
         };
         let res = self.with_group(req.group_id.as_str(), |g| {
-            mutable(req.group_id.as_str(), g)?;
+            topic_fits(req.group_id.as_str(), g, req.topic_id.as_deref())?;
             Ok(MutedListResponse {
                 action_status: ActionStatus::Ok,
                 error_code: ErrorCode::Success,
