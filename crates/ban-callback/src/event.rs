@@ -345,6 +345,17 @@ pub struct JoinApply {
     pub requestor_account: String,
 }
 
+impl JoinApply {
+    /// `requestor` asks to join `group_id`.
+    pub fn new(group_id: &str, group_type: &str, requestor: &str) -> Self {
+        JoinApply {
+            group_id: group_id.to_owned(),
+            group_type: group_type.to_owned(),
+            requestor_account: requestor.to_owned(),
+        }
+    }
+}
+
 /// `Group.CallbackAfterMemberExit`: members left a group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

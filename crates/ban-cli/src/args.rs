@@ -543,6 +543,13 @@ pub(crate) struct EmulatorArgs {
     /// How long the before-send callback is waited for; then the message is delivered.
     #[arg(long, default_value_t = 2000, value_name = "MS")]
     pub callback_timeout_ms: u64,
+    /// The console's "do not deliver" setting: a before-send (or before-join)
+    /// callback that is late, not HTTP 200 or not JSON refuses with 80003.
+    #[arg(long, requires = "callback_url")]
+    pub callback_fail_closed: bool,
+    /// At most N messages a second in one group; beyond it 10023 (off by default).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub group_msg_rate: Option<u32>,
     /// Write endpoint, CA, credentials and the control token as JSON here once listening.
     #[arg(long)]
     pub ready_file: Option<PathBuf>,

@@ -57,6 +57,7 @@ pub(crate) async fn run(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure
     config.sensitive_words = a.sensitive_words;
     config.open_control = a.open_control;
     config.failing_members = a.failing_members;
+    config.group_msg_rate = a.group_msg_rate;
     if let Some(url) = a.callback_url {
         let token = match (a.callback_token, a.callback_token_file) {
             (Some(t), _) => Some(t),
@@ -65,6 +66,7 @@ pub(crate) async fn run(g: &Global, a: EmulatorArgs) -> Result<ExitCode, Failure
         };
         let mut callback = CallbackConfig::new(url, token.map(CallbackToken::new));
         callback.timeout = Duration::from_millis(a.callback_timeout_ms);
+        callback.fail_closed = a.callback_fail_closed;
         config.callback = Some(callback);
     }
     // Ctrl-C, SIGTERM and SIGHUP stop it cleanly (a `kill -HUP` meant for

@@ -208,6 +208,11 @@ pub struct EmulatorConfig {
     /// Members whose ban or unban calls always answer 10002 (a batch that
     /// keeps failing, for tests of redelivery bounds).
     pub failing_members: Vec<String>,
+    /// At most this many messages a second in one group (any sliding
+    /// second); beyond it a message fails with 10023 after the before-send
+    /// step (and `Group.CallbackSendMsgException` follows). `None`: no
+    /// limit (the service's depends on the group type and the plan).
+    pub group_msg_rate: Option<u32>,
     /// The app's edition: banning needs the Ultimate (or Enterprise) one.
     pub edition: Edition,
     /// What a group that does not exist is answered: 10015 (default: what
@@ -271,6 +276,7 @@ impl Default for EmulatorConfig {
             sensitive_words: Vec::new(),
             open_control: false,
             failing_members: Vec::new(),
+            group_msg_rate: None,
             edition: Edition::Ultimate,
             unknown_group_code: UnknownGroupCode::InvalidGroupId,
             callback: None,

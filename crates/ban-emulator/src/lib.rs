@@ -228,6 +228,12 @@ impl EmulatorBuilder {
         self.config.failing_members.push(member.into());
         self
     }
+    /// At most `per_sec` messages a second in one group; beyond it 10023
+    /// (see [`EmulatorConfig::group_msg_rate`]).
+    pub fn group_msg_rate(mut self, per_sec: u32) -> Self {
+        self.config.group_msg_rate = Some(per_sec);
+        self
+    }
     /// Calls the app back at `config.url` (see [`CallbackConfig`]).
     pub fn callback(mut self, config: CallbackConfig) -> Self {
         self.config.callback = Some(config);
@@ -451,21 +457,29 @@ impl Emulator {
     /// members received it (members who are not banned).
     pub fn send_group_msg(&self, group: &str, text: &str) -> Result<usize, JoinError> {
         self.core
-            .send_group_msg(group, &self.core.config.admin, text)
+            .send_group_msg(
+                group,
+                &self.core.config.admin,
+                &crate::core::Outgoing::text(text),
+            )
             .map(|(_, n)| n)
     }
     /// Sends a text message to a group as `from`; returns how many members
     /// received it. A banned sender is refused ([`JoinError::Banned`]; over
     /// REST, 10007), a muted one too ([`JoinError::Muted`]; 10017).
     pub fn send_as(&self, group: &str, from: &str, text: &str) -> Result<usize, JoinError> {
-        self.core.send_group_msg(group, from, text).map(|(_, n)| n)
+        self.core
+            .send_group_msg(group, from, &crate::core::Outgoing::text(text))
+            .map(|(_, n)| n)
     }
     /// A member's message through the whole path a client's takes: refused
     /// when banned (10007) or muted (10017), and with callbacks on, held for
     /// the app's before-send verdict (10016 when it refuses). Returns the
     /// answer's `ErrorCode`.
     pub async fn client_send(&self, group: &str, from: &str, text: &str) -> ban_proto::ErrorCode {
-        let reply = self.core.control_send(group, from, text);
+        let reply = self
+            .core
+            .control_send(group, from, crate::core::Outgoing::text(text), "Web");
         let body = server::settle(&self.core, reply).await.map(|r| r.1);
         body.and_then(|b| serde_json::from_slice::<ban_proto::Envelope>(&b).ok())
             .map_or(ban_proto::ErrorCode::InternalError, |e| e.error_code)

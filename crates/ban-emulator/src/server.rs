@@ -88,10 +88,17 @@ pub(crate) async fn settle(core: &Core, mut reply: Reply) -> Option<(u16, Vec<u8
             Reply::Drop => return None,
             Reply::Send(pending) => {
                 let verdict = match &core.callbacks {
-                    Some(c) => c.before_send(&pending.message()).await,
-                    None => crate::callback::Verdict::Deliver,
+                    Some(c) => c.before_send(&pending.message(), &pending.origin).await,
+                    None => crate::callback::Verdict::deliver(),
                 };
                 reply = core.finish_send(*pending, verdict);
+            }
+            Reply::Join(pending) => {
+                let verdict = match &core.callbacks {
+                    Some(c) => c.before_join(&pending.apply(), &pending.origin).await,
+                    None => crate::callback::Verdict::deliver(),
+                };
+                reply = core.finish_join(*pending, verdict);
             }
             Reply::Delayed(d, inner) => {
                 tokio::time::sleep(d).await;

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::state::JoinError;
+use crate::callback::Verdict;
 use super::{to_json, Core, Reply};
 
 pub(super) fn control(status: u16, v: Value) -> Reply {
@@ -21,14 +22,49 @@ struct MemberBody {
     member: String,
 }
 
+/// A client's message: `Text`, or a whole `MsgBody`; from a platform
+/// (`OptPlatform`, default `Web`).
 #[derive(Deserialize)]
 struct SendBody {
     #[serde(rename = "GroupId")]
     group_id: String,
     #[serde(rename = "From_Account")]
     from: String,
-    #[serde(rename = "Text")]
-    text: String,
+    #[serde(rename = "Text", default)]
+    text: Option<String>,
+    #[serde(rename = "MsgBody", default)]
+    body: Option<Vec<ban_callback::MsgElement>>,
+    #[serde(rename = "CloudCustomData", default)]
+    cloud_custom_data: String,
+    #[serde(rename = "OptPlatform", default = "web")]
+    platform: String,
+}
+
+/// A client's join application, from a platform (default `Web`).
+#[derive(Deserialize)]
+struct JoinBody {
+    #[serde(rename = "GroupId")]
+    group_id: String,
+    #[serde(rename = "Member_Account")]
+    member: String,
+    #[serde(rename = "OptPlatform", default = "web")]
+    platform: String,
+}
+
+fn web() -> String {
+    "Web".to_owned()
+}
+
+/// Refuses a platform the service does not name.
+fn platform(p: &str) -> Result<(), Reply> {
+    if crate::callback::PLATFORMS.contains(&p) {
+        Ok(())
+    } else {
+        Err(control(
+            400,
+            json!({"error": format!("OptPlatform {:?} is not one of {}", ban_proto::escape_bounded(p, 32), crate::callback::PLATFORMS.join(", "))}),
+        ))
+    }
 }
 
 #[derive(Deserialize)]
@@ -43,6 +79,21 @@ struct AdvanceBody {
 }
 
 impl Core {
+    /// A join application, once the app's before-join callback answered
+    /// (or did not).
+    pub(crate) fn finish_join(&self, p: super::PendingJoin, verdict: Verdict) -> Reply {
+        match verdict {
+            Verdict::Reject { code, info } => control(
+                403,
+                json!({"error": "refused", "code": code, "message": info}),
+            ),
+            _ => match self.join_from(&p.group, &p.member, p.origin) {
+                Ok(()) => control(200, json!({"joined": true})),
+                Err(e) => control(403, json!({"error": "refused", "message": e.to_string()})),
+            },
+        }
+    }
+
     // ---- control surface
 
     pub(super) fn handle_control(&self, method: &str, rest: &str, body: &[u8]) -> Reply {
@@ -66,6 +117,14 @@ impl Core {
                 404,
                 json!({"error": "no_such_group", "message": e.to_string()}),
             ),
+            JoinError::Refused { code, ref info } => control(
+                403,
+                json!({"error": "refused", "code": code, "message": info}),
+            ),
+            JoinError::MessageRate { .. } => control(
+                429,
+                json!({"error": "message_rate", "message": e.to_string()}),
+            ),
         };
         match (method, rest) {
             ("GET", "stats") => Reply::Json(200, to_json(&self.stats())),
@@ -81,11 +140,29 @@ impl Core {
                 },
                 Err(e) => bad(e),
             },
-            ("POST", "join") => match serde_json::from_value::<MemberBody>(value) {
-                Ok(b) => match self.join(&b.group_id, &b.member) {
-                    Ok(()) => control(200, json!({"joined": true})),
-                    Err(e) => join_err(e),
-                },
+            ("POST", "join") => match serde_json::from_value::<JoinBody>(value) {
+                Ok(b) => {
+                    if let Err(r) = platform(&b.platform) {
+                        return r;
+                    }
+                    let origin = crate::callback::From::Client(b.platform);
+                    let applies = match self.takes_applications(&b.group_id) {
+                        Ok(kind) => kind.filter(|_| self.callbacks.is_some()),
+                        Err(e) => return join_err(e),
+                    };
+                    if let Some(group_type) = applies {
+                        return Reply::Join(Box::new(super::PendingJoin {
+                            group: b.group_id,
+                            group_type,
+                            member: b.member,
+                            origin,
+                        }));
+                    }
+                    match self.join_from(&b.group_id, &b.member, origin) {
+                        Ok(()) => control(200, json!({"joined": true})),
+                        Err(e) => join_err(e),
+                    }
+                }
                 Err(e) => bad(e),
             },
             ("POST", "leave") => match serde_json::from_value::<MemberBody>(value) {
@@ -103,7 +180,26 @@ impl Core {
                 Err(e) => bad(e),
             },
             ("POST", "send") => match serde_json::from_value::<SendBody>(value) {
-                Ok(b) => self.control_send(&b.group_id, &b.from, &b.text),
+                Ok(b) => {
+                    if let Err(r) = platform(&b.platform) {
+                        return r;
+                    }
+                    let body = match (b.body, b.text) {
+                        (Some(body), None) if !body.is_empty() => body,
+                        (None, Some(text)) => vec![ban_callback::MsgElement::text(&text)],
+                        _ => {
+                            return control(
+                                400,
+                                json!({"error": "give Text or a MsgBody of at least one element, not both"}),
+                            )
+                        }
+                    };
+                    let msg = super::state::Outgoing {
+                        body,
+                        cloud_custom_data: b.cloud_custom_data,
+                    };
+                    self.control_send(&b.group_id, &b.from, msg, &b.platform)
+                }
                 Err(e) => bad(e),
             },
             ("POST", "group") => match serde_json::from_value::<GroupBody>(value) {

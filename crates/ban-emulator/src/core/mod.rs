@@ -30,6 +30,7 @@ use state::{Group, State};
 
 pub(crate) use clock::EmuClock;
 pub use state::{GroupState, InboxMessage, JoinError};
+pub(crate) use state::Outgoing;
 pub use stats::{CommandStats, FaultStats, Stats, UNKNOWN_COMMAND};
 
 /// What the server layer should do with a request.
@@ -43,6 +44,24 @@ pub(crate) enum Reply {
     Delayed(Duration, Box<Reply>),
     /// Ask the app's before-send callback, then finish the send.
     Send(Box<PendingSend>),
+    /// Ask the app's before-join callback, then finish the application.
+    Join(Box<PendingJoin>),
+}
+
+/// A client's application to join a group that takes applications,
+/// waiting for the app's before-join verdict.
+#[derive(Debug)]
+pub(crate) struct PendingJoin {
+    pub(crate) group: String,
+    pub(crate) group_type: GroupType,
+    pub(crate) member: String,
+    pub(crate) origin: crate::callback::From,
+}
+
+impl PendingJoin {
+    pub(crate) fn apply(&self) -> ban_callback::JoinApply {
+        ban_callback::JoinApply::new(&self.group, self.group_type.as_str(), &self.member)
+    }
 }
 
 /// A message waiting for the app's before-send verdict.
@@ -51,27 +70,40 @@ pub(crate) struct PendingSend {
     pub(crate) group: String,
     pub(crate) group_type: GroupType,
     pub(crate) from: String,
-    pub(crate) text: String,
+    /// Who sent it: the admin for a REST send, the sender for a client's.
+    pub(crate) operator: String,
+    /// Where it came from: REST, or a client on its platform.
+    pub(crate) origin: crate::callback::From,
+    pub(crate) msg: state::Outgoing,
     pub(crate) random: u64,
+    /// When it was sent (ms), the callbacks' `EventTime`.
+    pub(crate) event_ms: u64,
     /// Sent over REST (counted in the statistics), or by a client through
     /// the control surface.
     pub(crate) rest: bool,
 }
 
 impl PendingSend {
+    /// The message as the callbacks describe it.
     pub(crate) fn message(&self) -> ban_callback::GroupMessage {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
         ban_callback::GroupMessage::text_message(
             &self.group,
             self.group_type.as_str(),
             &self.from,
-            &self.text,
+            "",
             self.random,
-            now_ms,
+            self.event_ms,
         )
+        .with_body(self.msg.body.clone(), self.msg.cloud_custom_data.clone())
+        .operated_by(&self.operator)
     }
+}
+
+/// Milliseconds since the epoch, for callbacks' `EventTime`.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The emulator's state and judges, shared by every connection.

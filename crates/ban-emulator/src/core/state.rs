@@ -1,7 +1,10 @@
 //! Groups, members, bans and inboxes, and the operations the library API
 //! and the control surface share.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use ban_callback::MsgElement;
 
 use ban_proto::{BannedAccount, ErrorCode, MutedAccount};
 use ban_sign::Clock;
@@ -20,12 +23,45 @@ pub struct InboxMessage {
     /// The sender.
     #[serde(rename = "From_Account")]
     pub from: String,
-    /// The text.
+    /// The text of its `TIMTextElem` elements, joined.
     #[serde(rename = "Text")]
     pub text: String,
+    /// The body delivered: the one sent, or the app's before-send
+    /// replacement.
+    #[serde(rename = "MsgBody", default)]
+    pub body: Vec<MsgElement>,
+    /// The `CloudCustomData` delivered.
+    #[serde(rename = "CloudCustomData", default, skip_serializing_if = "String::is_empty")]
+    pub cloud_custom_data: String,
     /// When it was sent (emulator clock).
     #[serde(rename = "MsgTime")]
     pub time: u64,
+}
+
+/// A message on its way to a group: the body, and the app's data.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Outgoing {
+    pub(crate) body: Vec<MsgElement>,
+    pub(crate) cloud_custom_data: String,
+}
+
+impl Outgoing {
+    /// A text message.
+    pub(crate) fn text(text: &str) -> Outgoing {
+        Outgoing {
+            body: vec![MsgElement::text(text)],
+            cloud_custom_data: String::new(),
+        }
+    }
+
+    /// The text of its `TIMTextElem` elements, joined.
+    pub(crate) fn joined_text(&self) -> String {
+        self.body
+            .iter()
+            .filter(|e| e.msg_type == "TIMTextElem")
+            .filter_map(|e| e.msg_content.get("Text").and_then(|t| t.as_str()))
+            .collect()
+    }
 }
 
 /// The most messages an inbox keeps (oldest dropped), so memory stays flat.
@@ -43,6 +79,9 @@ pub(super) struct Group {
     pub(super) mutes: HashMap<String, u64>,
     pub(super) inbox: HashMap<String, Vec<InboxMessage>>,
     pub(super) next_seq: u64,
+    /// When its messages of the last second were sent (for
+    /// `--group-msg-rate`).
+    sent: VecDeque<Instant>,
 }
 
 /// The entries of `ends` still in force at `now`, ordered by end time, then
@@ -69,7 +108,25 @@ impl Group {
             mutes: HashMap::new(),
             inbox: HashMap::new(),
             next_seq: 1,
+            sent: VecDeque::new(),
         }
+    }
+
+    /// Whether one more message now keeps every sliding second at or under
+    /// `per_sec`; records it when it does.
+    fn admit_message(&mut self, per_sec: u32, now: Instant) -> bool {
+        while self
+            .sent
+            .front()
+            .is_some_and(|&t| now.duration_since(t) >= Duration::from_secs(1))
+        {
+            self.sent.pop_front();
+        }
+        if self.sent.len() >= per_sec as usize {
+            return false;
+        }
+        self.sent.push_back(now);
+        true
     }
 
     pub(super) fn banned_until(&self, member: &str, now: u64) -> Option<u64> {
@@ -153,6 +210,24 @@ pub enum JoinError {
     /// No such group.
     #[error("group {0} does not exist")]
     NoSuchGroup(String),
+    /// The group's message rate (`--group-msg-rate`) is spent; the service
+    /// answers 10023.
+    #[error("{group} is over its {per_sec} messages a second")]
+    MessageRate {
+        /// The group.
+        group: String,
+        /// Its limit.
+        per_sec: u32,
+    },
+    /// The app's before-join (or before-send) callback refused, with its
+    /// code (10016, 10100-10200, or 80003) and text.
+    #[error("refused by the app's callback ({code}): {info}")]
+    Refused {
+        /// The code the client gets.
+        code: i64,
+        /// The text the client gets.
+        info: String,
+    },
 }
 
 /// Every group, and the number of the next generated group ID.
@@ -212,7 +287,14 @@ impl Core {
         f(g)
     }
 
-    pub(crate) fn join(&self, group: &str, member: &str) -> Result<(), JoinError> {
+    /// `member` joins (refused while banned); the after-join callback is
+    /// told, as from `from`.
+    pub(crate) fn join_from(
+        &self,
+        group: &str,
+        member: &str,
+        from: crate::callback::From,
+    ) -> Result<(), JoinError> {
         let now = self.clock.now_unix();
         let kind = self.in_group(group, |g| {
             if let Some(until) = g.banned_until(member, now) {
@@ -229,14 +311,47 @@ impl Core {
             let now_ms = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64);
-            c.after_join(ban_callback::MemberJoin::new(
-                group,
-                kind.as_str(),
-                &[member],
-                now_ms,
-            ));
+            c.after_join(
+                ban_callback::MemberJoin::new(group, kind.as_str(), &[member], now_ms),
+                from,
+            );
         }
         Ok(())
+    }
+
+    /// An admin adds `member` (the library's `join`): no application, so
+    /// no before-join callback.
+    pub(crate) fn join(&self, group: &str, member: &str) -> Result<(), JoinError> {
+        self.join_from(group, member, crate::callback::From::Rest)
+    }
+
+    /// Whether a client's join of `group` is an application the app's
+    /// before-join callback is asked about: groups that take applications
+    /// (Public, Meeting, Community). Live rooms (AVChatRoom) are joined
+    /// freely and Work groups by invitation: no application, no callback
+    /// (an emulator choice; the pages do not say).
+    pub(crate) fn takes_applications(&self, group: &str) -> Result<Option<GroupType>, JoinError> {
+        self.in_group(group, |g| {
+            Ok(matches!(
+                g.kind,
+                GroupType::Public | GroupType::Meeting | GroupType::Community
+            )
+            .then_some(g.kind))
+        })
+    }
+
+    /// Whether `from` may send to `group` before any callback: not banned
+    /// (a banned member is not in the group), the group there; its type.
+    pub(crate) fn check_member(&self, group: &str, from: &str) -> Result<GroupType, JoinError> {
+        let now = self.clock.now_unix();
+        self.in_group(group, |g| match g.banned_until(from, now) {
+            Some(until) => Err(JoinError::Banned {
+                group: group.to_owned(),
+                member: from.to_owned(),
+                until,
+            }),
+            None => Ok(g.kind),
+        })
     }
 
     /// Whether `from` may send to `group` now: the group's type if so.
@@ -261,12 +376,20 @@ impl Core {
         })
     }
 
-    pub(crate) fn group_type(&self, group: &str) -> Option<GroupType> {
-        lock(&self.state).groups.get(group).map(|g| g.kind)
-    }
-
+    /// `member` leaves; the after-exit callback is told (`ExitType`
+    /// `Quit`) when it was a member.
     pub(crate) fn leave(&self, group: &str, member: &str) -> Result<bool, JoinError> {
-        self.in_group(group, |g| Ok(g.members.remove(member)))
+        let (was, kind) = self.in_group(group, |g| Ok((g.members.remove(member), g.kind)))?;
+        if let (true, Some(c)) = (was, &self.callbacks) {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            c.after_exit(
+                ban_callback::MemberExit::new(group, kind.as_str(), "Quit", &[member], now_ms),
+                crate::callback::From::Client("Web".to_owned()),
+            );
+        }
+        Ok(was)
     }
 
     pub(crate) fn inbox(&self, group: &str, member: &str) -> Result<Vec<InboxMessage>, JoinError> {
@@ -275,23 +398,45 @@ impl Core {
         })
     }
 
+    /// A sequence number for a message that is not stored (one the app's
+    /// answer dropped: the sender still sees a real-looking `MsgSeq`).
+    pub(crate) fn take_seq(&self, group: &str) -> u64 {
+        self.in_group(group, |g| {
+            let seq = g.next_seq;
+            g.next_seq += 1;
+            Ok(seq)
+        })
+        .unwrap_or(0)
+    }
+
     /// Sends a message from `from`: refused when `from` is banned (it is
-    /// not a member) or muted.
+    /// not a member) or muted, or the group's message rate is spent.
     pub(crate) fn send_group_msg(
         &self,
         group: &str,
         from: &str,
-        text: &str,
+        msg: &Outgoing,
     ) -> Result<(u64, usize), JoinError> {
         self.check_sender(group, from)?;
         let now = self.clock.now_unix();
+        let rate = self.config.group_msg_rate.filter(|&r| r > 0);
         self.in_group(group, |g| {
+            if let Some(per_sec) = rate {
+                if !g.admit_message(per_sec, Instant::now()) {
+                    return Err(JoinError::MessageRate {
+                        group: group.to_owned(),
+                        per_sec,
+                    });
+                }
+            }
             let seq = g.next_seq;
             g.next_seq += 1;
             let msg = InboxMessage {
                 seq,
                 from: from.to_owned(),
-                text: text.to_owned(),
+                text: msg.joined_text(),
+                body: msg.body.clone(),
+                cloud_custom_data: msg.cloud_custom_data.clone(),
                 time: now,
             };
             let recipients: Vec<String> = g
