@@ -469,3 +469,41 @@ fn sighup_reloads_the_rules_and_a_bad_file_keeps_the_old_ones() {
     assert_eq!(status.code(), Some(0), "{}", serve.said());
     assert!(!pid_file.exists(), "the pid file outlived serve");
 }
+
+/// A masked word reaches the room starred: serve answers the emulator's
+/// before-send callback with a replacement `MsgBody`, and the emulator
+/// delivers that, not the words sent (it used to deliver the original).
+#[test]
+fn a_masked_message_is_delivered_starred_to_the_room() {
+    const MASK: &str = r#"
+[[rule]]
+name = "insults"
+on = "message"
+words_any = ["idiot"]
+mask = true
+ladder = ["mute 10m"]
+window = "24h"
+"#;
+    let port = free_port();
+    let emu = emulator_calling(port, "servemask");
+    let _serve = start_serve(&emu, port, MASK, &[]);
+    for m in ["rude", "viewer"] {
+        emu.control_post("join", &json!({"GroupId": G, "Member_Account": m}));
+    }
+    assert_eq!(send(&emu, "rude", "you i d i o t"), 0, "delivered, masked");
+    assert_eq!(send(&emu, "viewer", "hello all"), 0);
+    let inbox = emu.control_post("inbox", &json!({"GroupId": G, "Member_Account": "viewer"}));
+    let texts: Vec<&str> = inbox["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["Text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts.len(), 2, "{inbox}");
+    assert!(texts[0].starts_with("you "), "{texts:?}");
+    assert!(
+        texts[0].contains('*') && !texts[0].contains("d i o"),
+        "{texts:?}"
+    );
+    assert_eq!(texts[1], "hello all", "ordinary chat untouched");
+}

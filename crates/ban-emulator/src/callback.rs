@@ -268,10 +268,7 @@ impl Caller {
     /// The before-send callback, waited for: its verdict.
     pub(crate) async fn before_send(&self, msg: &GroupMessage, from: &From) -> Verdict {
         let answer = self.post("Group.CallbackBeforeSendMsg", from, msg).await;
-        self.judge(
-            answer,
-            "the app's before-send callback refused the message",
-        )
+        self.judge(answer, "the app's before-send callback refused the message")
     }
 
     /// The before-join callback of a join application, waited for: admit
@@ -292,12 +289,7 @@ impl Caller {
 
     /// A callback whose answer is ignored, sent in the background (when a
     /// runtime is there to run it).
-    fn later<T: Serialize>(
-        self: &Arc<Self>,
-        command: &'static str,
-        from: From,
-        body: T,
-    ) {
+    fn later<T: Serialize>(self: &Arc<Self>, command: &'static str, from: From, body: T) {
         let Some(body) = with_command(command, &body) else {
             return;
         };

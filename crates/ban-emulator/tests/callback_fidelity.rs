@@ -158,13 +158,32 @@ async fn the_app_s_code_text_and_replacement_reach_the_sender_and_the_room() {
     // 10100-10200: the sender gets the app's own code and text.
     r.answer(
         before,
-        Reply::Body(r#"{"ActionStatus":"OK","ErrorCode":10123,"ErrorInfo":"wait for the host"}"#.into()),
+        Reply::Body(
+            r#"{"ActionStatus":"OK","ErrorCode":10123,"ErrorInfo":"wait for the host"}"#.into(),
+        ),
     );
-    let v = client_send(&c, &emu, json!({"GroupId": G, "From_Account": "alice", "Text": "hello"})).await;
-    assert_eq!((code(&v), v["ErrorInfo"].as_str()), (10123, Some("wait for the host")), "{v}");
+    let v = client_send(
+        &c,
+        &emu,
+        json!({"GroupId": G, "From_Account": "alice", "Text": "hello"}),
+    )
+    .await;
+    assert_eq!(
+        (code(&v), v["ErrorInfo"].as_str()),
+        (10123, Some("wait for the host")),
+        "{v}"
+    );
     // 1: the service's own 10016.
-    r.answer(before, Reply::Body(r#"{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":""}"#.into()));
-    let v = client_send(&c, &emu, json!({"GroupId": G, "From_Account": "alice", "Text": "hello"})).await;
+    r.answer(
+        before,
+        Reply::Body(r#"{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":""}"#.into()),
+    );
+    let v = client_send(
+        &c,
+        &emu,
+        json!({"GroupId": G, "From_Account": "alice", "Text": "hello"}),
+    )
+    .await;
     assert_eq!(code(&v), 10016, "{v}");
     assert!(texts(&emu, "bob").is_empty(), "refused: nobody received it");
     // 0 with MsgBody and CloudCustomData: the replacement is delivered and
@@ -178,7 +197,12 @@ async fn the_app_s_code_text_and_replacement_reach_the_sender_and_the_room() {
             .to_string(),
         ),
     );
-    let v = client_send(&c, &emu, json!({"GroupId": G, "From_Account": "alice", "Text": "badword"})).await;
+    let v = client_send(
+        &c,
+        &emu,
+        json!({"GroupId": G, "From_Account": "alice", "Text": "badword"}),
+    )
+    .await;
     assert_eq!(code(&v), 0, "{v}");
     let inbox = emu.inbox(G, "bob").unwrap();
     assert_eq!(inbox.len(), 1);
@@ -187,8 +211,16 @@ async fn the_app_s_code_text_and_replacement_reach_the_sender_and_the_room() {
     let after = r.wait_for("Group.CallbackAfterSendMsg", 1).await;
     assert_eq!(after[0].1["MsgBody"][0]["MsgContent"]["Text"], "***");
     // 2: the sender sees success with a real-looking MsgSeq; nobody gets it.
-    r.answer(before, Reply::Body(r#"{"ActionStatus":"OK","ErrorCode":2,"ErrorInfo":""}"#.into()));
-    let v = client_send(&c, &emu, json!({"GroupId": G, "From_Account": "alice", "Text": "quiet"})).await;
+    r.answer(
+        before,
+        Reply::Body(r#"{"ActionStatus":"OK","ErrorCode":2,"ErrorInfo":""}"#.into()),
+    );
+    let v = client_send(
+        &c,
+        &emu,
+        json!({"GroupId": G, "From_Account": "alice", "Text": "quiet"}),
+    )
+    .await;
     assert_eq!(code(&v), 0, "{v}");
     assert!(v["MsgSeq"].as_u64().unwrap() > inbox[0].seq, "{v}");
     assert_eq!(texts(&emu, "bob"), ["***"]);
@@ -207,7 +239,12 @@ async fn a_failed_callback_delivers_or_refuses_with_80003_as_the_console_says() 
     emu.join(G, "bob").unwrap();
     for (i, f) in failures.iter().enumerate() {
         r.answer(before, f.clone());
-        let v = client_send(&c, &emu, json!({"GroupId": G, "From_Account": "alice", "Text": format!("m{i}")})).await;
+        let v = client_send(
+            &c,
+            &emu,
+            json!({"GroupId": G, "From_Account": "alice", "Text": format!("m{i}")}),
+        )
+        .await;
         assert_eq!(code(&v), 0, "{v}");
     }
     assert_eq!(texts(&emu, "bob"), ["m0", "m1", "m2"]);
@@ -216,13 +253,23 @@ async fn a_failed_callback_delivers_or_refuses_with_80003_as_the_console_says() 
     emu.join(G, "bob").unwrap();
     for (i, f) in failures.iter().enumerate() {
         r.answer(before, f.clone());
-        let v = client_send(&c, &emu, json!({"GroupId": G, "From_Account": "alice", "Text": format!("m{i}")})).await;
+        let v = client_send(
+            &c,
+            &emu,
+            json!({"GroupId": G, "From_Account": "alice", "Text": format!("m{i}")}),
+        )
+        .await;
         assert_eq!(code(&v), 80003, "{v}");
     }
     assert!(texts(&emu, "bob").is_empty());
     // A good answer still delivers when failing closed.
     r.answer(before, Reply::Body(OK.into()));
-    let v = client_send(&c, &emu, json!({"GroupId": G, "From_Account": "alice", "Text": "fine"})).await;
+    let v = client_send(
+        &c,
+        &emu,
+        json!({"GroupId": G, "From_Account": "alice", "Text": "fine"}),
+    )
+    .await;
     assert_eq!(code(&v), 0, "{v}");
 }
 
@@ -259,7 +306,8 @@ async fn bodies_and_queries_carry_what_the_samples_show() {
         &emu,
         "POST",
         "/emulator/v1/send",
-        &json!({"GroupId": G, "From_Account": "alice", "Text": "hi", "OptPlatform": "Fridge"}).to_string(),
+        &json!({"GroupId": G, "From_Account": "alice", "Text": "hi", "OptPlatform": "Fridge"})
+            .to_string(),
     )
     .await;
     assert_eq!(status, 400, "{v}");
@@ -277,7 +325,10 @@ async fn bodies_and_queries_carry_what_the_samples_show() {
     assert_eq!(body["Operator_Account"], emu.admin());
     assert_eq!(body["From_Account"], "alice");
     // Joins carry their command too.
-    let (_, body) = r.wait_for("Group.CallbackAfterNewMemberJoin", 1).await.remove(0);
+    let (_, body) = r
+        .wait_for("Group.CallbackAfterNewMemberJoin", 1)
+        .await
+        .remove(0);
     assert_eq!(body["CallbackCommand"], "Group.CallbackAfterNewMemberJoin");
     // The over-limit alarm names the command's service, and has no ClientIP.
     for _ in 0..5 {
@@ -300,21 +351,45 @@ async fn applications_exits_and_failures_after_the_before_send_step_are_told() {
     let apply = "Group.CallbackBeforeApplyJoinGroup";
     r.answer(
         apply,
-        Reply::Body(r#"{"ActionStatus":"OK","ErrorCode":10150,"ErrorInfo":"closed for now"}"#.into()),
+        Reply::Body(
+            r#"{"ActionStatus":"OK","ErrorCode":10150,"ErrorInfo":"closed for now"}"#.into(),
+        ),
     );
     let join = |g: &str, m: &str| json!({"GroupId": g, "Member_Account": m}).to_string();
-    let (status, v) = send(&c, &emu, "POST", "/emulator/v1/join", &join(&public, "carol")).await;
+    let (status, v) = send(
+        &c,
+        &emu,
+        "POST",
+        "/emulator/v1/join",
+        &join(&public, "carol"),
+    )
+    .await;
     assert_eq!((status, &v["code"]), (403, &json!(10150)), "{v}");
     assert_eq!(v["message"], "closed for now");
     let (_, body) = r.wait_for(apply, 1).await.remove(0);
     assert_eq!(body["CallbackCommand"], apply);
     assert_eq!(body["Requestor_Account"], "carol");
     assert_eq!(body["Type"], "Public");
-    assert!(!emu.group(&public).unwrap().members.contains(&"carol".to_owned()));
+    assert!(!emu
+        .group(&public)
+        .unwrap()
+        .members
+        .contains(&"carol".to_owned()));
     r.answer(apply, Reply::Body(OK.into()));
-    let (status, v) = send(&c, &emu, "POST", "/emulator/v1/join", &join(&public, "carol")).await;
+    let (status, v) = send(
+        &c,
+        &emu,
+        "POST",
+        "/emulator/v1/join",
+        &join(&public, "carol"),
+    )
+    .await;
     assert_eq!(status, 200, "{v}");
-    assert!(emu.group(&public).unwrap().members.contains(&"carol".to_owned()));
+    assert!(emu
+        .group(&public)
+        .unwrap()
+        .members
+        .contains(&"carol".to_owned()));
     // A live room is joined freely: no application callback.
     let (status, _) = send(&c, &emu, "POST", "/emulator/v1/join", &join(G, "dave")).await;
     assert_eq!(status, 200);
@@ -323,16 +398,30 @@ async fn applications_exits_and_failures_after_the_before_send_step_are_told() {
     // Leaving: AfterMemberExit with ExitType Quit.
     let (status, _) = send(&c, &emu, "POST", "/emulator/v1/leave", &join(G, "dave")).await;
     assert_eq!(status, 200);
-    let (_, body) = r.wait_for("Group.CallbackAfterMemberExit", 1).await.remove(0);
+    let (_, body) = r
+        .wait_for("Group.CallbackAfterMemberExit", 1)
+        .await
+        .remove(0);
     assert_eq!(body["ExitType"], "Quit");
     assert_eq!(body["ExitMemberList"], json!([{"Member_Account": "dave"}]));
     // A muted sender passes the before-send step, then fails with 10017
     // and the app hears of it.
     let mute = json!({"GroupId": G, "Members_Account": ["mia"], "MuteTime": 600});
-    assert_eq!(code(&call(&c, &emu, "forbid_send_msg", &mute.to_string()).await), 0);
-    let v = client_send(&c, &emu, json!({"GroupId": G, "From_Account": "mia", "Text": "let me speak"})).await;
+    assert_eq!(
+        code(&call(&c, &emu, "forbid_send_msg", &mute.to_string()).await),
+        0
+    );
+    let v = client_send(
+        &c,
+        &emu,
+        json!({"GroupId": G, "From_Account": "mia", "Text": "let me speak"}),
+    )
+    .await;
     assert_eq!(code(&v), 10017, "{v}");
-    let (_, body) = r.wait_for("Group.CallbackSendMsgException", 1).await.remove(0);
+    let (_, body) = r
+        .wait_for("Group.CallbackSendMsgException", 1)
+        .await
+        .remove(0);
     assert_eq!(body["ErrorCode"], 10017);
     assert_eq!(body["From_Account"], "mia");
     assert_eq!(body["CallbackCommand"], "Group.CallbackSendMsgException");
@@ -341,7 +430,12 @@ async fn applications_exits_and_failures_after_the_before_send_step_are_told() {
     // Over the group's message rate (2 a second): 10023, told the same way.
     let mut codes = Vec::new();
     for i in 0..3 {
-        let v = client_send(&c, &emu, json!({"GroupId": G, "From_Account": "erin", "Text": format!("{i}")})).await;
+        let v = client_send(
+            &c,
+            &emu,
+            json!({"GroupId": G, "From_Account": "erin", "Text": format!("{i}")}),
+        )
+        .await;
         codes.push(code(&v));
     }
     assert_eq!(codes, [0, 0, 10023]);

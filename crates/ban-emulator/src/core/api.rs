@@ -151,7 +151,12 @@ impl Core {
             }
             if let (Some(c), Some(calls)) = (&self.callbacks, rate.alarm(endpoint.command, now)) {
                 // The service's path segment: group_open_http_svc, ...
-                let service = endpoint.path.trim_start_matches("v4/").split('/').next().unwrap_or("");
+                let service = endpoint
+                    .path
+                    .trim_start_matches("v4/")
+                    .split('/')
+                    .next()
+                    .unwrap_or("");
                 c.over_limit(ban_callback::OverLimit::new(
                     service,
                     endpoint.command,

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::state::JoinError;
-use crate::callback::Verdict;
 use super::{to_json, Core, Reply};
+use crate::callback::Verdict;
 
 pub(super) fn control(status: u16, v: Value) -> Reply {
     Reply::Json(status, to_json(&v))

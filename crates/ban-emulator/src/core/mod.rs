@@ -29,8 +29,8 @@ use rate::RateJudge;
 use state::{Group, State};
 
 pub(crate) use clock::EmuClock;
-pub use state::{GroupState, InboxMessage, JoinError};
 pub(crate) use state::Outgoing;
+pub use state::{GroupState, InboxMessage, JoinError};
 pub use stats::{CommandStats, FaultStats, Stats, UNKNOWN_COMMAND};
 
 /// What the server layer should do with a request.

@@ -31,7 +31,11 @@ pub struct InboxMessage {
     #[serde(rename = "MsgBody", default)]
     pub body: Vec<MsgElement>,
     /// The `CloudCustomData` delivered.
-    #[serde(rename = "CloudCustomData", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "CloudCustomData",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub cloud_custom_data: String,
     /// When it was sent (emulator clock).
     #[serde(rename = "MsgTime")]
