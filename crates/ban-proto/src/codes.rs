@@ -330,7 +330,7 @@ mod tests {
     #[test]
     fn retry_classes_follow_the_contract() {
         let transient = [10002, 60008, 60014, 70169, 70202, 70500, 90992];
-        let throttled = [60007, 60011, 60018, 60019, 10006];
+        let throttled = [60007, 60011, 60018, 60019, 10006, 10023];
         for &code in ErrorCode::ALL {
             let want = if transient.contains(&code.code()) {
                 RetryClass::Transient
