@@ -33,6 +33,7 @@
 mod answer;
 mod content;
 mod event;
+mod member;
 mod query;
 mod sign;
 mod tolerant;
