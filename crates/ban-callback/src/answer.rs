@@ -86,6 +86,21 @@ impl Answer {
         Answer::with(1)
     }
 
+    /// Refuse the message or the join with the app's own `code` (10100 to
+    /// 10200) and `info`: the sender gets both, not 10016.
+    ///
+    /// ```
+    /// let a = ban_callback::Answer::refuse_with(10150, "New members can chat once the raid is over");
+    /// assert!(!a.allows());
+    /// assert_eq!((a.error_code, a.error_info.as_str()), (10150, "New members can chat once the raid is over"));
+    /// ```
+    pub fn refuse_with(code: i64, info: impl Into<String>) -> Answer {
+        Answer {
+            error_info: info.into(),
+            ..Answer::with(code)
+        }
+    }
+
     /// Drop the message silently: the sender sees success, nobody gets it.
     pub fn drop_silently() -> Answer {
         Answer::with(2)

@@ -65,7 +65,9 @@ struct Line<'a> {
 pub fn audit_line(event: &Event) -> Vec<u8> {
     let (code, count) = match &event.outcome {
         crate::Outcome::Failed { code, .. } => (*code, None),
-        crate::Outcome::Refused { count, .. } => (None, Some(*count)),
+        crate::Outcome::Refused { count, .. } | crate::Outcome::RaidRefusing { count } => {
+            (None, Some(*count))
+        }
         _ => (None, None),
     };
     let line = Line {

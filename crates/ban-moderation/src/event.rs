@@ -24,6 +24,8 @@ pub enum EventKind {
     Alert,
     /// The rules were replaced, or a replacement refused.
     Reload,
+    /// Raid mode tripped, ended, or refused newcomers' messages.
+    Raid,
 }
 
 impl EventKind {
@@ -35,6 +37,7 @@ impl EventKind {
             EventKind::Refused => "refused",
             EventKind::Alert => "alert",
             EventKind::Reload => "reload",
+            EventKind::Raid => "raid",
         }
     }
 }
@@ -143,6 +146,28 @@ pub enum Outcome {
         /// Why.
         reason: String,
     },
+    /// A surge of joins tripped raid mode (or it was forced on).
+    RaidTripped {
+        /// Joins within the window.
+        joins: u64,
+        /// Newcomers shielded from the start.
+        cohort: usize,
+    },
+    /// Newcomers' messages refused at the before-send answer since the
+    /// last such event (at most one a second per group).
+    RaidRefusing {
+        /// How many.
+        count: u64,
+    },
+    /// Raid mode ended.
+    RaidEnded {
+        /// Newcomers it held.
+        cohort: usize,
+        /// Messages it refused in all.
+        refused: u64,
+        /// How long it lasted, milliseconds.
+        lasted_ms: u64,
+    },
 }
 
 impl Outcome {
@@ -160,6 +185,9 @@ impl Outcome {
             Outcome::Warned => "warned",
             Outcome::Degraded { .. } => "degraded",
             Outcome::Reloaded { .. } => "reloaded",
+            Outcome::RaidTripped { .. } => "tripped",
+            Outcome::RaidRefusing { .. } => "refusing",
+            Outcome::RaidEnded { .. } => "ended",
         }
     }
 }
@@ -208,6 +236,22 @@ impl fmt::Display for Outcome {
             Outcome::ReloadRefused { reason } => {
                 write!(f, "refused, the old rules stay: {reason}")
             }
+            Outcome::RaidTripped { joins, cohort } => write!(
+                f,
+                "raid mode on: {joins} joins within the window; {cohort} newcomer(s) refused at the before-send answer until it ends"
+            ),
+            Outcome::RaidRefusing { count } => {
+                write!(f, "raid mode refused {count} newcomer message(s)")
+            }
+            Outcome::RaidEnded {
+                cohort,
+                refused,
+                lasted_ms,
+            } => write!(
+                f,
+                "raid mode off after {:.1} s: {cohort} newcomer(s) may speak again; {refused} message(s) refused, no call made for them",
+                *lasted_ms as f64 / 1000.0
+            ),
         }
     }
 }
@@ -361,6 +405,10 @@ impl Observer for Metrics {
                     .increment(1);
             }
             (EventKind::Alert, _) => metrics::counter!("serve_alerts_total").increment(1),
+            (EventKind::Raid, o @ (Outcome::RaidTripped { .. } | Outcome::RaidEnded { .. })) => {
+                metrics::counter!("serve_raid_transitions_total", "transition" => o.label())
+                    .increment(1);
+            }
             _ => {}
         }
     }

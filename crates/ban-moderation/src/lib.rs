@@ -52,6 +52,7 @@ mod http;
 mod journal;
 mod lines;
 mod moderator;
+mod raid;
 mod record;
 #[cfg(feature = "redis")]
 mod redis_journal;
@@ -74,6 +75,7 @@ pub use moderator::{
     Moderation, Moderator, ModeratorBuilder, DEFAULT_COALESCE, DEFAULT_QUEUE,
     DEFAULT_REPLAY_WINDOW, SEEN_FOR,
 };
+pub use raid::{RaidShield, Transition, MAX_COHORT};
 pub use record::{Recorded, Recorder, DEFAULT_RECORD_KEEP, DEFAULT_RECORD_MAX_BYTES, RECORD_QUEUE};
 #[cfg(feature = "redis")]
 pub use redis_journal::{RedisJournal, DEFAULT_TAKEOVER};

@@ -45,6 +45,8 @@ pub struct Moderator {
     /// The journal hands recorded actions to the queue itself.
     delivered: bool,
     recorder: Option<crate::Recorder>,
+    /// Raid mode per group, under the rules' `[raid]`.
+    pub(crate) raid: crate::raid::RaidShield,
 }
 
 impl std::fmt::Debug for Moderator {
@@ -189,11 +191,14 @@ impl ModeratorBuilder {
             refusals: Arc::default(),
             delivered,
             recorder: self.recorder,
+            raid: crate::raid::RaidShield::default(),
         });
+        let raid = crate::raid::ticker(Arc::downgrade(&moderator));
         Moderation {
             moderator,
             sweeper,
             dispatcher,
+            raid,
         }
     }
 }
@@ -204,6 +209,7 @@ pub struct Moderation {
     moderator: Arc<Moderator>,
     sweeper: tokio::task::JoinHandle<()>,
     dispatcher: tokio::task::JoinHandle<()>,
+    raid: tokio::task::JoinHandle<()>,
 }
 
 impl Moderation {
@@ -218,6 +224,7 @@ impl Moderation {
     /// not stay in the journal, if there is one, for the next start).
     pub async fn shutdown(self, grace: Duration) -> bool {
         self.sweeper.abort();
+        self.raid.abort();
         self.moderator.close_queue();
         let all = tokio::time::timeout(grace, self.dispatcher).await.is_ok();
         self.moderator.observers.flush().await;
@@ -316,7 +323,12 @@ impl Moderator {
             ));
             self.emit(e);
         }
-        let judged = rules.judge(&cb);
+        let mut judged = rules.judge(&cb);
+        if let Some(answer) = self.shield(&rules, &cb) {
+            // A newcomer in raid mode: refused, at no call; the rules'
+            // matches are still counted (a spammer climbs its ladder).
+            judged.answer = answer;
+        }
         if !judged.matches.is_empty() {
             let me = self.clone();
             tokio::spawn(async move {

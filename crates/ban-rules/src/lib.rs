@@ -31,12 +31,14 @@ mod judge;
 mod ladder;
 mod matcher;
 mod normalize;
+mod raid;
 mod rate;
 mod rules;
 
 pub use judge::{evidence, star, Judgement, Match, MatchKind, EVIDENCE_BYTES};
 pub use matcher::{Hit, Matcher, Text, REGEX_SIZE_LIMIT};
 pub use normalize::{is_unspaced, normalize, NormChar, Normalized, Split, Stage, Stages};
+pub use raid::{Raid, MAX_NEWCOMER_MESSAGE};
 pub use rules::{
     short, Mode, On, RateCheck, RateScope, Rule, Rules, RulesError, Step, MAX_LIST_ENTRIES,
 };

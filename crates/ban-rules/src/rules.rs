@@ -58,9 +58,9 @@ pub enum Mode {
 /// A count within a time: `{ count = 5, per = "10s" }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RateSpec {
-    count: u64,
-    per: Spanned<String>,
+pub(crate) struct RateSpec {
+    pub(crate) count: u64,
+    pub(crate) per: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,6 +113,8 @@ struct AllowSpec {
 struct FileSpec {
     #[serde(default)]
     allow: AllowSpec,
+    #[serde(default)]
+    raid: Option<crate::raid::RaidSpec>,
     #[serde(default, rename = "rule")]
     rules: Vec<RuleSpec>,
 }
@@ -228,6 +230,8 @@ pub struct Rules {
     pub rules: Vec<Rule>,
     /// Accounts never acted on (`[allow] accounts`).
     pub allow: HashSet<String>,
+    /// Raid mode (`[raid]`), if the file turns it on.
+    pub raid: Option<crate::raid::Raid>,
 }
 
 /// Offences count a day unless the rule says otherwise.
@@ -272,7 +276,7 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-fn duration(text: &str, s: &Spanned<String>, what: &str) -> Result<Duration, String> {
+pub(crate) fn duration(text: &str, s: &Spanned<String>, what: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s.get_ref().trim()).map_err(|e| {
         format!(
             "line {}: {what} {:?} is not a duration ({e}); write 10s, 10m, 24h, 7d",
@@ -463,12 +467,14 @@ impl Rules {
                 mode: r.mode,
             });
         }
-        if rules.is_empty() {
-            return Err("no [[rule]]: a rules file needs at least one".to_owned());
+        let raid = spec.raid.map(|r| r.check(text)).transpose()?;
+        if rules.is_empty() && raid.is_none() {
+            return Err("no [[rule]] and no [raid]: a rules file needs at least one".to_owned());
         }
         Ok(Rules {
             rules,
             allow: spec.allow.accounts.into_iter().collect(),
+            raid,
         })
     }
 }

@@ -72,6 +72,14 @@ fn bad_files_name_the_line_and_the_reason() {
         ("[[rule]]\nname = \"a\"\non = \"content_result\"\nlabels = [\" \"]\nladder = [\"ban 1h\"]\n", "line 2", "labels holds an empty entry"),
         ("[[rule]]\nname = \"a\"\non = \"message\"\ncontains_any = [\"x\"]\nmode = \"dry\"\nladder = [\"ban 1h\"]\n", "line 5", "unknown variant `dry`, expected `enforce` or `shadow`"),
         ("", "", "no [[rule]]"),
+        ("[raid]\njoins = { count = 1, per = \"10s\" }\n", "line 2", "a surge is at least 2 joins"),
+        ("[raid]\njoins = { count = 50, per = \"soon\" }\n", "line 2", "raid.joins.per \"soon\" is not a duration"),
+        ("[raid]\njoins = { count = 50, per = \"10s\" }\nnewcomer_code = 10016\n", "line 3", "only from 10100 to 10200"),
+        ("[raid]\njoins = { count = 50, per = \"10s\" }\nnewcomer_message = \" \"\n", "line 3", "newcomer_message is empty"),
+        ("[raid]\njoins = { count = 50, per = \"10s\" }\nquiet = \"0s\"\n", "line 3", "at least 1 s"),
+        ("[raid]\njoins = { count = 50, per = \"10s\" }\nfreeze = true\n", "line 3", "not available in this version"),
+        ("[raid]\njoins = { count = 50, per = \"10s\" }\nshield = true\n", "line 3", "unknown field"),
+        ("[raid]\nquiet = \"2m\"\n", "line 1", "missing field `joins`"),
     ];
     for (text, line, reason) in cases {
         let err = Rules::parse(text).unwrap_err();
@@ -80,4 +88,30 @@ fn bad_files_name_the_line_and_the_reason() {
             "{text:?}: {err}"
         );
     }
+}
+
+#[test]
+fn a_raid_section_alone_is_a_rules_file_with_its_defaults() {
+    let rules = Rules::parse("[raid]\njoins = { count = 50, per = \"10s\" }\n").unwrap();
+    assert!(rules.rules.is_empty());
+    let raid = rules.raid.unwrap();
+    assert_eq!(raid.joins, (50, Duration::from_secs(10)));
+    assert_eq!(raid.quiet, Duration::from_secs(120));
+    assert_eq!(raid.newcomer_code, 10150);
+    assert_eq!(
+        raid.newcomer_message,
+        "New members can chat once the raid is over"
+    );
+    assert!(raid.covers("@TGS#any"));
+    let long = format!(
+        "[raid]\njoins = {{ count = 50, per = \"10s\" }}\nnewcomer_message = \"{}\"\ngroups = [\"@TGS#aLIVE\"]\n",
+        "x".repeat(257)
+    );
+    let err = Rules::parse(&long).unwrap_err();
+    assert!(err.contains("is 257 bytes; at most 256"), "{err}");
+    let scoped = Rules::parse(&long.replace(&"x".repeat(257), "wait"))
+        .unwrap()
+        .raid
+        .unwrap();
+    assert!(scoped.covers("@TGS#aLIVE") && !scoped.covers("@TGS#other"));
 }
