@@ -14,7 +14,7 @@ use crate::drive::{drive, Batch, DriveOptions, Polled, ProgressStore};
 use crate::engine::{interrupt, since_epoch, BatchOutcome, JobRun, Members};
 use crate::input::{InputError, InvalidMember};
 use crate::job::{JobAction, JobSpec, MuteEnd};
-use crate::journal::{Header, Journal};
+use crate::journal::{Header, Journal, Record};
 use crate::options::BulkOptions;
 use crate::report::{Action, BulkReport, Progress};
 use crate::stop::{Patience, StopKind, StopReason};
@@ -238,23 +238,7 @@ impl Client {
         let journal = match &options.journal {
             None => None,
             Some(path) => {
-                let timed = match &spec.action {
-                    JobAction::Ban {
-                        ends_at,
-                        description,
-                    } => Some((asked.unwrap_or(1), Some(*ends_at), description.as_deref())),
-                    JobAction::Mute { ends_at } => Some((
-                        asked.unwrap_or(u32::MAX),
-                        match ends_at {
-                            MuteEnd::At(t) => Some(*t),
-                            MuteEnd::Permanent => None,
-                        },
-                        None,
-                    )),
-                    _ => None,
-                };
-                let mut header =
-                    Header::new(spec.action.kind().name(), &spec.group, &members, timed);
+                let mut header = Header::new(&spec.action, asked, &spec.group, &members);
                 if matches!(
                     action,
                     BulkAction::BanUntil { .. } | BulkAction::MuteUntil { .. }
@@ -411,7 +395,9 @@ impl JournalStore {
         };
         let mut result = Ok(());
         if !outcome.done.is_empty() {
-            result = j.record(true, outcome.done.iter().map(String::as_str), None);
+            result = j.record(&Record::Done {
+                done: outcome.done.iter().map(|m| m.as_str().into()).collect(),
+            });
         }
         // One line per reason: the members of one call share it.
         for group in outcome
@@ -422,11 +408,11 @@ impl JournalStore {
                 break;
             }
             let first = &group[0];
-            result = j.record(
-                false,
-                group.iter().map(|f| f.member.as_str()),
-                Some((first.code, &first.reason)),
-            );
+            result = j.record(&Record::Failed {
+                failed: group.iter().map(|f| f.member.as_str().into()).collect(),
+                code: first.code,
+                reason: first.reason.as_ref().into(),
+            });
         }
         if let Err(e) = result {
             self.job

@@ -27,9 +27,9 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use ban_proto::MemberAccount;
+mod header;
+pub(crate) use header::Header;
 
 /// The format tag on a journal's first line.
 const FORMAT: &str = "tim-ban/1";
@@ -68,55 +68,6 @@ pub enum JournalError {
         /// What is wrong with it.
         reason: String,
     },
-}
-
-/// The first line of a journal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Header {
-    pub(crate) journal: String,
-    pub(crate) action: String,
-    pub(crate) group: String,
-    pub(crate) members: usize,
-    pub(crate) members_sha256: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) duration: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) ends_at: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) description: Option<String>,
-}
-
-impl Header {
-    pub(crate) fn new(
-        action: &str,
-        group: &str,
-        members: &[MemberAccount<'static>],
-        timed: Option<(u32, Option<u64>, Option<&str>)>,
-    ) -> Header {
-        Header {
-            journal: FORMAT.to_owned(),
-            action: action.to_owned(),
-            group: group.to_owned(),
-            members: members.len(),
-            members_sha256: member_set_digest(members),
-            duration: timed.map(|b| b.0),
-            ends_at: timed.and_then(|b| b.1),
-            description: timed.and_then(|b| b.2.map(str::to_owned)),
-        }
-    }
-}
-
-/// SHA-256 of the sorted members, one a line: the same set in any order
-/// gives the same digest.
-fn member_set_digest(members: &[MemberAccount<'static>]) -> String {
-    let mut sorted: Vec<&str> = members.iter().map(MemberAccount::as_str).collect();
-    sorted.sort_unstable();
-    let mut h = Sha256::new();
-    for m in sorted {
-        h.update(m.as_bytes());
-        h.update(b"\n");
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What the journal holds of the members' state before the job: for a
@@ -229,14 +180,16 @@ pub fn read_journal(path: &Path) -> Result<JournalContents, JournalError> {
 const PRIOR_PER_LINE: usize = 1_000;
 
 #[derive(Serialize, Deserialize)]
-struct PriorRead {
+pub(crate) struct PriorRead {
     calls: u64,
     members: usize,
 }
 
+/// One line after the header: the members' state before the job, or what
+/// a call did.
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
-enum Record<'a> {
+pub(crate) enum Record<'a> {
     Prior {
         prior: BTreeMap<String, u64>,
     },
@@ -366,26 +319,11 @@ impl Journal {
         Ok((header, done, prior, offset))
     }
 
-    /// Appends one finished call. Each record is one `write` of a whole
-    /// line, so a crash leaves at most the last line torn.
-    pub(crate) fn record<'m>(
-        &mut self,
-        done: bool,
-        members: impl Iterator<Item = &'m str>,
-        failure: Option<(Option<i64>, &str)>,
-    ) -> Result<(), JournalError> {
-        let names = members.map(Into::into).collect();
-        let record = if done {
-            Record::Done { done: names }
-        } else {
-            let (code, reason) = failure.unwrap_or((None, ""));
-            Record::Failed {
-                failed: names,
-                code,
-                reason: reason.into(),
-            }
-        };
-        self.write_record(&record)
+    /// Appends one finished call ([`Record::Done`] or
+    /// [`Record::Failed`]). Each record is one `write` of a whole line, so
+    /// a crash leaves at most the last line torn.
+    pub(crate) fn record(&mut self, record: &Record<'_>) -> Result<(), JournalError> {
+        self.write_record(record)
     }
 
     /// Writes the members' state before the job, then that it was read

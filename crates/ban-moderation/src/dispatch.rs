@@ -125,6 +125,7 @@ pub fn bulk_action(step: Step) -> Result<BulkAction<'static>, String> {
             duration: BanDuration::from_secs(secs(d)?).map_err(|e| e.to_string())?,
             description: None,
         },
+        _ => return Err(format!("{step}: not a step this version can take")),
     })
 }
 
@@ -219,7 +220,8 @@ pub(crate) struct Batching {
 fn per_call(step: Step) -> usize {
     match step {
         Step::Mute(_) => ban_proto::MuteMemberList::MAX,
-        Step::Ban(_) => ban_proto::MemberList::MAX,
+        // A ban, and any step a later version adds: the smaller call.
+        _ => ban_proto::MemberList::MAX,
     }
 }
 

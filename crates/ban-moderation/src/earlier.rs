@@ -41,6 +41,8 @@ pub(crate) fn end_of(step: Step, at: u64) -> u64 {
     match step {
         Step::Mute(None) => PERMANENT_END,
         Step::Mute(Some(d)) | Step::Ban(d) => at.saturating_add(d.as_secs()),
+        // A step a later version adds sets no end this one knows.
+        _ => at,
     }
 }
 

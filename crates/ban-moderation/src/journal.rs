@@ -166,6 +166,11 @@ impl From<Step> for StepRecord {
                 ban: true,
                 secs: Some(d.as_secs()),
             },
+            // A step a later version adds: kept as the harsher kind.
+            _ => StepRecord {
+                ban: true,
+                secs: None,
+            },
         }
     }
 }

@@ -74,7 +74,8 @@ impl Severity {
     fn of(step: Step) -> Severity {
         match step {
             Step::Mute(_) => Severity::Muted,
-            Step::Ban(_) => Severity::Banned,
+            // A ban, and any step a later version adds.
+            _ => Severity::Banned,
         }
     }
 

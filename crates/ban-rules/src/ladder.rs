@@ -10,6 +10,7 @@ use crate::rules::line_of;
 
 /// One step of a ladder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Step {
     /// Mute for this long (`None`: permanently).
     Mute(Option<Duration>),

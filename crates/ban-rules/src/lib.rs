@@ -22,7 +22,7 @@
 //! assert_eq!(judged.matches.len(), 1);
 //! assert!(matches!(&judged.matches[0].kind, MatchKind::Word(w) if w == "free coins"));
 //! assert_eq!(rules.rules[0].step(3).to_string(), "ban 7d");
-//! # Ok::<(), String>(())
+//! # Ok::<(), ban_rules::RulesError>(())
 //! ```
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(unused_crate_dependencies))]
@@ -40,5 +40,6 @@ pub use matcher::{Hit, Matcher, Text, REGEX_SIZE_LIMIT};
 pub use normalize::{is_unspaced, normalize, NormChar, Normalized, Split, Stage, Stages};
 pub use raid::{Raid, MAX_NEWCOMER_MESSAGE};
 pub use rules::{
-    short, Mode, On, RateCheck, RateScope, Rule, Rules, RulesError, Step, MAX_LIST_ENTRIES,
+    short, Mode, On, RateCheck, RateScope, Rule, Rules, RulesError, RulesErrorKind, Step,
+    MAX_LIST_ENTRIES,
 };

@@ -284,7 +284,7 @@ pub fn normalize(raw: &str, stages: Stages) -> Normalized {
                 } else {
                     let mut buf = [0u8; 4];
                     let one: &str = d.encode_utf8(&mut buf);
-                    step2.extend(unicode_security::skeleton(one).flat_map(char::to_lowercase));
+                    step2.extend(skeleton_lower(one).chars());
                 }
             }
             std::mem::swap(&mut step1, &mut step2);
@@ -333,6 +333,26 @@ pub fn normalize(raw: &str, stages: Stages) -> Normalized {
             out.text.push(d);
             boundary = false;
         }
+    }
+    out
+}
+
+/// The lower-cased TS #39 skeleton of `s`, taken again until it no longer
+/// changes (at most 4 times): lower-casing a skeleton can give a character
+/// whose skeleton differs (`δ`, `ẟ`), and normalising twice must be
+/// normalising once.
+fn skeleton_lower(s: &str) -> String {
+    let mut out: String = unicode_security::skeleton(s)
+        .flat_map(char::to_lowercase)
+        .collect();
+    for _ in 0..3 {
+        let next: String = unicode_security::skeleton(&out)
+            .flat_map(char::to_lowercase)
+            .collect();
+        if next == out {
+            break;
+        }
+        out = next;
     }
     out
 }

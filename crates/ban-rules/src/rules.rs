@@ -17,7 +17,6 @@
 //! ```
 
 use std::collections::HashSet;
-use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -29,10 +28,14 @@ pub use crate::ladder::{short, Step};
 use crate::matcher::{Hit, Matcher};
 use crate::normalize::{Stage, Stages};
 pub use crate::rate::{RateCheck, RateScope};
+pub use error::{RulesError, RulesErrorKind};
+
+mod error;
 
 /// What a rule looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum On {
     /// `Group.CallbackBeforeSendMsg` / `Group.CallbackAfterSendMsg`.
     Message,
@@ -237,18 +240,6 @@ pub struct Rules {
 /// Offences count a day unless the rule says otherwise.
 const DEFAULT_WINDOW: Duration = Duration::from_secs(86_400);
 
-/// A bad rules file: where and why.
-#[derive(Debug)]
-pub struct RulesError(String);
-
-impl std::error::Error for RulesError {}
-
-impl fmt::Display for RulesError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// The most entries a list file may hold.
 pub const MAX_LIST_ENTRIES: usize = 1_000_000;
 
@@ -322,23 +313,28 @@ impl Rules {
     ///
     /// `words_file` and `phrases_file` are read relative to its folder.
     pub fn load(path: &Path) -> Result<Rules, RulesError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            RulesError(format!("rules file {} cannot be read: {e}", path.display()))
+        let text = std::fs::read_to_string(path).map_err(|e| RulesError {
+            path: Some(path.to_owned()),
+            line: None,
+            kind: RulesErrorKind::Read(e),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Rules::parse_in(&text, base)
-            .map_err(|e| RulesError(format!("rules file {}: {e}", path.display())))
+        Rules::parse_in(&text, base).map_err(|e| e.in_file(path))
     }
 
     /// Checks the text of a rules file; the error names the line.
     /// `words_file` and `phrases_file` are read relative to the current
     /// folder.
-    pub fn parse(text: &str) -> Result<Rules, String> {
+    pub fn parse(text: &str) -> Result<Rules, RulesError> {
         Rules::parse_in(text, Path::new("."))
     }
 
     /// Checks the text of a rules file whose lists are relative to `base`.
-    pub fn parse_in(text: &str, base: &Path) -> Result<Rules, String> {
+    pub fn parse_in(text: &str, base: &Path) -> Result<Rules, RulesError> {
+        Rules::check(text, base).map_err(RulesError::invalid)
+    }
+
+    fn check(text: &str, base: &Path) -> Result<Rules, String> {
         let spec: FileSpec = toml::from_str(text).map_err(|e| {
             let at = e
                 .span()

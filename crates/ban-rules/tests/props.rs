@@ -116,8 +116,11 @@ proptest! {
         for (i, c) in phrase.chars().enumerate() {
             match rewrites[i % rewrites.len()] {
                 // No separator after the phrase's last letter: it would
-                // join the phrase to what follows, which is not a rewrite.
-                Some(Rewrite::Separator(_)) if i + 1 == phrase.len() => written.push(c),
+                // join the phrase to what follows, which is not a rewrite;
+                // nor after its first: the lone letter it leaves is joined
+                // to the word before it (spaced-out text), not to the
+                // phrase (the phrase is still found, not as a whole word).
+                Some(Rewrite::Separator(_)) if i + 1 == phrase.len() || i == 0 => written.push(c),
                 Some(how) if c != ' ' => apply(c, how, &mut written),
                 _ => written.push(c),
             }
@@ -125,12 +128,23 @@ proptest! {
         let message = format!("{before} {written} {after}");
         let entries = vec![phrase.clone()];
         let anywhere = Matcher::new(Stages::ALL, &entries, &[], &[]).unwrap();
-        let hit = anywhere.find(&message);
-        prop_assert!(hit.is_some(), "{:?} not found in {:?}", phrase, message);
-        let hit = hit.unwrap();
+        let hits = anywhere.find_all(&message);
+        prop_assert!(!hits.is_empty(), "{:?} not found in {:?}", phrase, message);
+        // One hit is in the rewrite (`before` may hold the phrase too).
         let at = before.len() + 1;
-        prop_assert!(hit.span.0 < at + written.len() && hit.span.1 > at, "the span is in the rewrite: {:?}", hit);
-        let whole = Matcher::new(Stages::ALL, &[], &entries, &[]).unwrap();
-        prop_assert!(whole.find(&message).is_some(), "{:?} as a word in {:?}", phrase, message);
+        prop_assert!(
+            hits.iter().any(|h| h.span.0 < at + written.len() && h.span.1 > at),
+            "no span in the rewrite: {:?}", hits
+        );
+        // As a whole word, unless a lone letter stands beside the rewrite:
+        // `a t ta` reads as the spaced-out word `atta` (the separators
+        // stage joins spaced single letters), in which `tta` is no word.
+        let lone = |t: Option<&str>| t.is_some_and(|t| t.chars().count() == 1);
+        let beside = lone(before.split(' ').rfind(|t| !t.is_empty()))
+            || lone(after.split(' ').find(|t| !t.is_empty()));
+        if !beside {
+            let whole = Matcher::new(Stages::ALL, &[], &entries, &[]).unwrap();
+            prop_assert!(whole.find(&message).is_some(), "{:?} as a word in {:?}", phrase, message);
+        }
     }
 }

@@ -82,7 +82,7 @@ fn bad_files_name_the_line_and_the_reason() {
         ("[raid]\nquiet = \"2m\"\n", "line 1", "missing field `joins`"),
     ];
     for (text, line, reason) in cases {
-        let err = Rules::parse(text).unwrap_err();
+        let err = Rules::parse(text).unwrap_err().to_string();
         assert!(
             err.starts_with(line) && err.contains(reason),
             "{text:?}: {err}"
@@ -107,7 +107,7 @@ fn a_raid_section_alone_is_a_rules_file_with_its_defaults() {
         "[raid]\njoins = {{ count = 50, per = \"10s\" }}\nnewcomer_message = \"{}\"\ngroups = [\"@TGS#aLIVE\"]\n",
         "x".repeat(257)
     );
-    let err = Rules::parse(&long).unwrap_err();
+    let err = Rules::parse(&long).unwrap_err().to_string();
     assert!(err.contains("is 257 bytes; at most 256"), "{err}");
     let scoped = Rules::parse(&long.replace(&"x".repeat(257), "wait"))
         .unwrap()
