@@ -81,6 +81,9 @@ fn test(root: &Path, extra: &[String]) -> Result<(), String> {
 /// ignored tests alone, with the release `banctl` in `BANCTL_RELEASE`.
 const RELEASE_TESTS: &[(&str, &str)] = &[("ban-cli", "load"), ("ban-cli", "production")];
 
+/// The most bytes an installed `banctl` may take.
+const MAX_BANCTL_BYTES: u64 = 20_000_000;
+
 /// `cargo test --workspace`, then the release-binary tests.
 pub(crate) fn tests(root: &Path, extra: &[String]) -> Result<(), String> {
     let mut cmd = Command::new(cargo());
@@ -97,6 +100,16 @@ pub(crate) fn tests(root: &Path, extra: &[String]) -> Result<(), String> {
         .args(["build", "--release", "-p", "ban-cli", "--bin", "banctl"])
         .current_dir(root))?;
     let bin = root.join("target/release/banctl");
+    // What `cargo install` builds (the release profile): at most 20 MB.
+    let size = std::fs::metadata(&bin)
+        .map_err(|e| format!("{}: {e}", bin.display()))?
+        .len();
+    println!("release banctl: {:.1} MB", size as f64 / 1e6);
+    if size > MAX_BANCTL_BYTES {
+        return Err(format!(
+            "the release banctl is {size} bytes, over {MAX_BANCTL_BYTES}: the release profile keeps what an install does not need"
+        ));
+    }
     for (package, target) in RELEASE_TESTS {
         run(Command::new(cargo())
             .args(["test", "-p", package, "--test", target, "--", "--ignored"])

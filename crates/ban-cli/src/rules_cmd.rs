@@ -109,7 +109,7 @@ struct Baseline<'a> {
 }
 
 fn load(path: &Path, flag: &str) -> Result<Rules, Failure> {
-    Rules::load(path).map_err(|e| usage(format!("{flag}: {e}")))
+    Rules::load(path).map_err(|e| usage(format!("{flag}: {}", crate::output::chain(&e))))
 }
 
 async fn test(json: bool, a: &TestArgs) -> Result<ExitCode, Failure> {

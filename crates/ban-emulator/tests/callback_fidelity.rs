@@ -226,51 +226,43 @@ async fn the_app_s_code_text_and_replacement_reach_the_sender_and_the_room() {
     assert_eq!(texts(&emu, "bob"), ["***"]);
 }
 
-#[tokio::test]
-async fn a_failed_callback_delivers_or_refuses_with_80003_as_the_console_says() {
+/// Three failed before-send callbacks (late, HTTP 500, not JSON), then a
+/// good one: each sender's code, and what the room received.
+async fn through_failures(fail_closed: bool) -> (Vec<i64>, Vec<String>) {
     let before = "Group.CallbackBeforeSendMsg";
-    let failures = [
+    let (r, emu, c) = setup(fail_closed, |b| b).await;
+    emu.join(G, "bob").unwrap();
+    let replies = [
         Reply::Late,
         Reply::Status(500),
         Reply::Body("not json".into()),
+        Reply::Body(OK.into()),
     ];
+    let mut codes = Vec::new();
+    for (i, reply) in replies.into_iter().enumerate() {
+        r.answer(before, reply);
+        let v = client_send(
+            &c,
+            &emu,
+            json!({"GroupId": G, "From_Account": "alice", "Text": format!("m{i}")}),
+        )
+        .await;
+        codes.push(code(&v));
+    }
+    (codes, texts(&emu, "bob"))
+}
+
+#[tokio::test]
+async fn a_failed_callback_delivers_or_refuses_with_80003_as_the_console_says() {
     // The default: each failure delivers.
-    let (r, emu, c) = setup(false, |b| b).await;
-    emu.join(G, "bob").unwrap();
-    for (i, f) in failures.iter().enumerate() {
-        r.answer(before, f.clone());
-        let v = client_send(
-            &c,
-            &emu,
-            json!({"GroupId": G, "From_Account": "alice", "Text": format!("m{i}")}),
-        )
-        .await;
-        assert_eq!(code(&v), 0, "{v}");
-    }
-    assert_eq!(texts(&emu, "bob"), ["m0", "m1", "m2"]);
-    // Fail closed: each is refused with 80003 and nobody receives it.
-    let (r, emu, c) = setup(true, |b| b).await;
-    emu.join(G, "bob").unwrap();
-    for (i, f) in failures.iter().enumerate() {
-        r.answer(before, f.clone());
-        let v = client_send(
-            &c,
-            &emu,
-            json!({"GroupId": G, "From_Account": "alice", "Text": format!("m{i}")}),
-        )
-        .await;
-        assert_eq!(code(&v), 80003, "{v}");
-    }
-    assert!(texts(&emu, "bob").is_empty());
-    // A good answer still delivers when failing closed.
-    r.answer(before, Reply::Body(OK.into()));
-    let v = client_send(
-        &c,
-        &emu,
-        json!({"GroupId": G, "From_Account": "alice", "Text": "fine"}),
-    )
-    .await;
-    assert_eq!(code(&v), 0, "{v}");
+    let (codes, room) = through_failures(false).await;
+    assert_eq!(codes, [0, 0, 0, 0]);
+    assert_eq!(room, ["m0", "m1", "m2", "m3"]);
+    // Fail closed: each failure is refused with 80003 and nobody receives
+    // it; a good answer still delivers.
+    let (codes, room) = through_failures(true).await;
+    assert_eq!(codes, [80003, 80003, 80003, 0]);
+    assert_eq!(room, ["m3"]);
 }
 
 #[tokio::test]

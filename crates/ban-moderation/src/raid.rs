@@ -64,6 +64,19 @@ struct Active {
     unreported: u64,
 }
 
+impl Active {
+    /// Raid mode from `now`, shielding `cohort`.
+    fn new(now: Instant, cohort: HashSet<String>) -> Active {
+        Active {
+            since: now,
+            last_surge: now,
+            cohort,
+            refused: 0,
+            unreported: 0,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct GroupRaid {
     /// Joins within the window: when, and who.
@@ -137,13 +150,7 @@ impl RaidShield {
                 }
                 let joins = g.joins.len() as u64;
                 let size = cohort.len();
-                g.active = Some(Active {
-                    since: now,
-                    last_surge: now,
-                    cohort,
-                    refused: 0,
-                    unreported: 0,
-                });
+                g.active = Some(Active::new(now, cohort));
                 Some(Transition::Tripped {
                     group: group.to_owned(),
                     joins,
@@ -231,13 +238,7 @@ impl RaidShield {
             (None, true) => {
                 let cohort: HashSet<String> = g.joins.iter().map(|(_, a)| a.clone()).collect();
                 let size = cohort.len();
-                g.active = Some(Active {
-                    since: now,
-                    last_surge: now,
-                    cohort,
-                    refused: 0,
-                    unreported: 0,
-                });
+                g.active = Some(Active::new(now, cohort));
                 Some(Transition::Tripped {
                     group: group.to_owned(),
                     joins: g.joins.len() as u64,

@@ -140,7 +140,7 @@ pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
             ))
         }
     };
-    let rules = Rules::load(&a.rules).map_err(|e| usage(e.to_string()))?;
+    let rules = Rules::load(&a.rules).map_err(|e| usage(crate::output::chain(&e)))?;
     let window = Duration::from_secs(a.callback_window);
     let state_dir = match &a.state_dir {
         Some(d) => d.clone(),
@@ -342,10 +342,10 @@ fn reload(path: &std::path::Path, moderator: &Moderator) {
             moderator.emit(Event::new(
                 EventKind::Reload,
                 Outcome::ReloadRefused {
-                    reason: e.to_string(),
+                    reason: ban_facade::error_chain(&e),
                 },
             ));
-            eprintln!("error: {e}; the old rules stay");
+            eprintln!("error: {}; the old rules stay", ban_facade::error_chain(&e));
         }
     }
 }
