@@ -9,7 +9,7 @@ use std::time::Duration;
 use ban_transport::AbortSignal;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use crate::engine::{BatchOutcome, JobRun, Members};
+use crate::run::{BatchOutcome, JobRun, Members};
 
 /// A batch to run: a ticket the store knows it by, the job it belongs to,
 /// and its members.

@@ -34,7 +34,6 @@ mod bulk;
 mod client;
 mod config;
 mod drive;
-mod engine;
 mod input;
 mod job;
 mod journal;
@@ -42,6 +41,7 @@ mod options;
 mod prior;
 pub use prior::read_failed;
 mod report;
+mod run;
 mod stop;
 mod undo;
 
@@ -62,12 +62,22 @@ pub use config::{
     parse_region, parse_sdkappid, read_secret_key_file, ClientBuilder, ConfigError, TimEnv,
     DEFAULT_ADMIN, DEFAULT_MAX_IN_FLIGHT,
 };
-pub use drive::{drive, Batch, DriveOptions, Polled, ProgressStore};
-pub use engine::{BatchOutcome, JobRun, Members};
 pub use input::{InputError, InvalidMember, INVALID_SHOWN};
 pub use job::{JobAction, JobSpec, JobState, MuteEnd};
 pub use journal::{read_journal, JournalContents, JournalError, PriorState};
 pub use options::BulkOptions;
 pub use report::{Action, BulkReport, FailedMember, Progress};
-pub use stop::{Patience, StopKind, StopReason, FLEET_QUIET};
+pub use stop::{StopKind, StopReason};
 pub use undo::{LeftAlone, Restored, UndoError, UndoOptions, UndoReport};
+
+/// The job engine, for a store of progress other than the journal (the
+/// fleet's Redis Streams): [`engine::drive`] takes batches from a
+/// [`engine::ProgressStore`], runs each with its job's [`engine::JobRun`]
+/// (one failure monitor per job, whose [`engine::Patience`] says how long
+/// it bears a silent endpoint) and records each [`engine::BatchOutcome`].
+/// `banctl ban` and a fleet worker run the same engine.
+pub mod engine {
+    pub use crate::drive::{drive, Batch, DriveOptions, Polled, ProgressStore};
+    pub use crate::run::{BatchOutcome, JobRun, Members};
+    pub use crate::stop::Patience;
+}

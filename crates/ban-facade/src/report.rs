@@ -224,7 +224,7 @@ impl BulkReport {
     }
 
     /// Adds what one batch did.
-    pub fn absorb(&mut self, batch: crate::engine::BatchOutcome) {
+    pub fn absorb(&mut self, batch: crate::run::BatchOutcome) {
         self.calls += batch.calls;
         self.retries += batch.retries;
         self.rate_limited += batch.rate_limited;

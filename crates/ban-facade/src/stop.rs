@@ -190,9 +190,6 @@ pub struct Patience {
     pub quiet: Duration,
 }
 
-/// How long a fleet job may go unanswered before it pauses.
-pub const FLEET_QUIET: Duration = Duration::from_secs(10);
-
 impl Patience {
     /// A job a person waits for (`banctl ban`, [`crate::Client::bulk`]):
     /// a dead endpoint stops it after 3 failures, before any answer; once
@@ -207,18 +204,14 @@ impl Patience {
         }
     }
 
-    /// A job that pauses for every worker when it stops: only when twice
-    /// the in-flight window of attempts in a row failed and none was
-    /// answered for [`FLEET_QUIET`] (10 s). A brownout that drops even most
-    /// connections never pauses it; an endpoint that is down does.
-    pub fn fleet(max_in_flight: usize) -> Self {
-        let n = u32::try_from(max_in_flight.saturating_mul(2))
-            .unwrap_or(u32::MAX)
-            .max(COLD_FAILURES);
+    /// A patience of its own: `cold_failures` consecutive failures before
+    /// any answer, `warm_failures` after one, and no answer for `quiet`
+    /// (a fleet's, say: it pauses the job for every worker).
+    pub fn new(cold_failures: u32, warm_failures: u32, quiet: Duration) -> Self {
         Patience {
-            cold_failures: n,
-            warm_failures: n,
-            quiet: FLEET_QUIET,
+            cold_failures,
+            warm_failures,
+            quiet,
         }
     }
 

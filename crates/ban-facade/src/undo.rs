@@ -20,12 +20,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::bulk::BulkAction;
 use crate::client::Client;
-use crate::engine::since_epoch;
 use crate::input::InputError;
 use crate::job::MuteEnd;
 use crate::journal::{read_journal, JournalContents, JournalError};
 use crate::options::BulkOptions;
 use crate::report::{Action, FailedMember};
+use crate::run::since_epoch;
 use crate::stop::StopReason;
 
 /// The format tag of an undo plan.

@@ -5,9 +5,8 @@
 use std::time::{Duration, Instant};
 
 use ban_emulator::Emulator;
-use ban_facade::{
-    Client, ClientBuilder, JobAction, JobRun, JobSpec, Members, Patience, RetryPolicy, StopKind,
-};
+use ban_facade::engine::{JobRun, Members, Patience};
+use ban_facade::{Client, ClientBuilder, JobAction, JobSpec, RetryPolicy, StopKind};
 
 const G: &str = "@TGS#aENGINE";
 
@@ -62,7 +61,7 @@ async fn a_dead_endpoint_stops_an_interactive_job_at_once_and_a_fleet_job_after_
     // Fleet: the same failures stop it only once nothing was answered for
     // the quiet period (shortened here from 10 s to 1 s).
     let quiet = Duration::from_secs(1);
-    let run = JobRun::new(&client, spec, Patience::fleet(4).quiet(quiet)).unwrap();
+    let run = JobRun::new(&client, spec, Patience::new(8, 8, quiet)).unwrap();
     let (fleet_took, fleet_batches) = until_stopped(&run, Duration::from_secs(20)).await;
     assert_eq!(run.stopped().unwrap().kind, StopKind::Unreachable);
     assert!(fleet_took >= quiet, "stopped after {fleet_took:?}");

@@ -57,5 +57,6 @@ pub use jobs::upkeep::HEARTBEAT_EVERY;
 pub use jobs::worker::{
     Worker, WorkerConfig, WorkerStats, DEFAULT_LEASE, DEFAULT_MAX_DELIVERIES, DEFAULT_RETENTION,
 };
+pub use jobs::{fleet_patience, FLEET_QUIET};
 pub use limiter::{LimiterStats, RedisLimiter};
 pub use setup::RedisSetupError;

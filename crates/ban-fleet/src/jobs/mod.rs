@@ -20,3 +20,22 @@ mod report;
 pub(crate) mod store;
 pub(crate) mod upkeep;
 pub(crate) mod worker;
+
+use std::time::Duration;
+
+use ban_facade::engine::Patience;
+
+/// How long a fleet job may go unanswered before it pauses for every
+/// worker.
+pub const FLEET_QUIET: Duration = Duration::from_secs(10);
+
+/// A fleet job's patience: it pauses only when twice the in-flight window
+/// of attempts in a row failed (never fewer than the 3 a person's job
+/// bears) and none was answered for [`FLEET_QUIET`]. A brownout that drops
+/// even most connections never pauses it; an endpoint that is down does.
+pub fn fleet_patience(max_in_flight: usize) -> Patience {
+    let n = u32::try_from(max_in_flight.saturating_mul(2))
+        .unwrap_or(u32::MAX)
+        .max(3);
+    Patience::new(n, n, FLEET_QUIET)
+}

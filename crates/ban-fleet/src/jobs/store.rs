@@ -9,10 +9,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ban_facade::{
-    Batch, BatchOutcome, FailedMember, JobRun, JobState, MemberAccount, Patience, Polled, Priority,
-    ProgressStore, StopKind, StopReason,
-};
+use ban_facade::engine::{Batch, BatchOutcome, JobRun, Polled, ProgressStore};
+use ban_facade::{FailedMember, JobState, MemberAccount, Priority, StopKind, StopReason};
 use redis::streams::{
     StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamPendingCountReply,
     StreamReadOptions, StreamReadReply,
@@ -103,7 +101,7 @@ impl RedisStore {
         if let Some(run) = self.runs.get(id) {
             return (!run.is_stopped()).then(|| run.clone());
         }
-        let patience = Patience::fleet(self.worker.config.max_in_flight);
+        let patience = crate::jobs::fleet_patience(self.worker.config.max_in_flight);
         // A fleet job is a wave unless its submitter said otherwise.
         let mut spec = meta.spec.clone();
         spec.priority.get_or_insert(Priority::Bulk);

@@ -1,11 +1,12 @@
-//! A worker: the facade's one job engine ([`ban_facade::drive`]) over the
+//! A worker: the facade's one job engine ([`ban_facade::engine::drive`]) over the
 //! Redis store ([`super::store::RedisStore`]). The engine keeps the window
-//! of batches in flight and runs each with the job's [`ban_facade::JobRun`];
+//! of batches in flight and runs each with the job's [`ban_facade::engine::JobRun`];
 //! the store polls the streams, renews leases and records outcomes.
 
 use std::time::Duration;
 
-use ban_facade::{drive, AbortSignal, Client, DriveOptions, DEFAULT_MAX_IN_FLIGHT};
+use ban_facade::engine::{drive, DriveOptions};
+use ban_facade::{AbortSignal, Client, DEFAULT_MAX_IN_FLIGHT};
 
 use ban_proto::SettingError;
 
