@@ -65,6 +65,18 @@ impl JobAction {
             JobAction::Unmute => Action::Unmute,
         }
     }
+
+    /// When what it puts on ends, Unix seconds: a ban's end or a mute's
+    /// time; None for a permanent mute, an unban or an unmute.
+    pub fn ends_at(&self) -> Option<u64> {
+        match self {
+            JobAction::Ban { ends_at, .. } => Some(*ends_at),
+            JobAction::Mute {
+                ends_at: MuteEnd::At(t),
+            } => Some(*t),
+            _ => None,
+        }
+    }
 }
 
 /// When a mute ends: at a time, or never. Serialized as the Unix seconds or

@@ -51,12 +51,14 @@ pub use config::{
 };
 pub use conn::RedisAddr;
 pub use counter::WindowCounter;
-pub use jobs::judge::{QUARANTINE_GRACE, QUARANTINE_WINDOW};
-pub use jobs::queue::{JobError, JobQueue, JobReport, JobStatus};
-pub use jobs::upkeep::HEARTBEAT_EVERY;
-pub use jobs::worker::{
-    Worker, WorkerConfig, WorkerStats, DEFAULT_LEASE, DEFAULT_MAX_DELIVERIES, DEFAULT_RETENTION,
+pub use jobs::config::{
+    fleet_patience, WorkerConfig, DEFAULT_LEASE, DEFAULT_MAX_DELIVERIES, DEFAULT_RETENTION,
+    FLEET_QUIET,
 };
-pub use jobs::{fleet_patience, FLEET_QUIET};
+pub use jobs::judge::{QUARANTINE_GRACE, QUARANTINE_WINDOW};
+pub use jobs::queue::JobQueue;
+pub use jobs::report::{JobReport, JobStatus};
+pub use jobs::worker::Worker;
+pub use jobs::{JobError, RedisFailure, WorkerStats, HEARTBEAT_EVERY};
 pub use limiter::{LimiterStats, RedisLimiter};
 pub use setup::RedisSetupError;

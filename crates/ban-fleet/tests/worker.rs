@@ -167,3 +167,74 @@ async fn job_ids_are_distinct_and_an_unknown_action_is_refused() {
     // A spec this version cannot read is an error, never a ban.
     assert!(serde_json::from_str::<JobSpec>(r#"{"group":"g","action":"kick"}"#).is_err());
 }
+
+/// An unban cancels the group's ban jobs and starts once the longest lease
+/// a live worker runs with is out: 1 s here, not the 45 s default (a guard
+/// that waited out the default would not start it within the 20 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unban_waits_out_the_lease_the_workers_run_not_the_default() {
+    const NOSUCH: &str = "@TGS#aNOSUCH";
+    let redis = RedisServer::start().unwrap();
+    let emu = Emulator::builder().group(G).start().await.unwrap();
+    let queue = JobQueue::connect(&redis.url(), "t", emu.sdkappid())
+        .await
+        .unwrap();
+    let lease = Duration::from_secs(1);
+    let worker = Worker::new(
+        queue.clone(),
+        client(&emu, &redis),
+        WorkerConfig::default().lease(lease),
+    )
+    .unwrap();
+    let stop = AbortSignal::new();
+    let running = {
+        let stop = stop.clone();
+        tokio::spawn(async move { worker.run(stop).await })
+    };
+    // A ban of a group the service does not know pauses at its first call:
+    // a job that is not over, for the unban to cancel.
+    let ban = JobSpec::new(
+        NOSUCH,
+        JobAction::Ban {
+            ends_at: 4_000_000_000,
+            description: None,
+        },
+    )
+    .unwrap();
+    let ban_id = queue.submit(&ban, &names("u", 40)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while queue.status(&ban_id).await.unwrap().state != JobState::Paused {
+        assert!(Instant::now() < deadline, "the ban job never paused");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let unban = JobSpec::new(NOSUCH, JobAction::Unban).unwrap();
+    let submitted = Instant::now();
+    let unban_id = queue.submit(&unban, &names("u", 40)).await.unwrap();
+    let ban_status = queue.status(&ban_id).await.unwrap();
+    assert_eq!(ban_status.state, JobState::Cancelled);
+    // The unban is taken (and pauses on the same unknown group) once the
+    // worker's lease is out, and not before.
+    loop {
+        let s = queue.status(&unban_id).await.unwrap();
+        if s.state == JobState::Paused {
+            assert!(s.calls > 0);
+            break;
+        }
+        assert_eq!(
+            s.calls, 0,
+            "the unban made calls while it was still running"
+        );
+        assert!(
+            submitted.elapsed() < Duration::from_secs(20),
+            "the unban waited more than 20 s: the guard ignored the workers' 1 s lease"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let waited = submitted.elapsed();
+    assert!(
+        waited >= lease,
+        "the unban started after {waited:?}, inside the lease"
+    );
+    stop.abort();
+    running.await.unwrap().unwrap();
+}

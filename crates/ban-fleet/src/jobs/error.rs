@@ -12,7 +12,7 @@ pub enum JobError {
     Input(#[from] InputError),
     /// Redis refused or could not be reached.
     #[error("Redis failed")]
-    Redis(#[from] redis::RedisError),
+    Redis(#[source] RedisFailure),
     /// Redis cannot be used as set up (a password, a Cluster node, no
     /// persistence, ...), or is unreachable at the start.
     #[error(transparent)]
@@ -44,6 +44,15 @@ pub enum JobError {
         /// What the call needs.
         wanted: &'static str,
     },
+    /// Something to be written to Redis could not be encoded as JSON.
+    #[error("{what} cannot be encoded")]
+    Encode {
+        /// What was being encoded (the spec, a batch's outcome).
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The job's data is not what this version wrote.
     #[error("job {id}: {what}")]
     Corrupt {
@@ -52,4 +61,40 @@ pub enum JobError {
         /// What is wrong.
         what: String,
     },
+}
+
+/// What Redis answered instead of a reply, or why it could not be asked:
+/// the Redis client's error, kept as the source without making its type
+/// part of this crate's API.
+#[derive(Debug)]
+pub struct RedisFailure(redis::RedisError);
+
+impl RedisFailure {
+    /// The connection failed, was refused, or timed out (Redis down or
+    /// unreachable), rather than Redis refusing the command.
+    pub fn is_connection(&self) -> bool {
+        self.0.is_io_error()
+            || self.0.is_connection_dropped()
+            || self.0.is_connection_refusal()
+            || self.0.is_timeout()
+    }
+}
+
+impl std::fmt::Display for RedisFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for RedisFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+#[doc(hidden)]
+impl From<redis::RedisError> for JobError {
+    fn from(e: redis::RedisError) -> Self {
+        JobError::Redis(RedisFailure(e))
+    }
 }

@@ -1,18 +1,15 @@
 //! Whose failure is it: a worker refused for its credentials, its admin,
 //! its network or its CA stops serving when other workers of the job
 //! succeed (the job goes on), and pauses the job for everyone when none
-//! does; and a worker gone silent loses its batches to the live ones.
+//! does. The judgement is a type of its own and does no I/O: the store
+//! reads the job and the live workers, the [`Quarantine`] decides.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use ban_facade::{JobState, StopKind, StopReason};
-use redis::streams::{StreamClaimReply, StreamId, StreamPendingCountReply, StreamPendingReply};
-use redis::AsyncCommands;
+use ban_facade::{StopKind, StopReason};
 
-use super::queue::{JobError, GROUP, LIVE_FOR_MS};
-use super::store::RedisStore;
-use super::upkeep::redis_time_ms;
+use super::meta::JobMeta;
 
 /// How recent another worker's success must be for a worker refused for
 /// its own credentials to take the fault as its own (and stop serving).
@@ -23,7 +20,7 @@ pub const QUARANTINE_GRACE: Duration = Duration::from_secs(5);
 
 /// Failures that may be this worker's alone (its key, its admin, its
 /// network, its CA) rather than the job's.
-pub(super) fn may_be_the_workers(kind: StopKind) -> bool {
+pub(crate) fn may_be_the_workers(kind: StopKind) -> bool {
     matches!(
         kind,
         StopKind::Credentials
@@ -34,110 +31,141 @@ pub(super) fn may_be_the_workers(kind: StopKind) -> bool {
     )
 }
 
-impl RedisStore {
-    /// Pauses the job for every worker, naming this worker as who saw why.
-    pub(super) async fn pause(&mut self, id: &str, stop: &StopReason) -> Result<(), JobError> {
-        let meta = self.worker.queue.meta(id).await?;
-        if meta.state == JobState::Running {
-            let by = format!("{}@{}", self.me(), self.worker.config.host);
-            tracing::warn!(job = %id, kind = %stop.kind, reason = %stop.reason, by = %by, "pausing the job");
-            self.worker
-                .queue
-                .set_state_by(id, JobState::Paused, Some(stop), Some(&by))
-                .await?;
-            self.stats.paused_jobs += 1;
-        }
-        self.runs.remove(id);
-        self.suspect.remove(id);
-        Ok(())
-    }
+/// What a worker refused for a failure that may be its own does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Another worker of the job succeeds: the fault is this worker's; it
+    /// stops serving and the job goes on.
+    StopServing,
+    /// No other worker is alive, or none succeeded within the grace: the
+    /// job pauses for everyone.
+    Pause,
+    /// Other workers are alive: wait (at most [`QUARANTINE_GRACE`]) to
+    /// learn whether they succeed.
+    Wait,
+}
 
-    /// A failure that may be this worker's: stop serving if another worker
-    /// of the job succeeds, pause the job if none does (or none is alive).
-    pub(super) async fn judge(&mut self, id: &str, stop: &StopReason) -> Result<(), JobError> {
-        let queue = self.worker.queue.clone();
-        let meta = queue.meta(id).await?;
-        let mut conn = queue.conn.clone();
-        let now = redis_time_ms(&mut conn).await?;
-        let others_ok = meta.last_ok_by.as_deref().is_some_and(|b| b != self.me())
+/// The jobs whose run stopped for a failure that may be this worker's,
+/// waiting to learn whether other workers succeed.
+#[derive(Debug, Default)]
+pub(crate) struct Quarantine {
+    suspect: HashMap<String, (StopReason, Instant)>,
+}
+
+impl Quarantine {
+    /// Judges job `id`, whose calls by worker `me` stopped for `stop`,
+    /// from its hash (`meta`: who last succeeded, when), Redis's clock
+    /// (`now`, ms) and whether any other worker is alive.
+    pub(crate) fn judge(
+        &mut self,
+        id: &str,
+        stop: &StopReason,
+        me: &str,
+        meta: &JobMeta,
+        now: u64,
+        others_live: bool,
+    ) -> Verdict {
+        let others_ok = meta.last_ok_by.as_deref().is_some_and(|b| b != me)
             && now.saturating_sub(meta.last_ok_ms) < QUARANTINE_WINDOW.as_millis() as u64;
         if others_ok {
-            tracing::error!(job = %id, kind = %stop.kind, reason = %stop.reason, "other workers of the job succeed where this one is refused: this worker stops serving; the job goes on");
-            return Err(JobError::Quarantined {
-                job: id.to_owned(),
-                reason: stop.clone(),
-            });
+            return Verdict::StopServing;
         }
-        let live: Vec<String> = conn
-            .zrangebyscore(queue.workers_key(), now.saturating_sub(LIVE_FOR_MS), "+inf")
-            .await?;
-        let others_live = live.iter().any(|w| w != self.me());
         let since = self
             .suspect
             .entry(id.to_owned())
             .or_insert_with(|| (stop.clone(), Instant::now()))
             .1;
         if !others_live || since.elapsed() >= QUARANTINE_GRACE {
-            self.pause(id, stop).await?;
+            self.suspect.remove(id);
+            Verdict::Pause
+        } else {
+            Verdict::Wait
         }
-        Ok(())
     }
 
-    /// The live workers of the app, by Redis time.
-    pub(super) async fn live_workers(&self, now: u64) -> Result<HashSet<String>, JobError> {
-        let mut conn = self.worker.queue.conn.clone();
-        let live: Vec<String> = conn
-            .zrangebyscore(
-                self.worker.queue.workers_key(),
-                now.saturating_sub(LIVE_FOR_MS),
-                "+inf",
-            )
-            .await?;
-        Ok(live.into_iter().collect())
+    /// Forgets job `id` (paused, cancelled or gone).
+    pub(crate) fn clear(&mut self, id: &str) {
+        self.suspect.remove(id);
     }
 
-    /// Entries held by workers gone silent (no heartbeat for
-    /// [`LIVE_FOR_MS`]), claimed for this one at once: their idle time must
-    /// be at least that long too, so two live workers never claim the same.
-    pub(super) async fn take_over(
-        &self,
-        stream: &str,
-        live: &HashSet<String>,
-        max: usize,
-    ) -> Result<Vec<(StreamId, u64)>, JobError> {
-        let mut conn = self.worker.queue.conn.clone();
-        let pending: StreamPendingReply = conn.xpending(stream, GROUP).await?;
-        let StreamPendingReply::Data(data) = pending else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for c in data.consumers {
-            if out.len() >= max || c.name == self.me() || live.contains(&c.name) {
-                continue;
-            }
-            let held: StreamPendingCountReply = conn
-                .xpending_consumer_count(stream, GROUP, "-", "+", max - out.len(), &c.name)
-                .await?;
-            if held.ids.is_empty() {
-                continue;
-            }
-            let delivered: HashMap<String, u64> = held
-                .ids
-                .iter()
-                .map(|p| (p.id.clone(), p.times_delivered as u64 + 1))
-                .collect();
-            let ids: Vec<&str> = held.ids.iter().map(|p| p.id.as_str()).collect();
-            let claimed: StreamClaimReply = conn
-                .xclaim(stream, GROUP, self.me(), LIVE_FOR_MS, &ids)
-                .await?;
-            if !claimed.ids.is_empty() {
-                tracing::warn!(stream, from = %c.name, batches = claimed.ids.len(), "taking over the batches of a worker gone silent");
-            }
-            out.extend(claimed.ids.into_iter().map(|e| {
-                let n = delivered.get(&e.id).copied().unwrap_or(2);
-                (e, n)
-            }));
+    /// The jobs waiting for a judgement, with why.
+    pub(crate) fn suspects(&self) -> Vec<(String, StopReason)> {
+        self.suspect
+            .iter()
+            .map(|(id, (s, _))| (id.clone(), s.clone()))
+            .collect()
+    }
+
+    /// No job waits for a judgement.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.suspect.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap as Map;
+
+    fn meta(last_ok_by: Option<&str>, last_ok_ms: u64) -> JobMeta {
+        let spec = r#"{"group":"g","action":"ban","ends_at":4000000000}"#;
+        let mut h: Map<String, String> = [
+            ("spec", spec),
+            ("sdkappid", "1"),
+            ("total", "1"),
+            ("state", "running"),
+            ("created_ms", "0"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        h.insert("last_ok_ms".into(), last_ok_ms.to_string());
+        if let Some(b) = last_ok_by {
+            h.insert("last_ok_by".into(), b.into());
         }
-        Ok(out)
+        JobMeta::from_hash("j", &h).unwrap()
+    }
+
+    fn refused() -> StopReason {
+        StopReason::new(StopKind::Credentials, "70009")
+    }
+
+    #[test]
+    fn another_workers_recent_success_makes_the_fault_this_workers() {
+        let mut q = Quarantine::default();
+        let m = meta(Some("other"), 100_000);
+        assert_eq!(
+            q.judge("j", &refused(), "me", &m, 105_000, true),
+            Verdict::StopServing
+        );
+        // Its own success, or one older than the window, does not.
+        let mine = meta(Some("me"), 100_000);
+        assert_eq!(
+            q.judge("j", &refused(), "me", &mine, 105_000, true),
+            Verdict::Wait
+        );
+        assert_eq!(
+            q.judge("j", &refused(), "me", &m, 100_000 + 10_000, true),
+            Verdict::Wait
+        );
+        assert!(!q.is_empty());
+    }
+
+    #[test]
+    fn alone_the_job_pauses_at_once_and_is_forgotten() {
+        let mut q = Quarantine::default();
+        let m = meta(None, 0);
+        assert_eq!(
+            q.judge("j", &refused(), "me", &m, 1_000, false),
+            Verdict::Pause
+        );
+        assert!(q.is_empty());
+        assert_eq!(
+            q.judge("j", &refused(), "me", &m, 1_000, true),
+            Verdict::Wait
+        );
+        assert_eq!(q.suspects().len(), 1);
+        q.clear("j");
+        assert!(q.is_empty());
     }
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use ban_facade::{JobSpec, JobState, StopReason};
 
-use super::queue::{now_ms, JobError};
+use super::clock::now_ms;
+use super::error::JobError;
 
 /// The fields of a job's hash.
 pub(crate) struct F;

@@ -11,31 +11,35 @@
 //! repeating a ban is harmless because every ban call sends what is left
 //! of one absolute end.
 
+//!
+//! Inside, a stack (each floor imports only the ones below it):
+//! - ground: `keys` (the key layout and stream names), `clock` (this
+//!   host's and Redis's), `error`;
+//! - `meta` (a job's hash, typed), `report`, `config` (a worker's
+//!   settings), `live` (heartbeats and leases), `claims` (taking stream
+//!   entries), `prior`, `record` (the record script's seam), `upkeep`;
+//! - `judge` (whose failure it is: no I/O);
+//! - `queue` (submit, follow, report, cancel);
+//! - `store` (the engine's Redis store, built from a queue, a client and
+//!   a config);
+//! - `worker` (the engine over the store).
+
+mod claims;
+mod clock;
+pub(crate) mod config;
 mod error;
 pub(crate) mod judge;
+mod keys;
+mod live;
 mod meta;
 mod prior;
 pub(crate) mod queue;
-mod report;
-pub(crate) mod store;
-pub(crate) mod upkeep;
+mod record;
+pub(crate) mod report;
+mod store;
+mod upkeep;
 pub(crate) mod worker;
 
-use std::time::Duration;
-
-use ban_facade::engine::Patience;
-
-/// How long a fleet job may go unanswered before it pauses for every
-/// worker.
-pub const FLEET_QUIET: Duration = Duration::from_secs(10);
-
-/// A fleet job's patience: it pauses only when twice the in-flight window
-/// of attempts in a row failed (never fewer than the 3 a person's job
-/// bears) and none was answered for [`FLEET_QUIET`]. A brownout that drops
-/// even most connections never pauses it; an endpoint that is down does.
-pub fn fleet_patience(max_in_flight: usize) -> Patience {
-    let n = u32::try_from(max_in_flight.saturating_mul(2))
-        .unwrap_or(u32::MAX)
-        .max(3);
-    Patience::new(n, n, FLEET_QUIET)
-}
+pub use error::{JobError, RedisFailure};
+pub use store::WorkerStats;
+pub use upkeep::HEARTBEAT_EVERY;

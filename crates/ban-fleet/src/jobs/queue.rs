@@ -7,49 +7,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ban_facade::{
-    validate_members, Action, BulkReport, FailedMember, JobSpec, JobState, PriorState, StopKind,
-    StopReason,
+    validate_members, Action, FailedMember, JobSpec, JobState, JournalContents, PriorState,
+    StopKind, StopReason,
 };
 use redis::streams::{StreamPendingReply, StreamRangeReply};
 use redis::AsyncCommands;
 
-pub use super::error::JobError;
+use super::clock::{now_ms, redis_time_ms};
+use super::config::DEFAULT_LEASE;
+use super::error::JobError;
+use super::keys::{JobKeys, Layout, GROUP, MEMBERS_FIELD};
+use super::live;
 use super::meta::{JobMeta, F};
-pub use super::report::{JobReport, JobStatus};
+use super::prior;
+use super::report::{JobReport, JobStatus};
 
-/// The consumer group every worker reads through.
-pub(crate) const GROUP: &str = "workers";
-/// The stream entry field that holds a batch's members, one a line.
-pub(crate) const MEMBERS_FIELD: &str = "m";
 /// Members queued per pipelined round trip when submitting (a multiple of
 /// both batch sizes, 20 and 500).
 const SUBMIT_PIPELINE_MEMBERS: usize = 40_000;
-/// How long a worker's heartbeat counts it as alive.
-pub(crate) const LIVE_FOR_MS: u64 = 5_000;
-
-/// The keys of one job. They share one hash tag (`{id}`), so every script
-/// and transaction on a job touches one Redis Cluster slot.
-#[derive(Debug, Clone)]
-pub(crate) struct JobKeys {
-    pub(crate) hash: String,
-    pub(crate) stream: String,
-    pub(crate) done: String,
-    pub(crate) failed: String,
-    /// The members' earlier ends, read before the job (for an undo).
-    pub(crate) prior: String,
-}
-
-impl JobKeys {
-    fn all(&self) -> [&String; 5] {
-        [
-            &self.hash,
-            &self.stream,
-            &self.done,
-            &self.failed,
-            &self.prior,
-        ]
-    }
-}
 
 /// Ban jobs on Redis Streams for one app: submit, follow, report, cancel.
 /// Cheap to clone; use it from a request handler, a CLI or a worker.
@@ -59,9 +34,8 @@ impl JobKeys {
 /// meet, and a worker serves only the queue of its own app.
 #[derive(Clone)]
 pub struct JobQueue {
-    pub(crate) conn: crate::conn::Conn,
-    pub(crate) prefix: Arc<str>,
-    pub(crate) sdkappid: u64,
+    conn: crate::conn::Conn,
+    layout: Layout,
     admin: Option<Arc<str>>,
     allow_volatile: bool,
 }
@@ -69,16 +43,10 @@ pub struct JobQueue {
 impl std::fmt::Debug for JobQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JobQueue")
-            .field("prefix", &self.prefix)
-            .field("sdkappid", &self.sdkappid)
+            .field("prefix", &self.layout.prefix())
+            .field("sdkappid", &self.layout.sdkappid())
             .finish_non_exhaustive()
     }
-}
-
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A new job id: 64 random bits, as 16 hex digits.
@@ -110,12 +78,11 @@ impl JobQueue {
         .await?;
         let queue = JobQueue {
             conn: conn.clone(),
-            prefix: prefix.into(),
-            sdkappid,
+            layout: Layout::new(prefix, sdkappid),
             admin: None,
             allow_volatile: false,
         };
-        crate::setup::probe(&mut conn, &queue.jobs_key()).await?;
+        crate::setup::probe(&mut conn, &queue.layout.jobs()).await?;
         Ok(queue)
     }
 
@@ -134,30 +101,22 @@ impl JobQueue {
 
     /// The app the queue's jobs are for.
     pub fn sdkappid(&self) -> u64 {
-        self.sdkappid
+        self.layout.sdkappid()
     }
 
-    fn app_prefix(&self) -> String {
-        format!("{}:app:{}", self.prefix, self.sdkappid)
+    /// A connection to the queue's Redis (cheap: a handle of one).
+    pub(crate) fn conn(&self) -> crate::conn::Conn {
+        self.conn.clone()
     }
 
-    pub(crate) fn jobs_key(&self) -> String {
-        format!("{}:jobs", self.app_prefix())
+    /// Where the queue's keys live.
+    pub(crate) fn layout(&self) -> &Layout {
+        &self.layout
     }
 
-    pub(crate) fn workers_key(&self) -> String {
-        format!("{}:workers", self.app_prefix())
-    }
-
+    /// The keys of job `id`.
     pub(crate) fn keys(&self, id: &str) -> JobKeys {
-        let base = format!("{}:job:{{{id}}}", self.app_prefix());
-        JobKeys {
-            stream: format!("{base}:stream"),
-            done: format!("{base}:done"),
-            failed: format!("{base}:failed"),
-            prior: format!("{base}:prior"),
-            hash: base,
-        }
+        self.layout.job(id)
     }
 
     /// Validates and de-duplicates every member first (nothing is queued
@@ -189,9 +148,9 @@ impl JobQueue {
         if !self.allow_volatile {
             crate::setup::check_durable(&mut self.conn.clone()).await?;
         }
-        let spec_json = serde_json::to_string(spec).map_err(|e| JobError::Corrupt {
-            id: String::new(),
-            what: format!("the spec cannot be encoded: {e}"),
+        let spec_json = serde_json::to_string(spec).map_err(|source| JobError::Encode {
+            what: "the job's spec",
+            source,
         })?;
         let mut conn = self.conn.clone();
         // The id is taken with HSETNX: two submissions never share one.
@@ -204,7 +163,7 @@ impl JobQueue {
             }
         };
         let mut fields: Vec<(&str, String)> = vec![
-            (F::SDKAPPID, self.sdkappid.to_string()),
+            (F::SDKAPPID, self.sdkappid().to_string()),
             (F::TOTAL, members.len().to_string()),
             (F::DUPLICATES, duplicates.to_string()),
             (F::STATE, JobState::Running.to_string()),
@@ -215,17 +174,21 @@ impl JobQueue {
         }
         if let Some(undone) = spec.action.kind().undoes() {
             // A late ban (mute) batch must not undo this unban (unmute):
-            // cancel the group's ban (mute) jobs and start after one lease.
+            // cancel the group's ban (mute) jobs and start once the
+            // longest lease a worker holds a batch for has run out.
             let cancelled = self
                 .cancel_jobs(&spec.group, undone, spec.action.kind(), &id)
                 .await?;
             if cancelled > 0 {
-                let lease = crate::jobs::worker::DEFAULT_LEASE.as_millis() as u64;
+                let lease = live::longest_lease(&mut conn, &self.layout)
+                    .await?
+                    .unwrap_or(DEFAULT_LEASE);
+                let lease = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX);
                 fields.push((F::NOT_BEFORE_MS, (now_ms() + lease).to_string()));
             }
         }
         if let Some(prior) = prior {
-            super::prior::store(&mut conn, &keys, prior).await?;
+            prior::store(&mut conn, &keys, prior).await?;
             fields.push((F::PRIOR_READ_CALLS, prior.calls.to_string()));
         }
         let _: () = conn.hset_multiple(&keys.hash, &fields).await?;
@@ -243,7 +206,7 @@ impl JobQueue {
             let _: () = pipe.query_async(&mut conn).await?;
         }
         // Workers find it only once every batch is queued.
-        let _: () = conn.sadd(self.jobs_key(), &id).await?;
+        let _: () = conn.sadd(self.layout.jobs(), &id).await?;
         tracing::info!(job = %id, total = members.len(), "job submitted");
         Ok(id)
     }
@@ -251,7 +214,7 @@ impl JobQueue {
     /// The ids of every job workers look at.
     pub(crate) async fn job_ids(&self) -> Result<Vec<String>, JobError> {
         let mut conn = self.conn.clone();
-        Ok(conn.smembers(self.jobs_key()).await?)
+        Ok(conn.smembers(self.layout.jobs()).await?)
     }
 
     /// Cancels the running or paused `action` jobs of `group`, for the job
@@ -379,10 +342,8 @@ impl JobQueue {
         let done: u64 = conn.scard(&keys.done).await?;
         let failed: u64 = conn.hlen(&keys.failed).await?;
         let pending: StreamPendingReply = conn.xpending(&keys.stream, GROUP).await?;
-        let now = super::upkeep::redis_time_ms(&mut conn).await?;
-        let live_workers: u64 = conn
-            .zcount(self.workers_key(), now.saturating_sub(LIVE_FOR_MS), "+inf")
-            .await?;
+        let now = redis_time_ms(&mut conn).await?;
+        let live_workers = live::count_live(&mut conn, &self.layout, now).await?;
         Ok(JobStatus {
             id: id.to_owned(),
             state: meta.state,
@@ -413,39 +374,46 @@ impl JobQueue {
         let done: HashSet<String> = conn.smembers(&keys.done).await?;
         let failed: HashMap<String, String> = conn.hgetall(&keys.failed).await?;
         let entries: StreamRangeReply = conn.xrange_all(&keys.stream).await?;
-        let mut report = BulkReport::new(meta.spec.action.kind(), meta.spec.group.clone());
-        for e in &entries.ids {
-            let text: String = e.get(MEMBERS_FIELD).unwrap_or_default();
-            for m in text.split('\n') {
-                if done.contains(m) {
-                    report.succeeded.push(m.to_owned());
-                } else if let Some(f) = failed.get(m) {
-                    let f: FailedMember =
-                        serde_json::from_str(f).map_err(|e| JobError::Corrupt {
-                            id: id.to_owned(),
-                            what: format!("a failure record is unreadable: {e}"),
-                        })?;
-                    report.failed.push(f);
-                } else {
-                    report.not_attempted.push(m.to_owned());
-                }
-            }
+        let batches = entries
+            .ids
+            .iter()
+            .map(|e| e.get::<String>(MEMBERS_FIELD).unwrap_or_default());
+        let mut failures = HashMap::with_capacity(failed.len());
+        for (member, json) in failed {
+            let f: FailedMember = serde_json::from_str(&json).map_err(|e| JobError::Corrupt {
+                id: id.to_owned(),
+                what: format!("a failure record is unreadable: {e}"),
+            })?;
+            failures.insert(member, f);
         }
-        report.stopped = meta.stopped.clone();
-        report.duplicates = meta.duplicates as usize;
-        report.calls = meta.calls;
-        report.retries = meta.retries;
-        report.rate_limited = meta.rate_limited;
-        report.permit_wait = Duration::from_millis(meta.permit_wait_ms);
-        report.limiter = "redis".to_owned();
-        report.elapsed = meta.elapsed();
-        Ok(JobReport {
-            job: id.to_owned(),
-            state: meta.state,
-            report,
-            redeliveries: meta.redeliveries,
-            live_workers: status.live_workers,
-        })
+        Ok(JobReport::assemble(
+            id,
+            &meta,
+            status.live_workers,
+            batches,
+            &done,
+            failures,
+        ))
+    }
+
+    /// What an undo of the job needs: its action, group and end, the
+    /// members done, and their state before it (none when the job was
+    /// submitted without it).
+    pub async fn undo_source(&self, id: &str) -> Result<JournalContents, JobError> {
+        let meta = self.meta(id).await?;
+        let keys = self.keys(id);
+        let mut conn = self.conn.clone();
+        let done: HashSet<String> = conn.smembers(&keys.done).await?;
+        let prior = prior::read(&mut conn, &keys).await?;
+        Ok(JournalContents::new(
+            meta.spec.action.kind(),
+            meta.spec.group.clone(),
+            meta.total as usize,
+            format!("job:{id}"),
+            meta.spec.action.ends_at(),
+            done,
+            prior,
+        ))
     }
 
     /// Deletes a job as a whole (its hash, stream and member sets), never by
@@ -455,14 +423,14 @@ impl JobQueue {
         let mut conn = self.conn.clone();
         // One slot for the job's keys; the jobs set is apart (Cluster).
         let _: () = conn.del(&keys.all()).await?;
-        let _: () = conn.srem(self.jobs_key(), id).await?;
+        let _: () = conn.srem(self.layout.jobs(), id).await?;
         Ok(())
     }
 
     /// Forgets a job that is gone from Redis.
     pub(crate) async fn forget(&self, id: &str) -> Result<(), JobError> {
         let mut conn = self.conn.clone();
-        let _: () = conn.srem(self.jobs_key(), id).await?;
+        let _: () = conn.srem(self.layout.jobs(), id).await?;
         Ok(())
     }
 

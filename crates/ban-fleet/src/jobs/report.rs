@@ -1,8 +1,13 @@
 //! What a job reports: its status, and every member once in the shape of a
 //! local job's report ([`BulkReport`]), with the fleet's keys beside it.
 
-use ban_facade::{Action, BulkReport, JobState, Priority, StopReason};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use ban_facade::{Action, BulkReport, FailedMember, JobState, Priority, StopReason};
 use serde::{Deserialize, Serialize};
+
+use super::meta::JobMeta;
 
 /// Where a job stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,4 +66,46 @@ pub struct JobReport {
     pub redeliveries: u64,
     /// Workers seen in the last few seconds.
     pub live_workers: u64,
+}
+
+impl JobReport {
+    /// The report of job `id` from its hash, its batches (each the members'
+    /// text, one a line) in queue order, the members done and those failed:
+    /// every member once, neither done nor failed is `not_attempted`.
+    pub(crate) fn assemble(
+        id: &str,
+        meta: &JobMeta,
+        live_workers: u64,
+        batches: impl Iterator<Item = String>,
+        done: &HashSet<String>,
+        mut failed: HashMap<String, FailedMember>,
+    ) -> JobReport {
+        let mut report = BulkReport::new(meta.spec.action.kind(), meta.spec.group.clone());
+        for text in batches {
+            for m in text.split('\n') {
+                if done.contains(m) {
+                    report.succeeded.push(m.to_owned());
+                } else if let Some(f) = failed.remove(m) {
+                    report.failed.push(f);
+                } else {
+                    report.not_attempted.push(m.to_owned());
+                }
+            }
+        }
+        report.stopped = meta.stopped.clone();
+        report.duplicates = meta.duplicates as usize;
+        report.calls = meta.calls;
+        report.retries = meta.retries;
+        report.rate_limited = meta.rate_limited;
+        report.permit_wait = Duration::from_millis(meta.permit_wait_ms);
+        report.limiter = "redis".to_owned();
+        report.elapsed = meta.elapsed();
+        JobReport {
+            job: id.to_owned(),
+            state: meta.state,
+            report,
+            redeliveries: meta.redeliveries,
+            live_workers,
+        }
+    }
 }

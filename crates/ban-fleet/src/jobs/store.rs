@@ -10,19 +10,38 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ban_facade::engine::{Batch, BatchOutcome, JobRun, Polled, ProgressStore};
-use ban_facade::{FailedMember, JobState, MemberAccount, Priority, StopKind, StopReason};
-use redis::streams::{
-    StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamPendingCountReply,
-    StreamReadOptions, StreamReadReply,
-};
+use ban_facade::{Client, FailedMember, JobState, MemberAccount, Priority, StopKind, StopReason};
+use redis::streams::StreamId;
 use redis::AsyncCommands;
 
-use super::judge::may_be_the_workers;
+use super::claims;
+use super::clock::{now_ms, redis_time_ms};
+use super::config::{fleet_patience, WorkerConfig};
+use super::error::JobError;
+use super::judge::{may_be_the_workers, Quarantine, Verdict};
+use super::keys::MEMBERS_FIELD;
+use super::live;
 use super::meta::{JobMeta, F};
-use super::queue::{JobError, GROUP, MEMBERS_FIELD};
-use super::upkeep::{redis_time_ms, Leases};
-use super::worker::{Worker, WorkerStats};
+use super::queue::JobQueue;
+use super::record::{Counts, Delivery, Recorded, Recorder};
+use super::upkeep::Leases;
 use crate::setup::Backoff;
+
+/// What a worker did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerStats {
+    /// Batches finished (acknowledged).
+    pub batches: u64,
+    /// Batches left pending for a redelivery.
+    pub retried: u64,
+    /// Batches taken over from a silent worker or redelivered.
+    pub redeliveries: u64,
+    /// Calls made.
+    pub calls: u64,
+    /// Jobs this worker saw paused while it served them.
+    pub paused_jobs: u64,
+}
 
 /// What the store knows a batch by.
 #[derive(Debug)]
@@ -37,39 +56,48 @@ pub(crate) struct Ticket {
 /// The Redis store: one [`JobRun`] (one failure monitor) per job this
 /// worker serves.
 pub(crate) struct RedisStore {
-    pub(super) worker: Worker,
-    pub(super) runs: HashMap<String, Arc<JobRun>>,
-    /// Jobs whose run stopped for a failure that may be this worker's,
-    /// waiting to learn whether other workers succeed.
-    pub(super) suspect: HashMap<String, (StopReason, Instant)>,
+    queue: JobQueue,
+    client: Client,
+    config: WorkerConfig,
+    runs: HashMap<String, Arc<JobRun>>,
+    quarantine: Quarantine,
     leases: Leases,
-    pub(super) stats: WorkerStats,
-    record: redis::Script,
+    stats: WorkerStats,
+    recorder: Recorder,
     /// Since when Redis has been failing, while it is.
     outage: Option<Instant>,
 }
 
 impl RedisStore {
-    pub(crate) fn new(worker: Worker, leases: Leases) -> Self {
+    /// The store of a worker of `queue` calling through `client`, holding
+    /// its batches' `leases`.
+    pub(crate) fn new(
+        queue: JobQueue,
+        client: Client,
+        config: WorkerConfig,
+        leases: Leases,
+    ) -> Self {
         RedisStore {
-            worker,
+            queue,
+            client,
+            config,
             runs: HashMap::new(),
-            suspect: HashMap::new(),
+            quarantine: Quarantine::default(),
             leases,
             stats: WorkerStats::default(),
-            record: redis::Script::new(include_str!("record.lua")),
+            recorder: Recorder::new(),
             outage: None,
         }
     }
 
-    pub(super) fn me(&self) -> &str {
-        &self.worker.config.consumer
+    fn me(&self) -> &str {
+        &self.config.consumer
     }
 
     /// Leaves the live set; returns what the worker did.
     pub(crate) async fn finish(self) -> WorkerStats {
-        let mut conn = self.worker.queue.conn.clone();
-        let left: Result<(), _> = conn.zrem(self.worker.queue.workers_key(), self.me()).await;
+        let mut conn = self.queue.conn();
+        let left = live::leave(&mut conn, self.queue.layout(), self.me()).await;
         if let Err(e) = left {
             tracing::warn!(error = %e, "could not leave the live-worker set");
         }
@@ -101,11 +129,11 @@ impl RedisStore {
         if let Some(run) = self.runs.get(id) {
             return (!run.is_stopped()).then(|| run.clone());
         }
-        let patience = crate::jobs::fleet_patience(self.worker.config.max_in_flight);
+        let patience = fleet_patience(self.config.max_in_flight);
         // A fleet job is a wave unless its submitter said otherwise.
         let mut spec = meta.spec.clone();
         spec.priority.get_or_insert(Priority::Bulk);
-        match JobRun::new(&self.worker.client, spec, patience) {
+        match JobRun::new(&self.client, spec, patience) {
             Ok(run) => {
                 let run = Arc::new(run);
                 self.runs.insert(id.to_owned(), run.clone());
@@ -138,7 +166,7 @@ impl RedisStore {
                 job: id.to_owned(),
                 entry: entry.id.clone(),
                 deliveries,
-                taken_ms: super::queue::now_ms(),
+                taken_ms: now_ms(),
             };
             let max = run.spec().action.kind().batch_max();
             match accounts.map_err(|e| e.to_string()).and_then(|a| {
@@ -159,7 +187,7 @@ impl RedisStore {
                         .split('\n')
                         .map(|m| FailedMember::new(m, None, reason.clone(), 0))
                         .collect::<Vec<_>>();
-                    self.script(&ticket, true, &[], &failed, (0, 0, 0, 0))
+                    self.script(&ticket, true, &[], &failed, Counts::default())
                         .await?;
                 }
             }
@@ -167,61 +195,82 @@ impl RedisStore {
         Ok(())
     }
 
-    /// The record script.
+    /// Records a delivery of `ticket`'s batch through the record script.
     async fn script(
         &self,
         ticket: &Ticket,
         ack: bool,
         done: &[String],
         failed: &[FailedMember],
-        (calls, retries, rate_limited, permit_wait_ms): (u64, u64, u64, u64),
-    ) -> Result<i64, JobError> {
-        let keys = self.worker.queue.keys(&ticket.job);
-        let mut conn = self.worker.queue.conn.clone();
-        let encode = |e: serde_json::Error| JobError::Corrupt {
-            id: ticket.job.clone(),
-            what: format!("an outcome cannot be encoded: {e}"),
-        };
-        Ok(self
-            .record
-            .key(&keys.stream)
-            .key(&keys.hash)
-            .key(&keys.done)
-            .key(&keys.failed)
-            .arg(GROUP)
-            .arg(&ticket.entry)
-            .arg(if ack { "1" } else { "0" })
-            .arg(serde_json::to_string(done).map_err(encode)?)
-            .arg(serde_json::to_string(failed).map_err(encode)?)
-            .arg(calls)
-            .arg(retries)
-            .arg(rate_limited)
-            .arg(super::queue::now_ms())
-            .arg(JobState::Running.as_str())
-            .arg(JobState::Done.as_str())
-            .arg(self.me())
-            .arg(permit_wait_ms)
-            .arg(ticket.taken_ms)
-            .invoke_async(&mut conn)
-            .await?)
+        counts: Counts,
+    ) -> Result<Recorded, JobError> {
+        let delivery = Delivery::new(
+            &ticket.entry,
+            ticket.taken_ms,
+            self.me(),
+            ack,
+            done,
+            failed,
+            counts,
+        )?;
+        let keys = self.queue.keys(&ticket.job);
+        self.recorder
+            .record(&mut self.queue.conn(), &keys, &delivery)
+            .await
+    }
+
+    /// Pauses the job for every worker, naming this worker as who saw why.
+    async fn pause(&mut self, id: &str, stop: &StopReason) -> Result<(), JobError> {
+        let meta = self.queue.meta(id).await?;
+        if meta.state == JobState::Running {
+            let by = format!("{}@{}", self.me(), self.config.host);
+            tracing::warn!(job = %id, kind = %stop.kind, reason = %stop.reason, by = %by, "pausing the job");
+            self.queue
+                .set_state_by(id, JobState::Paused, Some(stop), Some(&by))
+                .await?;
+            self.stats.paused_jobs += 1;
+        }
+        self.runs.remove(id);
+        self.quarantine.clear(id);
+        Ok(())
+    }
+
+    /// A failure that may be this worker's: stop serving if another worker
+    /// of the job succeeds, pause the job if none does (or none is alive).
+    async fn judge(&mut self, id: &str, stop: &StopReason) -> Result<(), JobError> {
+        let meta = self.queue.meta(id).await?;
+        let mut conn = self.queue.conn();
+        let now = redis_time_ms(&mut conn).await?;
+        let live = live::live_workers(&mut conn, self.queue.layout(), now).await?;
+        let others_live = live.iter().any(|w| w != self.me());
+        let me = self.config.consumer.clone();
+        match self
+            .quarantine
+            .judge(id, stop, &me, &meta, now, others_live)
+        {
+            Verdict::StopServing => {
+                tracing::error!(job = %id, kind = %stop.kind, reason = %stop.reason, "other workers of the job succeed where this one is refused: this worker stops serving; the job goes on");
+                Err(JobError::Quarantined {
+                    job: id.to_owned(),
+                    reason: stop.clone(),
+                })
+            }
+            Verdict::Pause => self.pause(id, stop).await,
+            Verdict::Wait => Ok(()),
+        }
     }
 
     async fn poll_inner(&mut self, max: usize) -> Result<Polled<Ticket>, JobError> {
-        let queue = self.worker.queue.clone();
-        let config = self.worker.config.clone();
-        let mut conn = queue.conn.clone();
+        let queue = self.queue.clone();
+        let config = self.config.clone();
+        let mut conn = queue.conn();
         let now = redis_time_ms(&mut conn).await?;
-        let live = self.live_workers(now).await?;
+        let live = live::live_workers(&mut conn, queue.layout(), now).await?;
         let mut out = Vec::new();
         let mut work_left = false;
         let mut depth = 0u64;
         // Jobs waiting to learn whose the failure is.
-        let suspects: Vec<(String, StopReason)> = self
-            .suspect
-            .iter()
-            .map(|(id, (s, _))| (id.clone(), s.clone()))
-            .collect();
-        for (id, stop) in suspects {
+        for (id, stop) in self.quarantine.suspects() {
             self.judge(&id, &stop).await?;
         }
         for id in queue.job_ids().await? {
@@ -236,8 +285,8 @@ impl RedisStore {
                 }
                 Err(e) => return Err(e),
             };
-            if meta.sdkappid != queue.sdkappid {
-                tracing::error!(job = %id, job_app = meta.sdkappid, worker_app = queue.sdkappid, "a job of another app is in this app's queue; not serving it");
+            if meta.sdkappid != queue.sdkappid() {
+                tracing::error!(job = %id, job_app = meta.sdkappid, worker_app = queue.sdkappid(), "a job of another app is in this app's queue; not serving it");
                 continue;
             }
             if meta.state != JobState::Running {
@@ -255,7 +304,7 @@ impl RedisStore {
                             .unwrap_or_else(|| StopReason::new(kind, meta.state.as_str())),
                     );
                 }
-                self.suspect.remove(&id);
+                self.quarantine.clear(&id);
                 continue;
             }
             let keys = queue.keys(&id);
@@ -274,25 +323,13 @@ impl RedisStore {
                 continue;
             };
             let free = max - out.len();
-            let mut entries = self.take_over(&keys.stream, &live, free).await?;
+            let me = config.consumer.as_str();
+            let mut entries = claims::take_over(&mut conn, &keys.stream, me, &live, free).await?;
             if entries.len() < free {
-                let claimed: StreamAutoClaimReply = conn
-                    .xautoclaim_options(
-                        &keys.stream,
-                        GROUP,
-                        self.me(),
-                        config.lease.as_millis() as u64,
-                        "0-0",
-                        StreamAutoClaimOptions::default().count(free - entries.len()),
-                    )
-                    .await?;
-                for e in claimed.claimed {
-                    let pending: StreamPendingCountReply = conn
-                        .xpending_count(&keys.stream, GROUP, &e.id, &e.id, 1)
-                        .await?;
-                    let deliveries = pending.ids.first().map_or(1, |p| p.times_delivered as u64);
-                    entries.push((e, deliveries));
-                }
+                let left = free - entries.len();
+                entries.extend(
+                    claims::past_lease(&mut conn, &keys.stream, me, config.lease, left).await?,
+                );
             }
             if !entries.is_empty() {
                 let n = entries.len() as u64;
@@ -301,15 +338,8 @@ impl RedisStore {
                 self.stats.redeliveries += n;
             }
             if entries.len() < free {
-                let options = StreamReadOptions::default()
-                    .group(GROUP, self.me())
-                    .count(free - entries.len());
-                let read: Option<StreamReadReply> = conn
-                    .xread_options(&[&keys.stream], &[">"], &options)
-                    .await?;
-                for key in read.map(|r| r.keys).unwrap_or_default() {
-                    entries.extend(key.ids.into_iter().map(|e| (e, 1)));
-                }
+                let left = free - entries.len();
+                entries.extend(claims::new_entries(&mut conn, &keys.stream, me, left).await?);
             }
             self.batches(&id, &run, &keys.stream, entries, &mut out)
                 .await?;
@@ -317,7 +347,7 @@ impl RedisStore {
         metrics::gauge!("ban_queue_depth").set(depth as f64);
         Ok(if !out.is_empty() {
             Polled::Batches(out)
-        } else if !work_left && self.suspect.is_empty() && config.exit_when_idle {
+        } else if !work_left && self.quarantine.is_empty() && config.exit_when_idle {
             Polled::Exhausted
         } else {
             Polled::Idle
@@ -330,12 +360,12 @@ impl RedisStore {
         job: &JobRun,
         outcome: &BatchOutcome,
     ) -> Result<(), JobError> {
-        let counts = (
-            outcome.calls,
-            outcome.retries,
-            outcome.rate_limited,
-            u64::try_from(outcome.permit_wait.as_millis()).unwrap_or(u64::MAX),
-        );
+        let counts = Counts {
+            calls: outcome.calls,
+            retries: outcome.retries,
+            rate_limited: outcome.rate_limited,
+            permit_wait_ms: u64::try_from(outcome.permit_wait.as_millis()).unwrap_or(u64::MAX),
+        };
         // Only the job's current run pauses it: a run replaced after a
         // resume, or stopped because the job was paused, does not.
         let current = self
@@ -356,7 +386,7 @@ impl RedisStore {
         // delivered as often as allowed: record what is done and leave the
         // batch pending for a redelivery.
         let stopped = job.is_stopped() || !outcome.not_attempted.is_empty();
-        if stopped || (retryable && ticket.deliveries < self.worker.config.max_deliveries) {
+        if stopped || (retryable && ticket.deliveries < self.config.max_deliveries) {
             self.script(ticket, false, &outcome.done, &[], counts)
                 .await?;
             let label = if stopped { "stopped" } else { "retry" };
@@ -385,18 +415,17 @@ impl RedisStore {
             .increment(failed.len() as u64);
         self.stats.batches += 1;
         match recorded {
-            -1 => {
+            Recorded::Gone => {
                 tracing::error!(job = %ticket.job, entry = %ticket.entry, done = ?outcome.done, failed = failed.len(), "the job is gone from Redis (restarted without persistence, or deleted); this batch's outcome cannot be recorded");
                 self.runs.remove(&ticket.job);
             }
-            2 => {
-                self.worker
-                    .queue
-                    .retain(&ticket.job, self.worker.config.retention)
+            Recorded::Finished => {
+                self.queue
+                    .retain(&ticket.job, self.config.retention)
                     .await?;
                 self.runs.remove(&ticket.job);
             }
-            _ => {}
+            Recorded::Counted | Recorded::Repeated => {}
         }
         Ok(())
     }
@@ -426,7 +455,7 @@ impl ProgressStore for RedisStore {
         job: &JobRun,
         outcome: BatchOutcome,
     ) -> Result<(), JobError> {
-        let keys = self.worker.queue.keys(&ticket.job);
+        let keys = self.queue.keys(&ticket.job);
         metrics::counter!("ban_calls_total").increment(outcome.calls);
         metrics::counter!("ban_retries_total").increment(outcome.retries);
         metrics::counter!("ban_rate_limited_total").increment(outcome.rate_limited);

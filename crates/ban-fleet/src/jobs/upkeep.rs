@@ -9,17 +9,11 @@ use std::time::{Duration, Instant};
 use redis::streams::StreamClaimOptions;
 use redis::AsyncCommands;
 
-use super::queue::{JobError, JobQueue, GROUP};
+use super::keys::{Layout, GROUP};
+use super::live;
 
 /// How often a worker says it is alive.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
-
-/// Redis's clock, in milliseconds: every worker's heartbeat and every
-/// liveness check read the same clock, whatever the hosts' clocks say.
-pub(crate) async fn redis_time_ms(conn: &mut crate::conn::Conn) -> Result<u64, JobError> {
-    let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(conn).await?;
-    Ok(secs * 1000 + micros / 1000)
-}
 
 /// The stream entries this worker holds, by stream.
 #[derive(Debug, Clone, Default)]
@@ -53,8 +47,13 @@ impl Leases {
 
 /// Beats and renews until the task is aborted. Redis errors are waited
 /// out (logged once an outage).
-pub(crate) async fn upkeep(queue: JobQueue, consumer: String, leases: Leases, lease: Duration) {
-    let mut conn = queue.conn.clone();
+pub(crate) async fn upkeep(
+    mut conn: crate::conn::Conn,
+    layout: Layout,
+    consumer: String,
+    leases: Leases,
+    lease: Duration,
+) {
     // A short lease (tests use 300 ms) is renewed more often than the
     // heartbeat beats.
     let renew_every = (lease / 3).max(Duration::from_millis(10));
@@ -68,11 +67,7 @@ pub(crate) async fn upkeep(queue: JobQueue, consumer: String, leases: Leases, le
         if beaten.elapsed() >= HEARTBEAT_EVERY {
             tried = true;
             beaten = Instant::now();
-            let beat = async {
-                let now = redis_time_ms(&mut conn).await?;
-                let _: () = conn.zadd(queue.workers_key(), &consumer, now).await?;
-                Ok::<(), JobError>(())
-            };
+            let beat = live::beat(&mut conn, &layout, &consumer, lease);
             ok &= matches!(
                 tokio::time::timeout(HEARTBEAT_EVERY, beat).await,
                 Ok(Ok(()))
