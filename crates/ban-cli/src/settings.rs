@@ -9,7 +9,9 @@ use ban_facade::{
 
 use std::sync::Arc;
 
-use ban_fleet::{DownPolicy, FleetConfig, RedisAddr, RedisLimiter, DEFAULT_FLEET_PER_SEC};
+use ban_fleet::{
+    DownPolicy, FleetConfig, RedisAddr, RedisEnv, RedisLimiter, DEFAULT_FLEET_PER_SEC,
+};
 
 use crate::args::{Global, Rate};
 use crate::output::{chain, usage, usage_err, Failure};
@@ -21,6 +23,7 @@ const SERVICE_PER_SEC: u32 = 200;
 pub(crate) struct Settings<'a> {
     flags: &'a Global,
     env: TimEnv,
+    redis_env: RedisEnv,
 }
 
 fn config(e: ConfigError) -> Failure {
@@ -33,6 +36,7 @@ impl<'a> Settings<'a> {
         Settings {
             flags,
             env: TimEnv::from_env(),
+            redis_env: RedisEnv::from_env(),
         }
     }
 
@@ -115,16 +119,7 @@ impl<'a> Settings<'a> {
         Ok(match (&rate.redis, &rate.redis_cluster) {
             (Some(url), _) => Some(RedisAddr::from(url)),
             (None, Some(list)) => Some(RedisAddr::cluster_from_list(list)),
-            (None, None) => match (&self.env.redis_url, &self.env.redis_cluster) {
-                (Some(_), Some(_)) => {
-                    return Err(usage(
-                        "both TIM_REDIS_URL and TIM_REDIS_CLUSTER are set; set one",
-                    ))
-                }
-                (Some(url), None) => Some(RedisAddr::from(url)),
-                (None, Some(list)) => Some(RedisAddr::cluster_from_list(list)),
-                (None, None) => None,
-            },
+            (None, None) => self.redis_env.addr().map_err(usage_err)?,
         })
     }
 
@@ -136,7 +131,7 @@ impl<'a> Settings<'a> {
         let prefix = rate
             .redis_key_prefix
             .as_ref()
-            .or(self.env.redis_key_prefix.as_ref())
+            .or(self.redis_env.key_prefix.as_ref())
             .cloned()
             .unwrap_or_else(|| ban_fleet::DEFAULT_KEY_PREFIX.to_owned());
         Ok((addr, prefix))
@@ -160,7 +155,7 @@ impl<'a> Settings<'a> {
         if let Some(prefix) = rate
             .redis_key_prefix
             .as_ref()
-            .or(self.env.redis_key_prefix.as_ref())
+            .or(self.redis_env.key_prefix.as_ref())
         {
             config = config.key_prefix(prefix.clone());
         }

@@ -12,11 +12,12 @@ use ban_proto::{BanDuration, GroupId, MemberAccount, MuteDuration};
 use crate::client::Client;
 use crate::drive::{drive, Batch, DriveOptions, Polled, ProgressStore};
 use crate::input::{InputError, InvalidMember};
+use crate::job::Action;
 use crate::job::{JobAction, JobSpec, MuteEnd};
 use crate::journal::{Header, Journal, Record};
 use crate::options::BulkOptions;
-use crate::report::{Action, BulkReport, Progress};
-use crate::run::{interrupt, since_epoch, BatchOutcome, JobRun, Members};
+use crate::report::{BatchOutcome, BulkReport, Progress};
+use crate::run::{interrupt, since_epoch, JobRun, Members};
 use crate::stop::{Patience, StopKind, StopReason};
 
 type Chunk = Members;

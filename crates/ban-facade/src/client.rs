@@ -12,7 +12,6 @@ use ban_sign::CachedSigner;
 use ban_transport::{CallError, Credentials, CredentialsError, Outcome, Transport};
 use futures_util::Stream;
 
-use crate::config::{ClientBuilder, ConfigError};
 use crate::input::InputError;
 
 /// ban-sign's cached signer as ban-transport's credentials provider: what
@@ -82,16 +81,6 @@ impl Client {
             signer,
             max_in_flight,
         }
-    }
-
-    /// A builder with every default.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
-    }
-
-    /// A client configured from `TIM_*` environment variables.
-    pub fn from_env() -> Result<Client, ConfigError> {
-        ClientBuilder::from_env()?.build()
     }
 
     /// The transport underneath, for calls this client does not wrap.

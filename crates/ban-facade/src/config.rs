@@ -12,6 +12,20 @@ use ban_transport::{BuildError, Credentials, Limiter, RateLimit, RetryPolicy, Tr
 
 use crate::client::{Client, SignerCredentials};
 
+/// The client's constructors, beside its builder: the builder knows the
+/// client, the client does not know its builder.
+impl Client {
+    /// A builder with every default.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from `TIM_*` environment variables.
+    pub fn from_env() -> Result<Client, ConfigError> {
+        ClientBuilder::from_env()?.build()
+    }
+}
+
 /// The admin identifier used when none is given.
 pub const DEFAULT_ADMIN: &str = "administrator";
 /// The most calls a bulk job keeps in flight by default: enough to hold the
@@ -53,8 +67,9 @@ pub enum ConfigError {
     Transport(#[from] BuildError),
 }
 
-/// The `TIM_*` variables, read once and in one place (banctl reads them
-/// through this too). An empty variable counts as unset.
+/// The client's `TIM_*` variables, read once and in one place (banctl
+/// reads them through this too; the fleet's `TIM_REDIS_*` are
+/// `ban_fleet::RedisEnv`'s). An empty variable counts as unset.
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct TimEnv {
@@ -72,14 +87,6 @@ pub struct TimEnv {
     pub endpoint: Option<String>,
     /// `TIM_CA_CERT`: a PEM file of CA certificates to trust.
     pub ca_cert: Option<PathBuf>,
-    /// `TIM_REDIS_URL`: the Redis a fleet shares its budget through
-    /// (used by `ban-fleet` and banctl's `--redis`).
-    pub redis_url: Option<String>,
-    /// `TIM_REDIS_CLUSTER`: the nodes of a Redis Cluster the fleet uses
-    /// instead, comma-separated URLs.
-    pub redis_cluster: Option<String>,
-    /// `TIM_REDIS_KEY_PREFIX`: the prefix of the fleet's keys.
-    pub redis_key_prefix: Option<String>,
 }
 
 impl std::fmt::Debug for TimEnv {
@@ -95,12 +102,6 @@ impl std::fmt::Debug for TimEnv {
             .field("region", &self.region)
             .field("endpoint", &self.endpoint)
             .field("ca_cert", &self.ca_cert)
-            .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
-            .field(
-                "redis_cluster",
-                &self.redis_cluster.as_ref().map(|_| "<set>"),
-            )
-            .field("redis_key_prefix", &self.redis_key_prefix)
             .finish()
     }
 }
@@ -115,9 +116,6 @@ impl TimEnv {
         "TIM_REGION",
         "TIM_ENDPOINT",
         "TIM_CA_CERT",
-        "TIM_REDIS_URL",
-        "TIM_REDIS_CLUSTER",
-        "TIM_REDIS_KEY_PREFIX",
     ];
 
     /// Reads the process environment.
@@ -136,9 +134,6 @@ impl TimEnv {
             region: get("TIM_REGION"),
             endpoint: get("TIM_ENDPOINT"),
             ca_cert: get("TIM_CA_CERT").map(PathBuf::from),
-            redis_url: get("TIM_REDIS_URL"),
-            redis_cluster: get("TIM_REDIS_CLUSTER"),
-            redis_key_prefix: get("TIM_REDIS_KEY_PREFIX"),
         }
     }
 }

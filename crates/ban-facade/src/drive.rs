@@ -9,7 +9,8 @@ use std::time::Duration;
 use ban_transport::AbortSignal;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use crate::run::{BatchOutcome, JobRun, Members};
+use crate::report::BatchOutcome;
+use crate::run::{JobRun, Members};
 
 /// A batch to run: a ticket the store knows it by, the job it belongs to,
 /// and its members.

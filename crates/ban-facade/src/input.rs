@@ -2,7 +2,7 @@
 
 use ban_proto::ValidationError;
 
-use crate::journal::JournalError;
+use crate::journal::error::JournalError;
 
 /// Bad input to a bulk job: nothing was sent.
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,93 @@ use ban_proto::{Description, GroupId, SettingError};
 use ban_transport::Priority;
 
 use crate::input::InputError;
-use crate::report::Action;
+
+/// What a bulk job does, by name (`ban`, `unban`, `mute`, `unmute`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Action {
+    /// `ban_group_member`.
+    Ban,
+    /// `unban_group_member`.
+    Unban,
+    /// `forbid_send_msg` with a duration.
+    Mute,
+    /// `forbid_send_msg` with `MuteTime` 0.
+    Unmute,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: &'static [Action] = &[Action::Ban, Action::Unban, Action::Mute, Action::Unmute];
+
+    /// The report's key for the members done, and the past tense people
+    /// read: `banned`, `unbanned`, `muted`, `unmuted`.
+    pub const fn done_key(self) -> &'static str {
+        match self {
+            Action::Ban => "banned",
+            Action::Unban => "unbanned",
+            Action::Mute => "muted",
+            Action::Unmute => "unmuted",
+        }
+    }
+
+    /// Its name, as serialized: `ban`, `unban`, `mute`, `unmute`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Action::Ban => "ban",
+            Action::Unban => "unban",
+            Action::Mute => "mute",
+            Action::Unmute => "unmute",
+        }
+    }
+
+    /// The command it calls.
+    pub const fn endpoint(self) -> &'static ban_proto::Endpoint {
+        match self {
+            Action::Ban => &ban_proto::Endpoint::BAN_GROUP_MEMBER,
+            Action::Unban => &ban_proto::Endpoint::UNBAN_GROUP_MEMBER,
+            Action::Mute | Action::Unmute => &ban_proto::Endpoint::FORBID_SEND_MSG,
+        }
+    }
+
+    /// The action this one undoes: an unban undoes bans, an unmute mutes.
+    pub const fn undoes(self) -> Option<Action> {
+        match self {
+            Action::Unban => Some(Action::Ban),
+            Action::Unmute => Some(Action::Mute),
+            Action::Ban | Action::Mute => None,
+        }
+    }
+
+    /// The most members one call of it may name: 20 for ban and unban,
+    /// 500 for mute and unmute.
+    pub const fn batch_max(self) -> usize {
+        match self {
+            Action::Ban | Action::Unban => ban_proto::MemberList::MAX,
+            Action::Mute | Action::Unmute => ban_proto::MuteMemberList::MAX,
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Action {
+    type Err = ban_proto::SettingError;
+    fn from_str(s: &str) -> Result<Self, ban_proto::SettingError> {
+        Action::ALL
+            .iter()
+            .copied()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| {
+                ban_proto::SettingError::unknown("action", s, Action::ALL.iter().map(|a| a.name()))
+            })
+    }
+}
 
 /// What a job does, with the data that action needs. A ban carries the
 /// absolute end of the ban (Unix seconds), so every call of the job,

@@ -28,47 +28,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) mod error;
 mod header;
+pub use error::JournalError;
 pub(crate) use header::Header;
 
 /// The format tag on a journal's first line.
 const FORMAT: &str = "tim-ban/1";
-
-/// Why a journal cannot be used; nothing was sent.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum JournalError {
-    /// The file could not be read or written.
-    #[error("journal {path} cannot be read or written")]
-    Io {
-        /// The journal's path.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The journal was written for another job.
-    #[error("journal {path} was written for another job: its {field} is {journal}, this job's is {given}; use another journal file for this job")]
-    Mismatch {
-        /// The journal's path.
-        path: PathBuf,
-        /// What differs: action, group, member set, duration, description.
-        field: &'static str,
-        /// What the journal holds.
-        journal: String,
-        /// What this job has.
-        given: String,
-    },
-    /// A line other than a torn last line is unreadable.
-    #[error("journal {path} line {line} is not readable ({reason}); it was not written by this tool or was edited")]
-    Corrupt {
-        /// The journal's path.
-        path: PathBuf,
-        /// The line number (1-based).
-        line: usize,
-        /// What is wrong with it.
-        reason: String,
-    },
-}
 
 /// What the journal holds of the members' state before the job: for a
 /// ban job the end of each member's earlier ban, for a mute job of its
@@ -95,7 +61,7 @@ impl PriorState {
 #[non_exhaustive]
 pub struct JournalContents {
     /// What the job did.
-    pub action: crate::report::Action,
+    pub action: crate::job::Action,
     /// The group.
     pub group: String,
     /// How many members the job had.
@@ -120,7 +86,7 @@ impl JournalContents {
     /// A job's contents from its store (a fleet job): `identity` names it
     /// uniquely (`job:ID`).
     pub fn new(
-        action: crate::report::Action,
+        action: crate::job::Action,
         group: impl Into<String>,
         members: usize,
         identity: impl Into<String>,
@@ -155,7 +121,7 @@ pub fn read_journal(path: &Path) -> Result<JournalContents, JournalError> {
         source,
     })?;
     let (header, done, prior, _) = Journal::read(path, &text, None)?;
-    let action = crate::report::Action::ALL
+    let action = crate::job::Action::ALL
         .iter()
         .copied()
         .find(|a| a.name() == header.action)

@@ -63,10 +63,10 @@ pub use config::{
     DEFAULT_ADMIN, DEFAULT_MAX_IN_FLIGHT,
 };
 pub use input::{InputError, InvalidMember, INVALID_SHOWN};
-pub use job::{JobAction, JobSpec, JobState, MuteEnd};
+pub use job::{Action, JobAction, JobSpec, JobState, MuteEnd};
 pub use journal::{read_journal, JournalContents, JournalError, PriorState};
 pub use options::BulkOptions;
-pub use report::{Action, BulkReport, FailedMember, Progress};
+pub use report::{BulkReport, FailedMember, Progress};
 pub use stop::{StopKind, StopReason};
 pub use undo::{LeftAlone, Restored, UndoError, UndoOptions, UndoReport};
 
@@ -78,6 +78,7 @@ pub use undo::{LeftAlone, Restored, UndoError, UndoOptions, UndoReport};
 /// `banctl ban` and a fleet worker run the same engine.
 pub mod engine {
     pub use crate::drive::{drive, Batch, DriveOptions, Polled, ProgressStore};
-    pub use crate::run::{BatchOutcome, JobRun, Members};
+    pub use crate::report::BatchOutcome;
+    pub use crate::run::{JobRun, Members};
     pub use crate::stop::Patience;
 }

@@ -8,8 +8,8 @@ use ban_proto::{GroupId, MutedListRequest, PageOffset};
 use ban_transport::{CallError, ErrorKind};
 
 use crate::client::Client;
+use crate::job::Action;
 use crate::journal::PriorState;
-use crate::report::Action;
 use crate::stop::{reason_of, Health, StopKind, StopReason};
 
 impl Client {

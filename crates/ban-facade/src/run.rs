@@ -19,7 +19,7 @@ use ban_transport::{AbortSignal, AttemptObserver, CallError, CallOptions, ErrorK
 use crate::client::Client;
 use crate::input::InputError;
 use crate::job::{JobAction, JobSpec, MuteEnd};
-use crate::report::FailedMember;
+use crate::report::{BatchOutcome, FailedMember};
 use crate::stop::{is_rate_limited, reason_of, Health, Patience, StopKind, StopReason};
 
 /// The codes after which a call of several members is split in two to find
@@ -75,38 +75,6 @@ enum Kind {
     Unban,
     Mute(MuteEnd),
     Unmute,
-}
-
-/// What one batch did: every member of it done, failed with its reason, or
-/// not attempted because the job stopped.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct BatchOutcome {
-    /// Members done.
-    pub done: Vec<String>,
-    /// Members failed, with their reasons.
-    pub failed: Vec<FailedMember>,
-    /// Members never sent: the job stopped first.
-    pub not_attempted: Vec<String>,
-    /// Calls that reached the wire.
-    pub calls: u64,
-    /// Retries over those calls.
-    pub retries: u64,
-    /// 60007 answers among the attempts.
-    pub rate_limited: u64,
-    /// Time the batch's attempts waited for permits, in all.
-    pub permit_wait: Duration,
-}
-
-impl BatchOutcome {
-    /// Whether a failure may pass if the batch is sent again (a transient
-    /// or throttled code, or no answer at all).
-    pub fn has_retryable_failure(&self) -> bool {
-        self.failed.iter().any(|f| {
-            f.code
-                .is_none_or(|c| ErrorCode::from_code(c).retry_class().is_retryable())
-        })
-    }
 }
 
 /// One job being run: its checked action, its abort signal, and the one

@@ -21,10 +21,11 @@ use serde::{Deserialize, Serialize};
 use crate::bulk::BulkAction;
 use crate::client::Client;
 use crate::input::InputError;
+use crate::job::Action;
 use crate::job::MuteEnd;
 use crate::journal::{read_journal, JournalContents, JournalError};
 use crate::options::BulkOptions;
-use crate::report::{Action, FailedMember};
+use crate::report::FailedMember;
 use crate::run::since_epoch;
 use crate::stop::StopReason;
 

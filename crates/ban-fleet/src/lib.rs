@@ -35,6 +35,7 @@ mod actions;
 mod config;
 mod conn;
 mod counter;
+mod env;
 mod jobs;
 mod limiter;
 mod setup;
@@ -51,6 +52,7 @@ pub use config::{
 };
 pub use conn::RedisAddr;
 pub use counter::WindowCounter;
+pub use env::RedisEnv;
 pub use jobs::config::{
     fleet_patience, WorkerConfig, DEFAULT_LEASE, DEFAULT_MAX_DELIVERIES, DEFAULT_RETENTION,
     FLEET_QUIET,

@@ -28,12 +28,12 @@ impl Header {
     /// `asked` is the duration the caller gave (seconds), kept for a ban
     /// or a mute so a resumed run asks the same.
     pub(crate) fn new(
-        action: &crate::JobAction,
+        action: &crate::job::JobAction,
         asked: Option<u32>,
         group: &str,
         members: &[MemberAccount<'static>],
     ) -> Header {
-        use crate::{JobAction, MuteEnd};
+        use crate::job::{JobAction, MuteEnd};
         let (duration, ends_at, description) = match action {
             JobAction::Ban {
                 ends_at,
