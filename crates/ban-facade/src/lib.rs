@@ -37,6 +37,8 @@ mod drive;
 mod input;
 mod job;
 mod journal;
+#[cfg(feature = "test-util")]
+mod memory_store;
 mod options;
 mod prior;
 pub use prior::read_failed;
@@ -81,4 +83,11 @@ pub mod engine {
     pub use crate::report::BatchOutcome;
     pub use crate::run::{JobRun, Members};
     pub use crate::stop::Patience;
+
+    /// An in-memory store for tests of the engine's contract (feature
+    /// `test-util`).
+    #[cfg(feature = "test-util")]
+    pub mod testing {
+        pub use crate::memory_store::{Answer, MemoryStore};
+    }
 }
