@@ -3,20 +3,20 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::tolerant::{null_default, strings, u64_or_string};
+use crate::tolerant::{opt_u64, or_default, string_list};
 
 /// Where a moderated message went.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ContactItem {
     /// 1: one-to-one, 2: group.
-    #[serde(rename = "ContactType", default, deserialize_with = "u64_or_string")]
+    #[serde(rename = "ContactType", default, with = "opt_u64")]
     pub contact_type: Option<u64>,
     /// The receiver (one-to-one).
-    #[serde(rename = "To_Account", default, deserialize_with = "null_default")]
+    #[serde(rename = "To_Account", default, with = "or_default")]
     pub to_account: String,
     /// The group (group messages).
-    #[serde(rename = "ToGroupId", default, deserialize_with = "null_default")]
+    #[serde(rename = "ToGroupId", default, with = "or_default")]
     pub to_group_id: String,
 }
 
@@ -29,41 +29,41 @@ pub struct ContentResult {
     #[serde(rename = "From_Account")]
     pub from_account: String,
     /// Where the message went.
-    #[serde(rename = "ContactItem", default, deserialize_with = "null_default")]
+    #[serde(rename = "ContactItem", default, with = "or_default")]
     pub contact_item: ContactItem,
     /// Text, Image, Audio, Video.
-    #[serde(rename = "ContentType", default, deserialize_with = "null_default")]
+    #[serde(rename = "ContentType", default, with = "or_default")]
     pub content_type: String,
     /// The text judged (an array or a string).
-    #[serde(rename = "TextContent", default, deserialize_with = "strings")]
+    #[serde(rename = "TextContent", default, with = "string_list")]
     pub text_content: Vec<String>,
     /// The file judged.
-    #[serde(rename = "FileURL", default, deserialize_with = "null_default")]
+    #[serde(rename = "FileURL", default, with = "or_default")]
     pub file_url: String,
     /// The message.
-    #[serde(rename = "MsgID", default, deserialize_with = "null_default")]
+    #[serde(rename = "MsgID", default, with = "or_default")]
     pub msg_id: String,
     /// 1: blocked, 0: passed.
-    #[serde(rename = "CtxcbResult", default, deserialize_with = "u64_or_string")]
+    #[serde(rename = "CtxcbResult", default, with = "opt_u64")]
     pub ctxcb_result: Option<u64>,
     /// What moderation advises: `Block`, `Review` (a human should look) or
     /// `Pass`; absent from older bodies.
     #[serde(rename = "CtxcbSuggestion", default, deserialize_with = "suggestion")]
     pub ctxcb_suggestion: Option<Suggestion>,
     /// The words that hit.
-    #[serde(rename = "CtxcbKeywords", default, deserialize_with = "strings")]
+    #[serde(rename = "CtxcbKeywords", default, with = "string_list")]
     pub ctxcb_keywords: Vec<String>,
     /// The label (Porn, Abuse, Ad, ...).
-    #[serde(rename = "CtxcbLabel", default, deserialize_with = "null_default")]
+    #[serde(rename = "CtxcbLabel", default, with = "or_default")]
     pub ctxcb_label: String,
     /// The finer label under it.
-    #[serde(rename = "CtxcbSubLabel", default, deserialize_with = "null_default")]
+    #[serde(rename = "CtxcbSubLabel", default, with = "or_default")]
     pub ctxcb_sub_label: String,
     /// The moderation scene (the policy) that judged it.
-    #[serde(rename = "Scene", default, deserialize_with = "null_default")]
+    #[serde(rename = "Scene", default, with = "or_default")]
     pub scene: String,
     /// Moderation's id of the request, for Tencent's support.
-    #[serde(rename = "CtxcbRequestId", default, deserialize_with = "null_default")]
+    #[serde(rename = "CtxcbRequestId", default, with = "or_default")]
     pub ctxcb_request_id: String,
 }
 

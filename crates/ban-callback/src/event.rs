@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::ContentResult;
 pub use crate::member::{JoinApply, MemberExit, MemberJoin, NewMember};
-use crate::tolerant::{null_default, u64_or_string};
+use crate::tolerant::{opt_u64, or_default};
 
 /// One element of a message body: `{MsgType, MsgContent}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,32 +69,28 @@ pub struct GroupMessage {
     #[serde(rename = "GroupId")]
     pub group_id: String,
     /// The group's type (`AVChatRoom`, `Public`, ...).
-    #[serde(rename = "Type", default, deserialize_with = "null_default")]
+    #[serde(rename = "Type", default, with = "or_default")]
     pub group_type: String,
     /// The sender.
     #[serde(rename = "From_Account")]
     pub from_account: String,
     /// Who sent it on the sender's behalf (an admin over REST), if anyone.
-    #[serde(
-        rename = "Operator_Account",
-        default,
-        deserialize_with = "null_default"
-    )]
+    #[serde(rename = "Operator_Account", default, with = "or_default")]
     pub operator_account: String,
     /// The message's random.
-    #[serde(rename = "Random", default, deserialize_with = "u64_or_string")]
+    #[serde(rename = "Random", default, with = "opt_u64")]
     pub random: Option<u64>,
     /// The body.
-    #[serde(rename = "MsgBody", default, deserialize_with = "null_default")]
+    #[serde(rename = "MsgBody", default, with = "or_default")]
     pub msg_body: Vec<MsgElement>,
     /// The app's own data on the message.
-    #[serde(rename = "CloudCustomData", default, deserialize_with = "null_default")]
+    #[serde(rename = "CloudCustomData", default, with = "or_default")]
     pub cloud_custom_data: String,
     /// When it was sent, milliseconds (a number or a string).
     #[serde(
         rename = "EventTime",
         default,
-        deserialize_with = "u64_or_string",
+        with = "opt_u64",
         skip_serializing_if = "Option::is_none"
     )]
     pub event_time: Option<u64>,
@@ -103,7 +99,7 @@ pub struct GroupMessage {
     #[serde(
         rename = "OnlineOnlyFlag",
         default,
-        deserialize_with = "u64_or_string",
+        with = "opt_u64",
         skip_serializing_if = "Option::is_none"
     )]
     pub online_only_flag: Option<u64>,
@@ -111,7 +107,7 @@ pub struct GroupMessage {
     #[serde(
         rename = "TopicId",
         default,
-        deserialize_with = "null_default",
+        with = "or_default",
         skip_serializing_if = "String::is_empty"
     )]
     pub topic_id: String,
@@ -120,7 +116,7 @@ pub struct GroupMessage {
     #[serde(
         rename = "MsgId",
         default,
-        deserialize_with = "null_default",
+        with = "or_default",
         skip_serializing_if = "String::is_empty"
     )]
     pub msg_id: String,
@@ -128,7 +124,7 @@ pub struct GroupMessage {
     #[serde(
         rename = "MsgSeq",
         default,
-        deserialize_with = "u64_or_string",
+        with = "opt_u64",
         skip_serializing_if = "Option::is_none"
     )]
     pub msg_seq: Option<u64>,
@@ -136,7 +132,7 @@ pub struct GroupMessage {
     #[serde(
         rename = "MsgTime",
         default,
-        deserialize_with = "u64_or_string",
+        with = "opt_u64",
         skip_serializing_if = "Option::is_none"
     )]
     pub msg_time: Option<u64>,
@@ -287,7 +283,7 @@ pub struct SendMsgException {
     #[serde(rename = "ErrorCode", default)]
     pub error_code: i64,
     /// The failure in words.
-    #[serde(rename = "ErrorInfo", default, deserialize_with = "null_default")]
+    #[serde(rename = "ErrorInfo", default, with = "or_default")]
     pub error_info: String,
 }
 
@@ -307,16 +303,16 @@ impl SendMsgException {
 #[non_exhaustive]
 pub struct OverLimit {
     /// The service, e.g. `openim`.
-    #[serde(rename = "ServiceName", default, deserialize_with = "null_default")]
+    #[serde(rename = "ServiceName", default, with = "or_default")]
     pub service_name: String,
     /// The command, e.g. `ban_group_member`.
-    #[serde(rename = "Command", default, deserialize_with = "null_default")]
+    #[serde(rename = "Command", default, with = "or_default")]
     pub command: String,
     /// Calls in the last second.
-    #[serde(rename = "Request", default, deserialize_with = "u64_or_string")]
+    #[serde(rename = "Request", default, with = "opt_u64")]
     pub request: Option<u64>,
     /// The limit.
-    #[serde(rename = "Limit", default, deserialize_with = "u64_or_string")]
+    #[serde(rename = "Limit", default, with = "opt_u64")]
     pub limit: Option<u64>,
 }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::tolerant::{null_default, u64_or_string};
+use crate::tolerant::{opt_u64, or_default};
 
 /// One new member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,19 +30,19 @@ pub struct MemberJoin {
     #[serde(rename = "GroupId")]
     pub group_id: String,
     /// The group's type.
-    #[serde(rename = "Type", default, deserialize_with = "null_default")]
+    #[serde(rename = "Type", default, with = "or_default")]
     pub group_type: String,
     /// How they joined (Apply, Invited, ...).
-    #[serde(rename = "JoinType", default, deserialize_with = "null_default")]
+    #[serde(rename = "JoinType", default, with = "or_default")]
     pub join_type: String,
     /// The new members.
-    #[serde(rename = "NewMemberList", default, deserialize_with = "null_default")]
+    #[serde(rename = "NewMemberList", default, with = "or_default")]
     pub new_members: Vec<NewMember>,
     /// When, milliseconds.
     #[serde(
         rename = "EventTime",
         default,
-        deserialize_with = "u64_or_string",
+        with = "opt_u64",
         skip_serializing_if = "Option::is_none"
     )]
     pub event_time: Option<u64>,
@@ -69,7 +69,7 @@ pub struct JoinApply {
     #[serde(rename = "GroupId")]
     pub group_id: String,
     /// The group's type.
-    #[serde(rename = "Type", default, deserialize_with = "null_default")]
+    #[serde(rename = "Type", default, with = "or_default")]
     pub group_type: String,
     /// Who asks to join.
     #[serde(rename = "Requestor_Account")]
@@ -95,19 +95,19 @@ pub struct MemberExit {
     #[serde(rename = "GroupId")]
     pub group_id: String,
     /// The group's type.
-    #[serde(rename = "Type", default, deserialize_with = "null_default")]
+    #[serde(rename = "Type", default, with = "or_default")]
     pub group_type: String,
     /// How they left: `Quit` (themselves), `Kicked`, ...
-    #[serde(rename = "ExitType", default, deserialize_with = "null_default")]
+    #[serde(rename = "ExitType", default, with = "or_default")]
     pub exit_type: String,
     /// Who left.
-    #[serde(rename = "ExitMemberList", default, deserialize_with = "null_default")]
+    #[serde(rename = "ExitMemberList", default, with = "or_default")]
     pub exit_members: Vec<NewMember>,
     /// When, milliseconds.
     #[serde(
         rename = "EventTime",
         default,
-        deserialize_with = "u64_or_string",
+        with = "opt_u64",
         skip_serializing_if = "Option::is_none"
     )]
     pub event_time: Option<u64>,

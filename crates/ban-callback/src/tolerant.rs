@@ -1,8 +1,46 @@
 //! Decoding where Tencent's pages disagree: a number or a string, an array
-//! or a string, `null` for empty.
+//! or a string, `null` for empty. Each is a serde `with` module (a field
+//! names one: `#[serde(rename = "EventTime", default, with = "opt_u64")]`)
+//! that reads tolerantly and writes the plain form back.
 
 use serde::de::{Deserialize, Deserializer, Error};
+use serde::{Serialize, Serializer};
 use serde_json::Value;
+
+/// A u64 sent as a number or as a string of digits; `null` or absent is
+/// none. Written as a number.
+pub(crate) mod opt_u64 {
+    pub(crate) use super::u64_or_string as deserialize;
+
+    pub(crate) fn serialize<S: super::Serializer>(
+        v: &Option<u64>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        super::Serialize::serialize(v, s)
+    }
+}
+
+/// `null` read as the type's default. Written as the value.
+pub(crate) mod or_default {
+    pub(crate) use super::null_default as deserialize;
+
+    pub(crate) fn serialize<S: super::Serializer, T: super::Serialize>(
+        v: &T,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
+/// A list of strings sent as an array, a single string, or `null`.
+/// Written as an array.
+pub(crate) mod string_list {
+    pub(crate) use super::strings as deserialize;
+
+    pub(crate) fn serialize<S: super::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+        super::Serialize::serialize(v, s)
+    }
+}
 
 /// A u64 sent as a number or as a string of digits; `null` or absent is
 /// none.
