@@ -11,26 +11,8 @@ use ban_rules::Rules;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sha2::{Digest, Sha256};
 
-const RULES: &str = r#"
-[[rule]]
-name = "spam"
-on = "message"
-contains_any = ["buy followers", "free coins", "cheap views", "click my profile"]
-block = true
-ladder = ["mute 10m", "mute 1h", "ban 7d"]
-window = "24h"
-
-[[rule]]
-name = "flood"
-on = "message"
-max_per_sender = { count = 5, per = "10s" }
-ladder = ["mute 10m", "ban 1d"]
-
-[[rule]]
-name = "content moderation"
-on = "content_result"
-ladder = ["mute 1h", "ban 7d"]
-"#;
+/// The house rules every moderation test and bench judges by.
+const RULES: &str = include_str!("../../crates/ban-rules/tests/fixtures/house.toml");
 
 fn callback(c: &mut Criterion) {
     let token = CallbackToken::new("the-console-token");

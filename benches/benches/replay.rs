@@ -16,22 +16,8 @@ use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 
 const LINES: usize = 20_000;
 
-const RULES: &str = r#"
-[[rule]]
-name = "spam"
-on = "message"
-contains_any = ["free coins", "buy followers", "cheap likes", "crypto giveaway"]
-regex_any = ['t\.me/[a-z0-9_]{5,}', '(vx|wx|weixin)[:：]?[a-z0-9_-]{5,}']
-block = true
-ladder = ["mute 10m", "mute 1h", "ban 7d"]
-window = "24h"
-
-[[rule]]
-name = "flood"
-on = "message"
-max_per_sender = { count = 8, per = "10s" }
-ladder = ["mute 10m"]
-"#;
+/// The house rules every moderation test and bench judges by.
+const RULES: &str = include_str!("../../crates/ban-rules/tests/fixtures/house.toml");
 
 const CHAT: [&str; 4] = [
     "what a great stream tonight, greetings from Lisbon!",

@@ -15,27 +15,8 @@ use ban_moderation::{
 };
 use ban_rules::{Rules, Step};
 
-const RULES: &str = r#"
-[[rule]]
-name = "spam"
-on = "message"
-contains_any = ["free coins"]
-block = true
-ladder = ["mute 10m", "mute 1h", "ban 7d"]
-window = "1h"
-
-[[rule]]
-name = "ads"
-on = "content_result"
-ladder = ["mute 10m", "mute 1h", "ban 7d"]
-window = "1h"
-
-[[rule]]
-name = "raid"
-on = "join"
-max_joins = { count = 3, per = "10s" }
-ladder = ["ban 1h"]
-"#;
+/// The house rules every moderation test and bench judges by.
+const RULES: &str = include_str!("../../ban-rules/tests/fixtures/house.toml");
 
 type Calls = Arc<Mutex<Vec<(Step, Vec<String>)>>>;
 

@@ -12,30 +12,8 @@ use ban_callback::{Callback, GroupMessage, MemberJoin};
 use ban_moderation::{BoxFuture, Event, EventKind, Executor, Moderation, Moderator, Outcome};
 use ban_rules::{Rules, Step};
 
-const RULES: &str = r#"
-[allow]
-accounts = ["mod_alice"]
-
-[[rule]]
-name = "spam"
-on = "message"
-contains_any = ["free coins"]
-block = true
-ladder = ["mute 10m", "mute 1h", "ban 7d"]
-window = "1h"
-
-[[rule]]
-name = "flood"
-on = "message"
-max_per_sender = { count = 5, per = "10s" }
-ladder = ["mute 5m"]
-
-[[rule]]
-name = "raid"
-on = "join"
-max_joins = { count = 3, per = "10s" }
-ladder = ["ban 1h"]
-"#;
+/// The house rules every moderation test and bench judges by.
+const RULES: &str = include_str!("../../ban-rules/tests/fixtures/house.toml");
 
 type Calls = Arc<Mutex<Vec<(String, Step, Vec<String>)>>>;
 
