@@ -3,19 +3,22 @@
 
 use std::path::{Path, PathBuf};
 
-/// The most lines a source file under `crates/*/src` has without saying why.
+/// The most lines a source file (a crate's `src` or `tests`, `benches/`,
+/// `xtask/`) has without saying why.
 pub(crate) const MAX_LINES: usize = 500;
 /// How a long file says why, in its leading `//!` block.
 pub(crate) const WHY_LONG: &str = "//! Why this file is long:";
 
-/// Every `.rs` file under `crates/*/src`.
+/// Every `.rs` file under `crates/*/src`, `crates/*/tests`, `benches/`
+/// and `xtask/src`.
 fn sources(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("crates"))
         .into_iter()
         .flatten()
         .flatten()
-        .map(|e| e.path().join("src"))
+        .flat_map(|e| [e.path().join("src"), e.path().join("tests")])
+        .chain([root.join("benches"), root.join("xtask").join("src")])
         .collect();
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
@@ -79,6 +82,19 @@ mod tests {
         assert!(!length_ok(&long));
         assert!(length_ok(&format!("{WHY_LONG} one table\n{long}")));
         assert!(length_ok("//! short\n"));
+    }
+
+    #[test]
+    fn tests_benches_and_xtask_are_walked_too() {
+        let root = crate::workspace_root();
+        let files = sources(&root);
+        for part in ["/tests/", "benches/", "xtask/src/", "/src/"] {
+            assert!(
+                files.iter().any(|f| f.to_string_lossy().contains(part)),
+                "no file under {part}"
+            );
+        }
+        assert!(files.iter().all(|f| !f.starts_with(root.join("target"))));
     }
 
     #[test]

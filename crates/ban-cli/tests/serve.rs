@@ -14,9 +14,9 @@ use ban_fleet::testing::RedisServer;
 use common::fleet::wait_for;
 use common::serve::{
     audit_lines, emulator_calling, free_port, group_list, now_unix, post, send, signed_query,
-    spam_body, start_serve, token_file, TOKEN,
+    spam_body, start_serve, TOKEN,
 };
-use common::{start_emulator, stderr, tempdir, Emu, G};
+use common::{start_emulator, Emu, G};
 use serde_json::{json, Value};
 
 const RULES: &str = r#"
@@ -255,46 +255,6 @@ fn bad_signatures_stale_times_and_other_apps_get_401_and_cause_nothing() {
         "{text}"
     );
     assert!(!text.contains(TOKEN));
-}
-
-#[test]
-fn a_bad_rules_file_is_refused_at_start_with_its_line() {
-    let emu = start_emulator("serverules", &[]);
-    let dir = tempdir("serverules");
-    let rules = dir.join("rules.toml");
-    std::fs::write(&rules, "[[rule]]\nname = \"x\"\non = \"message\"\ncontains_any = [\"a\"]\nladder = [\"kick 1h\"]\n").unwrap();
-    let token = token_file(&dir);
-    let out = emu
-        .cmd(&[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--callback-token-file",
-            token.to_str().unwrap(),
-            "--rules",
-            rules.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(err.contains("line 5") && err.contains("kick 1h"), "{err}");
-    let out = emu
-        .cmd(&[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--rules",
-            rules.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("--callback-token-file"),
-        "{}",
-        stderr(&out)
-    );
 }
 
 /// Two instances behind a load balancer: each bot's two offences go one to

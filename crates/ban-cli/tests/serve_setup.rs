@@ -199,3 +199,43 @@ fn metrics_on_their_own_port_and_the_audit_file_private() {
     );
     assert!(get(&serve.addr, "/healthz").contains("ok"));
 }
+
+#[test]
+fn a_bad_rules_file_is_refused_at_start_with_its_line() {
+    let emu = start_emulator("serverules", &[]);
+    let dir = tempdir("serverules");
+    let rules = dir.join("rules.toml");
+    std::fs::write(&rules, "[[rule]]\nname = \"x\"\non = \"message\"\ncontains_any = [\"a\"]\nladder = [\"kick 1h\"]\n").unwrap();
+    let token = token_file(&dir);
+    let out = emu
+        .cmd(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--callback-token-file",
+            token.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("line 5") && err.contains("kick 1h"), "{err}");
+    let out = emu
+        .cmd(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rules",
+            rules.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--callback-token-file"),
+        "{}",
+        stderr(&out)
+    );
+}

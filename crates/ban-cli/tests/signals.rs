@@ -10,7 +10,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{start_emulator, G};
+use common::{members_text, start_emulator, stderr, BAN_STDIN, G};
 use serde_json::Value;
 
 fn kill(signal: &str, pid: u32) {
@@ -104,4 +104,27 @@ fn the_emulator_exits_cleanly_on_sighup_and_sigterm() {
         };
         assert_eq!(status.code(), Some(0), "after {signal}");
     }
+}
+
+/// `banctl list | head -1`: the pipe closed under it (SIGPIPE ignored,
+/// EPIPE on write) ends it quietly with 0.
+#[test]
+fn a_closed_stdout_ends_banctl_quietly() {
+    let emu = start_emulator("pipe", &[]);
+    let out = emu.run_stdin(&BAN_STDIN[..7], &members_text("p", 300));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut child = emu
+        .cmd(&["list", "--group", G])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `| head -1`: read one line, close the pipe.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut byte = [0u8; 1];
+    while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {}
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
