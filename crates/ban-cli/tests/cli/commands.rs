@@ -215,6 +215,9 @@ fn demo_runs_to_the_end() {
     }
 }
 
+/// The ready file holds the secret key and the control token: only its
+/// owner may read it, and the token is 128 random bits.
+#[cfg(unix)]
 #[test]
 fn the_ready_file_is_private_and_its_token_random() {
     use std::os::unix::fs::PermissionsExt;

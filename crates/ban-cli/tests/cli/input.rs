@@ -276,10 +276,6 @@ fn member_files_that_cannot_be_written_are_refused_before_any_call() {
     assert_eq!(emu.control("stats")["total_calls"], 0, "nothing was sent");
 }
 
-/// The ready file holds the secret key and the control token: only its
-/// owner may read it, and the token is 128 random bits.
-#[cfg(unix)]
-
 /// What is taken but likely a mistake is said: a comma in `--member`, a
 /// rate over the service's; `-v` names the host called.
 #[test]
