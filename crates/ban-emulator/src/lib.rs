@@ -283,6 +283,7 @@ impl Emulator {
             ban_proto::GroupId::new(id)?;
         }
         self.core
+            .groups
             .create_group(id, kind, "")
             .map_err(|(code, info)| EmulatorError::Refused {
                 code: code.code(),
@@ -291,20 +292,21 @@ impl Emulator {
     }
     /// A member joins a group (refused while banned).
     pub fn join(&self, group: &str, member: &str) -> Result<(), JoinError> {
-        self.core.join(group, member)
+        self.core.groups.join(group, member)
     }
     /// A member leaves a group; returns whether it was a member.
     pub fn leave(&self, group: &str, member: &str) -> Result<bool, JoinError> {
-        self.core.leave(group, member)
+        self.core.groups.leave(group, member)
     }
     /// The messages a member received in a group.
     pub fn inbox(&self, group: &str, member: &str) -> Result<Vec<InboxMessage>, JoinError> {
-        self.core.inbox(group, member)
+        self.core.groups.inbox(group, member)
     }
     /// Sends a text message to a group as the admin; returns how many
     /// members received it (members who are not banned).
     pub fn send_group_msg(&self, group: &str, text: &str) -> Result<usize, JoinError> {
         self.core
+            .groups
             .send_group_msg(
                 group,
                 &self.core.config.admin,
@@ -317,6 +319,7 @@ impl Emulator {
     /// REST, 10007), a muted one too ([`JoinError::Muted`]; 10017).
     pub fn send_as(&self, group: &str, from: &str, text: &str) -> Result<usize, JoinError> {
         self.core
+            .groups
             .send_group_msg(group, from, &crate::core::Outgoing::text(text))
             .map(|(_, n)| n)
     }
@@ -334,7 +337,7 @@ impl Emulator {
     }
     /// A snapshot of a group: members, bans and mutes in force.
     pub fn group(&self, group: &str) -> Option<GroupState> {
-        self.core.group_state(group)
+        self.core.groups.group_state(group)
     }
     /// Clears every group, ban, statistic and clock offset, and recreates the
     /// groups of the configuration.

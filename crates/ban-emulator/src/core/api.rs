@@ -9,7 +9,7 @@ use ban_sign::Clock;
 use serde_json::{json, Value};
 
 use super::state::Group;
-use super::{lock, Answer, Core};
+use super::{Answer, Core};
 use crate::config::{Edition, GroupType, Paging};
 
 /// Requests that name members.
@@ -133,7 +133,7 @@ impl Core {
         }
         // The signature first: a stranger's calls never spend the app's
         // budget (the documentation does not say; this is the safer model).
-        let identifier = match self.check_query(query) {
+        let identifier = match self.auth.check_query(query) {
             Ok(id) => id,
             Err(a) => return a,
         };
@@ -300,7 +300,7 @@ impl Core {
         id: &str,
         f: impl FnOnce(&mut Group) -> Result<T, Answer>,
     ) -> Result<T, Answer> {
-        let mut st = lock(&self.state);
+        let mut st = self.groups.lock();
         let unknown = self.config.unknown_group_code.code();
         let g = st.groups.get_mut(id).ok_or_else(|| {
             Answer::err(
@@ -430,7 +430,7 @@ impl Core {
             },
         };
         let name = body.get("Name").and_then(Value::as_str).unwrap_or("");
-        match self.create_group(id.as_deref(), kind, name) {
+        match self.groups.create_group(id.as_deref(), kind, name) {
             Ok(id) => Answer::ok(
                 &json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "GroupId": id}),
             ),

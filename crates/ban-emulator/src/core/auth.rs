@@ -6,9 +6,60 @@ use std::sync::{Arc, Mutex};
 use ban_proto::{query, ErrorCode};
 use ban_sign::{Claims, Clock};
 
-use super::{lock, Answer, Core};
+use ban_sign::Signer;
 
-impl Core {
+use super::clock::EmuClock;
+use super::{lock, Answer};
+
+/// The auth part of the emulator: the app's SDKAppID and key, the sigs
+/// verified already, and the control surface's token.
+pub(crate) struct Auth {
+    sdkappid: u64,
+    signer: Signer,
+    sig_cache: SigCache,
+    clock: Arc<EmuClock>,
+    /// What a control request must carry; `None` when the surface is open.
+    control_token: Option<String>,
+}
+
+impl Auth {
+    pub(crate) fn new(
+        sdkappid: u64,
+        secret_key: ban_sign::SecretKey,
+        clock: Arc<EmuClock>,
+        control_token: Option<String>,
+    ) -> Self {
+        Auth {
+            sdkappid,
+            signer: Signer::new(sdkappid, secret_key),
+            sig_cache: SigCache::default(),
+            clock,
+            control_token,
+        }
+    }
+
+    /// Forgets the sigs verified.
+    pub(crate) fn reset(&self) {
+        self.sig_cache.clear();
+    }
+
+    /// The control surface's token, when it needs one.
+    pub(crate) fn control_token(&self) -> Option<&str> {
+        self.control_token.as_deref()
+    }
+
+    /// Whether a control request with `bearer` may pass: its token is the
+    /// surface's (compared in constant time), or the surface is open.
+    pub(crate) fn allows_control(&self, bearer: Option<&str>) -> bool {
+        match &self.control_token {
+            None => true,
+            Some(token) => {
+                let given = bearer.unwrap_or("").as_bytes();
+                bool::from(subtle::ConstantTimeEq::ct_eq(given, token.as_bytes()))
+            }
+        }
+    }
+
     /// Checks the query string and the UserSig; returns the identifier.
     pub(super) fn check_query(&self, query: Option<&str>) -> Result<String, Answer> {
         let mut sdkappid = None;
@@ -42,7 +93,7 @@ impl Core {
                 format!("sdkappid {sdkappid:?} is not a number"),
             )
         })?;
-        if sdkappid != self.config.sdkappid {
+        if sdkappid != self.sdkappid {
             return Err(Answer::err(
                 ErrorCode::SdkAppIdNotFound,
                 format!("SDKAppID {sdkappid} does not exist"),
@@ -77,10 +128,7 @@ impl Core {
 
     fn verify_sig(&self, sig: &str, identifier: &str) -> Result<(), ban_sign::VerifyError> {
         let now = self.clock.now_unix();
-        if self
-            .sig_cache
-            .holds(sig, identifier, self.config.sdkappid, now)
-        {
+        if self.sig_cache.holds(sig, identifier, self.sdkappid, now) {
             return Ok(());
         }
         let claims = self.signer.verify(sig, identifier, now)?;
@@ -112,7 +160,7 @@ impl SigCache {
         cache.insert(Arc::from(sig), claims);
     }
 
-    pub(crate) fn clear(&self) {
+    fn clear(&self) {
         lock(&self.0).clear();
     }
 }

@@ -87,7 +87,7 @@ impl Core {
                 403,
                 json!({"error": "refused", "code": code, "message": info}),
             ),
-            _ => match self.join_from(&p.group, &p.member, p.origin) {
+            _ => match self.groups.join_from(&p.group, &p.member, p.origin) {
                 Ok(()) => control(200, json!({"joined": true})),
                 Err(e) => control(403, json!({"error": "refused", "message": e.to_string()})),
             },
@@ -146,7 +146,7 @@ impl Core {
                         return r;
                     }
                     let origin = crate::callback::From::Client(b.platform);
-                    let applies = match self.takes_applications(&b.group_id) {
+                    let applies = match self.groups.takes_applications(&b.group_id) {
                         Ok(kind) => kind.filter(|_| self.callbacks.is_some()),
                         Err(e) => return join_err(e),
                     };
@@ -158,7 +158,7 @@ impl Core {
                             origin,
                         }));
                     }
-                    match self.join_from(&b.group_id, &b.member, origin) {
+                    match self.groups.join_from(&b.group_id, &b.member, origin) {
                         Ok(()) => control(200, json!({"joined": true})),
                         Err(e) => join_err(e),
                     }
@@ -166,14 +166,14 @@ impl Core {
                 Err(e) => bad(e),
             },
             ("POST", "leave") => match serde_json::from_value::<MemberBody>(value) {
-                Ok(b) => match self.leave(&b.group_id, &b.member) {
+                Ok(b) => match self.groups.leave(&b.group_id, &b.member) {
                     Ok(was) => control(200, json!({"left": was})),
                     Err(e) => join_err(e),
                 },
                 Err(e) => bad(e),
             },
             ("POST", "inbox") => match serde_json::from_value::<MemberBody>(value) {
-                Ok(b) => match self.inbox(&b.group_id, &b.member) {
+                Ok(b) => match self.groups.inbox(&b.group_id, &b.member) {
                     Ok(msgs) => control(200, json!({"messages": msgs})),
                     Err(e) => join_err(e),
                 },
@@ -203,7 +203,7 @@ impl Core {
                 Err(e) => bad(e),
             },
             ("POST", "group") => match serde_json::from_value::<GroupBody>(value) {
-                Ok(b) => match self.group_state(&b.group_id) {
+                Ok(b) => match self.groups.group_state(&b.group_id) {
                     Some(s) => Reply::Json(200, to_json(&s)),
                     None => join_err(JoinError::NoSuchGroup(b.group_id)),
                 },

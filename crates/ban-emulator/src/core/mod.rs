@@ -1,14 +1,19 @@
-//! The service's logic, without I/O. Each concern has its module, the way
-//! axum keeps routing apart from handlers: `api` answers the REST commands,
-//! `mute` answers the mute commands, `auth` checks the URL and the UserSig, `rate` judges the per-command
-//! limit, `faults` injects faults, `state` holds groups and bans, `stats`
-//! counts, `clock` is the emulator's time, `control` serves `/emulator/v1/`.
+//! The service's logic, without I/O. [`Core`] is composed of parts, each
+//! with its own lock and its own file: `groups` (every group's members,
+//! bans, mutes and inboxes; the types in `state`), `auth` (the URL, the
+//! UserSig, the control token), `faults` (seeded fault injection), `stats`
+//! (the `Ledger` of what was seen), `rate` (the per-command limit) and
+//! `clock` (the emulator's time). The handlers compose them, the way axum
+//! keeps routing apart from handlers: `api` answers the REST commands,
+//! `mute` the mute commands, `send` a message's way through the
+//! before-send callback, `control` serves `/emulator/v1/`.
 
 mod api;
 mod auth;
 mod clock;
 mod control;
 mod faults;
+mod groups;
 mod mute;
 mod rate;
 mod send;
@@ -19,14 +24,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use ban_proto::{Endpoint, Envelope, ErrorCode};
-use ban_sign::Signer;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::config::{EmulatorConfig, GroupType};
-use auth::SigCache;
+use auth::Auth;
+use faults::Faults;
+use groups::Groups;
 use rate::RateJudge;
-use state::{Group, State};
+use stats::Ledger;
 
 pub(crate) use clock::EmuClock;
 pub(crate) use state::Outgoing;
@@ -106,20 +112,15 @@ pub(crate) fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// The emulator's state and judges, shared by every connection.
+/// The emulator's parts, shared by every connection.
 pub(crate) struct Core {
     pub(crate) config: EmulatorConfig,
-    signer: Signer,
-    pub(crate) clock: EmuClock,
-    state: Mutex<State>,
-    stats: Mutex<Stats>,
+    pub(crate) clock: Arc<EmuClock>,
+    pub(crate) groups: Groups,
+    auth: Auth,
+    faults: Faults,
+    ledger: Ledger,
     rate: Option<RateJudge>,
-    fault_rng: Mutex<fastrand::Rng>,
-    sig_cache: SigCache,
-    /// The body a `ServiceError` fault answers, made once.
-    service_error: Vec<u8>,
-    /// What a control request must carry; `None` when the surface is open.
-    control_token: Option<String>,
     /// Who calls the app back, when it is to be called.
     pub(crate) callbacks: Option<Arc<crate::callback::Caller>>,
 }
@@ -177,47 +178,42 @@ impl Core {
         config: EmulatorConfig,
         callbacks: Option<Arc<crate::callback::Caller>>,
     ) -> Self {
-        let signer = Signer::new(config.sdkappid, config.secret_key.clone());
-        let fault_rng = Mutex::new(fastrand::Rng::with_seed(config.faults.seed));
-        let core = Core {
-            signer,
-            clock: EmuClock::default(),
-            state: Mutex::new(State::default()),
-            stats: Mutex::new(Stats::default()),
+        let clock = Arc::new(EmuClock::default());
+        Core {
+            groups: Groups::new(
+                clock.clone(),
+                callbacks.clone(),
+                config.group_msg_rate,
+                config.groups.clone(),
+            ),
+            auth: Auth::new(
+                config.sdkappid,
+                config.secret_key.clone(),
+                clock.clone(),
+                (!config.open_control).then(control_token),
+            ),
+            faults: Faults::new(config.faults.clone()),
+            ledger: Ledger::default(),
             rate: config.rate_limit.filter(|&r| r > 0).map(RateJudge::new),
-            fault_rng,
-            sig_cache: SigCache::default(),
-            service_error: faults::service_error_body(&config.faults),
-            control_token: (!config.open_control).then(control_token),
+            clock,
             callbacks,
             config,
-        };
-        core.create_initial_groups();
-        core
-    }
-
-    fn create_initial_groups(&self) {
-        let mut st = lock(&self.state);
-        for g in &self.config.groups {
-            st.groups
-                .insert(g.clone(), Group::new(GroupType::AVChatRoom, g.clone()));
         }
     }
 
     pub(crate) fn reset(&self) {
-        lock(&self.state).groups.clear();
-        self.create_initial_groups();
-        *lock(&self.stats) = Stats::default();
-        self.sig_cache.clear();
+        self.groups.reset();
+        self.ledger.reset();
+        self.auth.reset();
         if let Some(rate) = &self.rate {
             rate.reset();
         }
-        *lock(&self.fault_rng) = fastrand::Rng::with_seed(self.config.faults.seed);
+        self.faults.reset();
         self.clock.reset();
     }
 
     pub(crate) fn stats(&self) -> Stats {
-        let mut stats = lock(&self.stats).clone();
+        let mut stats = self.ledger.snapshot();
         if let Some(c) = &self.callbacks {
             stats.callbacks = c.stats();
         }
@@ -237,7 +233,7 @@ impl Core {
 
     /// The control surface's token, when it needs one.
     pub(crate) fn control_token(&self) -> Option<&str> {
-        self.control_token.as_deref()
+        self.auth.control_token()
     }
 
     /// Answers one request. `bearer` is the token of its `Authorization`
@@ -251,14 +247,11 @@ impl Core {
         body: &[u8],
     ) -> Reply {
         if let Some(rest) = path.strip_prefix("/emulator/v1/") {
-            if let Some(token) = &self.control_token {
-                let given = bearer.unwrap_or("").as_bytes();
-                if !bool::from(subtle::ConstantTimeEq::ct_eq(given, token.as_bytes())) {
-                    return control::control(
-                        401,
-                        json!({"error": "the control surface needs Authorization: Bearer <control_token> (see the ready file), or an emulator started with --open-control"}),
-                    );
-                }
+            if !self.auth.allows_control(bearer) {
+                return control::control(
+                    401,
+                    json!({"error": "the control surface needs Authorization: Bearer <control_token> (see the ready file), or an emulator started with --open-control"}),
+                );
             }
             return self.handle_control(method, rest, body);
         }
@@ -270,17 +263,17 @@ impl Core {
         };
         let endpoint = Endpoint::by_path(path);
         let command = endpoint.map_or(stats::UNKNOWN_COMMAND, |e| e.command);
-        lock(&self.stats).total_calls += 1;
+        self.ledger.call();
 
-        if let Some(fault) = self.draw_fault() {
-            return self.inject(fault, command);
+        if let Some(fault) = self.faults.draw() {
+            return self.faults.inject(fault, command, &self.ledger);
         }
         let answer = self.answer(method, rest, endpoint, query, body);
         if let Some(send) = answer.pending {
             // Counted once the verdict is in.
             return Reply::Send(send);
         }
-        self.count(command, answer.code);
+        self.ledger.count(command, answer.code);
         Reply::Json(200, answer.body)
     }
 }

@@ -20,7 +20,7 @@ impl Core {
     /// else delivered or refused at once.
     pub(super) fn send_request(&self, p: PendingSend) -> Answer {
         if self.callbacks.is_some() {
-            return match self.check_member(&p.group, &p.from) {
+            return match self.groups.check_member(&p.group, &p.from) {
                 Ok(group_type) => Answer::pending(PendingSend { group_type, ..p }),
                 Err(e) => self.send_refused(&p.group, e),
             };
@@ -34,7 +34,7 @@ impl Core {
     /// Stores `msg` as `p`'s (the one sent, or the app's replacement) and
     /// tells the after-send callback.
     fn deliver(&self, p: &PendingSend, msg: &Outgoing) -> Result<Answer, JoinError> {
-        let (seq, _) = self.send_group_msg(&p.group, &p.from, msg)?;
+        let (seq, _) = self.groups.send_group_msg(&p.group, &p.from, msg)?;
         let now = self.clock.now_unix();
         if let Some(c) = &self.callbacks {
             let told = p
@@ -106,11 +106,12 @@ impl Core {
             // nobody receives it.
             Verdict::Drop => Answer::ok(&json!({
                 "ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "",
-                "MsgSeq": self.take_seq(&p.group), "MsgTime": self.clock.now_unix()
+                "MsgSeq": self.groups.take_seq(&p.group), "MsgTime": self.clock.now_unix()
             })),
         };
         if p.rest {
-            self.count(Endpoint::SEND_GROUP_MSG.command, answer.code);
+            self.ledger
+                .count(Endpoint::SEND_GROUP_MSG.command, answer.code);
         }
         Reply::Json(200, answer.body)
     }

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use ban_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-use super::{lock, Core};
+use std::sync::Mutex;
+
+use super::lock;
+use crate::config::FaultKind;
 
 /// Per-command counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,10 +88,43 @@ impl Stats {
     }
 }
 
-impl Core {
+/// The stats part of the emulator: what it has seen, counted under one
+/// lock.
+#[derive(Default)]
+pub(crate) struct Ledger(Mutex<Stats>);
+
+impl Ledger {
+    /// A copy of the counts.
+    pub(crate) fn snapshot(&self) -> Stats {
+        lock(&self.0).clone()
+    }
+
+    /// Every count back to zero.
+    pub(crate) fn reset(&self) {
+        *lock(&self.0) = Stats::default();
+    }
+
+    /// Counts one call that reached the API, whatever it is answered.
+    pub(crate) fn call(&self) {
+        lock(&self.0).total_calls += 1;
+    }
+
+    /// Counts one fault injected.
+    pub(crate) fn fault(&self, kind: FaultKind) {
+        let mut stats = lock(&self.0);
+        let f = &mut stats.faults;
+        match kind {
+            FaultKind::InternalError => f.internal_error += 1,
+            FaultKind::BadGateway => f.bad_gateway += 1,
+            FaultKind::Drop => f.dropped += 1,
+            FaultKind::ServiceError => f.service_error += 1,
+            FaultKind::Delay => f.delayed += 1,
+        }
+    }
+
     /// Counts one answer of `command` (a catalogue name or [`UNKNOWN_COMMAND`]).
-    pub(super) fn count(&self, command: &'static str, code: ErrorCode) {
-        let mut stats = lock(&self.stats);
+    pub(crate) fn count(&self, command: &'static str, code: ErrorCode) {
+        let mut stats = lock(&self.0);
         let entry = stats.commands.entry(command.to_owned()).or_default();
         if code == ErrorCode::RestRateLimited {
             entry.rate_limited += 1;
