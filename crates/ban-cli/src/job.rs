@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ban_facade::{AbortSignal, BulkAction, JobSpec, JobState};
-use ban_fleet::{JobError, JobQueue, RedisAddr, Worker, WorkerConfig};
+use ban_fleet::{JobError, JobQueue, RedisAddr, RedisSetupError, Worker, WorkerConfig};
 
 use crate::args::{parse_duration, parse_mute_duration, Global, JobCmd, Rate};
 use crate::members;
@@ -75,13 +75,25 @@ fn submit_verb(
 
 pub(crate) fn job_error(e: JobError) -> Failure {
     match e {
+        JobError::Setup(s) => usage(format!("{}{}", chain(&s), setup_hint(&s))),
         JobError::Input(_)
         | JobError::NoSuchJob(_)
         | JobError::Setting(_)
-        | JobError::Setup(_)
         | JobError::State { .. }
         | JobError::Quarantined { .. } => usage(chain(&e)),
         other => failed(chain(&other)),
+    }
+}
+
+/// What banctl adds to a Redis setup error: the flag that acts on it (the
+/// library names no flag).
+pub(crate) fn setup_hint(e: &RedisSetupError) -> &'static str {
+    match e {
+        RedisSetupError::Volatile { .. } => " (pass --allow-volatile-redis to accept the loss)",
+        RedisSetupError::Cluster(_) => {
+            " (give the nodes with --redis-cluster URL,URL... or TIM_REDIS_CLUSTER instead of --redis)"
+        }
+        _ => "",
     }
 }
 
@@ -130,6 +142,13 @@ pub(crate) async fn connect(
                     }),
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(JobError::Setup(e)) => {
+                return Err(usage(format!(
+                    "--redis (TIM_REDIS_URL): {}{}",
+                    chain(&e),
+                    setup_hint(&e)
+                )))
             }
             Err(e) => return Err(usage(format!("--redis (TIM_REDIS_URL): {}", chain(&e)))),
         }
@@ -269,20 +288,9 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
                     .install()
                     .map_err(|e| usage(format!("--metrics-listen {addr}: {e}")))?;
             }
-            // Every worker shares the budget through the same Redis.
-            let (node, cluster) = match &url {
-                RedisAddr::Cluster(nodes) => (None, Some(nodes.join(","))),
-                node => (Some(node_url(node)), None),
-            };
-            let shared = Rate {
-                rate: rate.rate,
-                redis: node,
-                redis_cluster: cluster,
-                redis_key_prefix: Some(prefix.clone()),
-                redis_policy: rate.redis_policy.clone(),
-                redis_optional: rate.redis_optional,
-            };
-            let client = settings.client(&shared).await?;
+            // Every worker shares the budget through the same Redis (the
+            // one the queue is on: the same flags and variables).
+            let client = settings.client(rate).await?;
             let mut config = WorkerConfig::default()
                 .max_in_flight(max_in_flight as usize)
                 .exit_when_idle(exit_when_idle);
@@ -430,14 +438,5 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
             output::line(format_args!("job {job} resumed"))?;
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-/// A node's URL.
-fn node_url(addr: &RedisAddr) -> String {
-    match addr {
-        RedisAddr::Node(url) => url.clone(),
-        RedisAddr::Cluster(nodes) => nodes.join(","),
-        _ => String::new(),
     }
 }

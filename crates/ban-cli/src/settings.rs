@@ -1,10 +1,11 @@
-//! Credentials and endpoint from flags, falling back to the `TIM_*`
-//! variables (read by ban-facade's `TimEnv`, the one reader); every message
-//! speaks of flags and variables.
+//! Credentials and endpoint as two named layers, the flags over the
+//! `TIM_*` variables (ban-facade's `Layer`, read by its `TimEnv`, the one
+//! reader): each setting carries the flag or variable that gave it, so
+//! every message speaks of the one to fix.
 
 use ban_facade::{
-    parse_region, parse_sdkappid, read_secret_key_file, BuildError, Client, ClientBuilder,
-    ConfigError, RateLimit, SecretKey, TimEnv,
+    BuildError, Client, ClientBuilder, ConfigError, KeyGiven, Layer, RateLimit, SecretKey, Sourced,
+    TimEnv,
 };
 
 use std::sync::Arc;
@@ -40,13 +41,38 @@ impl<'a> Settings<'a> {
         }
     }
 
+    /// The flags' layer over the variables' (a key in the flags hides the
+    /// variables' key and key file, whatever they hold).
+    fn layer(&self) -> Result<Layer, Failure> {
+        let f = self.flags;
+        let flag =
+            |source: &'static str, v: &Option<String>| v.clone().map(|v| Sourced::new(source, v));
+        let mut flags = Layer::default();
+        flags.sdkappid = flag("--sdkappid", &f.sdkappid);
+        flags.secret_key = Layer::one_key(
+            f.secret_key
+                .clone()
+                .map(|k| Sourced::new("--secret-key", SecretKey::new(k))),
+            f.secret_key_file
+                .clone()
+                .map(|p| Sourced::new("--secret-key-file", p)),
+        )
+        .map_err(config)?;
+        flags.admin = flag("--admin", &f.admin);
+        flags.region = flag("--region", &f.region);
+        flags.endpoint = flag("--endpoint", &f.endpoint);
+        flags.ca_cert = f.ca_cert.clone().map(|p| Sourced::new("--ca-cert", p));
+        let mut env = self.env.clone();
+        if flags.secret_key.is_some() {
+            env.secret_key = None;
+            env.secret_key_file = None;
+        }
+        Ok(flags.over(Layer::env(&env).map_err(config)?))
+    }
+
     /// The SDKAppID, when given.
     pub(crate) fn sdkappid(&self) -> Result<Option<u64>, Failure> {
-        match (&self.flags.sdkappid, &self.env.sdkappid) {
-            (Some(v), _) => parse_sdkappid("--sdkappid", v).map(Some).map_err(config),
-            (None, Some(v)) => parse_sdkappid("TIM_SDKAPPID", v).map(Some).map_err(config),
-            (None, None) => Ok(None),
-        }
+        self.layer()?.parsed_sdkappid().map_err(config)
     }
 
     /// The SDKAppID, or what to pass.
@@ -58,45 +84,19 @@ impl<'a> Settings<'a> {
     /// The secret key from exactly one of --secret-key, --secret-key-file,
     /// TIM_SECRET_KEY, TIM_SECRET_KEY_FILE (flags before variables).
     pub(crate) fn secret_key(&self) -> Result<Option<SecretKey>, Failure> {
-        let f = self.flags;
-        match (&f.secret_key, &f.secret_key_file) {
-            (Some(_), Some(_)) => {
-                return Err(usage(
-                    "both --secret-key and --secret-key-file are given; give one",
-                ))
-            }
-            (Some(k), None) => return Ok(Some(SecretKey::new(k.clone()))),
-            (None, Some(path)) => {
-                return read_secret_key_file(path)
-                    .map(Some)
-                    .map_err(|e| usage(format!("--secret-key-file: {}", chain(&e))))
-            }
-            (None, None) => {}
-        }
-        match (&self.env.secret_key, &self.env.secret_key_file) {
-            (Some(_), Some(_)) => Err(usage(
-                "both TIM_SECRET_KEY and TIM_SECRET_KEY_FILE are set; set one",
-            )),
-            (Some(k), None) => Ok(Some(k.clone())),
-            (None, Some(path)) => read_secret_key_file(path)
-                .map(Some)
-                .map_err(|e| usage(format!("TIM_SECRET_KEY_FILE: {}", chain(&e)))),
-            (None, None) => Ok(None),
-        }
+        self.layer()?.read_secret_key().map_err(config)
     }
 
     /// The file the secret key is read from, when it is read from one (and
     /// the flag or variable that names it).
-    pub(crate) fn secret_key_path(&self) -> Option<(&'static str, &std::path::Path)> {
-        match (&self.flags.secret_key, &self.flags.secret_key_file) {
-            (None, Some(p)) => Some(("--secret-key-file", p.as_path())),
-            (Some(_), _) => None,
-            (None, None) => self
-                .env
-                .secret_key_file
-                .as_deref()
-                .filter(|_| self.env.secret_key.is_none())
-                .map(|p| ("TIM_SECRET_KEY_FILE", p)),
+    pub(crate) fn secret_key_path(&self) -> Option<(&'static str, std::path::PathBuf)> {
+        match self.layer().ok()?.secret_key? {
+            Sourced {
+                value: KeyGiven::File(p),
+                source,
+                ..
+            } => Some((source, p)),
+            _ => None,
         }
     }
 
@@ -123,16 +123,21 @@ impl<'a> Settings<'a> {
         })
     }
 
+    /// The fleet's key prefix, when given: `--redis-key-prefix` over
+    /// `TIM_REDIS_KEY_PREFIX`.
+    fn key_prefix(&self, rate: &Rate) -> Option<String> {
+        rate.redis_key_prefix
+            .clone()
+            .or_else(|| self.redis_env.key_prefix.clone())
+    }
+
     /// The fleet's Redis and key prefix, from flags or variables.
     pub(crate) fn redis(&self, rate: &Rate) -> Result<(RedisAddr, String), Failure> {
         let addr = self.redis_addr(rate)?.ok_or_else(|| {
             usage("jobs need Redis; pass --redis URL (or --redis-cluster URL,URL...), or set TIM_REDIS_URL (or TIM_REDIS_CLUSTER)")
         })?;
-        let prefix = rate
-            .redis_key_prefix
-            .as_ref()
-            .or(self.redis_env.key_prefix.as_ref())
-            .cloned()
+        let prefix = self
+            .key_prefix(rate)
             .unwrap_or_else(|| ban_fleet::DEFAULT_KEY_PREFIX.to_owned());
         Ok((addr, prefix))
     }
@@ -152,12 +157,8 @@ impl<'a> Settings<'a> {
                 .rate(RateLimit::per_second(
                     rate.rate.unwrap_or(DEFAULT_FLEET_PER_SEC),
                 ));
-        if let Some(prefix) = rate
-            .redis_key_prefix
-            .as_ref()
-            .or(self.redis_env.key_prefix.as_ref())
-        {
-            config = config.key_prefix(prefix.clone());
+        if let Some(prefix) = self.key_prefix(rate) {
+            config = config.key_prefix(prefix);
         }
         RedisLimiter::new(config)
             .map(|l| Some(Arc::new(l)))
@@ -198,45 +199,22 @@ impl<'a> Settings<'a> {
         fleet: Option<Arc<RedisLimiter>>,
     ) -> Result<Client, Failure> {
         let f = self.flags;
-        let mut b = ClientBuilder::default()
-            .sdkappid(self.require_sdkappid()?)
-            .secret_key(self.require_secret_key()?.expose());
-        if let Some(admin) = self.admin() {
-            b = b.admin(admin);
-        }
-        match (&f.region, &self.env.region) {
-            (Some(r), _) => b = b.region(parse_region("--region", r).map_err(config)?),
-            (None, Some(r)) => b = b.region(parse_region("TIM_REGION", r).map_err(config)?),
-            (None, None) => {}
-        }
-        if let Some(endpoint) = &f.endpoint {
-            if endpoint.trim().is_empty() {
-                return Err(usage(
-                    "--endpoint is empty; give the base URL (https://…), or leave the flag out for the region's host",
-                ));
-            }
-        }
-        if let Some(endpoint) = f.endpoint.as_ref().or(self.env.endpoint.as_ref()) {
-            b = b.endpoint(endpoint.clone());
-        } else if std::env::var_os("TIM_ENDPOINT").is_some() {
+        if std::env::var_os("TIM_ENDPOINT").is_some_and(|v| v.to_string_lossy().trim().is_empty())
+            && f.endpoint.is_none()
+        {
             // A misconfiguration, not a quiet fallback to production.
             return Err(usage(
                 "TIM_ENDPOINT is set but empty; unset it to call the region's production host, or give the base URL",
             ));
         }
-        match (&f.ca_cert, &self.env.ca_cert) {
-            (Some(p), _) => {
-                b = b
-                    .ca_cert_file(&p.to_string_lossy())
-                    .map_err(|e| usage(format!("--ca-cert: {}", chain(&e))))?
-            }
-            (None, Some(p)) => {
-                b = b
-                    .ca_cert_file(&p.to_string_lossy())
-                    .map_err(|e| usage(format!("TIM_CA_CERT: {}", chain(&e))))?
-            }
-            (None, None) => {}
+        let layer = self.layer()?;
+        if layer.sdkappid.is_none() {
+            self.require_sdkappid()?;
         }
+        if layer.secret_key.is_none() {
+            self.require_secret_key()?;
+        }
+        let mut b = ClientBuilder::default().layer(&layer).map_err(config)?;
         b = b.danger_allow_plain_http(f.danger_allow_plain_http);
         b = match fleet {
             Some(limiter) => b.limiter(limiter),

@@ -117,6 +117,12 @@ pub(crate) async fn run(g: &Global, a: UndoArgs) -> Result<ExitCode, Failure> {
     let report = match result {
         Ok(r) => r,
         Err(e @ UndoError::Read(_)) => return Err(failed_err(e)),
+        Err(e @ UndoError::Plan { .. }) => {
+            return Err(output::usage(format!(
+                "{} (--undo-dir names the directory)",
+                output::chain(&e)
+            )))
+        }
         Err(e) => return Err(usage_err(e)),
     };
     if g.json {

@@ -65,6 +65,16 @@ pub enum ConfigError {
     /// The transport refused its settings.
     #[error(transparent)]
     Transport(#[from] BuildError),
+    /// A setting from a named source (a flag, a variable) failed; the
+    /// cause is the source.
+    #[error("{name}")]
+    Named {
+        /// Where the setting came from (`--ca-cert`, `TIM_SECRET_KEY_FILE`).
+        name: &'static str,
+        /// What failed.
+        #[source]
+        error: Box<ConfigError>,
+    },
 }
 
 /// The client's `TIM_*` variables, read once and in one place (banctl
@@ -227,36 +237,15 @@ impl ClientBuilder {
         ClientBuilder::default().env(&TimEnv::from_vars(get))
     }
 
-    /// Applies what `env` holds.
-    pub fn env(mut self, env: &TimEnv) -> Result<Self, ConfigError> {
-        if let Some(v) = &env.sdkappid {
-            self = self.sdkappid(parse_sdkappid("TIM_SDKAPPID", v)?);
-        }
-        match (&env.secret_key, &env.secret_key_file) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::Invalid {
-                    field: "TIM_SECRET_KEY",
-                    given: "<redacted>".into(),
-                    reason: "TIM_SECRET_KEY_FILE is set too; set one of them".into(),
-                })
-            }
-            (Some(k), None) => self.secret_key = Some(k.clone()),
-            (None, Some(path)) => self.secret_key = Some(read_secret_key_file(path)?),
-            (None, None) => {}
-        }
-        if let Some(v) = &env.admin {
-            self = self.admin(v.clone());
-        }
-        if let Some(v) = &env.region {
-            self = self.region(parse_region("TIM_REGION", v)?);
-        }
-        if let Some(v) = &env.endpoint {
-            self = self.endpoint(v.clone());
-        }
-        if let Some(v) = &env.ca_cert {
-            self = self.ca_cert_file(&v.to_string_lossy())?;
-        }
-        Ok(self)
+    /// Applies what `env` holds (its [`Layer::env`](crate::Layer::env)).
+    pub fn env(self, env: &TimEnv) -> Result<Self, ConfigError> {
+        self.layer(&crate::layer::Layer::env(env)?)
+    }
+
+    /// The app's secret key, as a [`SecretKey`] (never exposed on the way).
+    pub fn secret(mut self, key: SecretKey) -> Self {
+        self.secret_key = Some(key);
+        self
     }
 
     /// The SDKAppID.

@@ -37,6 +37,7 @@ mod drive;
 mod input;
 mod job;
 mod journal;
+mod layer;
 #[cfg(feature = "test-util")]
 mod memory_store;
 mod options;
@@ -67,6 +68,7 @@ pub use config::{
 pub use input::{InputError, InvalidMember, INVALID_SHOWN};
 pub use job::{Action, JobAction, JobSpec, JobState, MuteEnd};
 pub use journal::{read_journal, JournalContents, JournalError, PriorState};
+pub use layer::{KeyGiven, Layer, Sourced};
 pub use options::BulkOptions;
 pub use report::{BulkReport, FailedMember, Progress};
 pub use stop::{StopKind, StopReason};

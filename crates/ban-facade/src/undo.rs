@@ -362,7 +362,7 @@ impl Client {
                 {
                     return Err(plan_err(
                         &plan_path,
-                        format!("was made for another job than {source}; give another --undo-dir"),
+                        format!("was made for another job than {source}; use another undo directory for this job"),
                     ));
                 }
                 plan

@@ -56,7 +56,7 @@ impl std::str::FromStr for DownPolicy {
 pub enum FleetError {
     /// The Redis URL is not usable.
     #[error("the Redis URL is not usable; expected redis://host:port, rediss://host:port or unix:///path")]
-    Url(#[source] redis::RedisError),
+    Url(#[source] crate::RedisFailure),
     /// A setting is out of range.
     #[error(transparent)]
     Setting(#[from] ban_proto::SettingError),

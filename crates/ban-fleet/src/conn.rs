@@ -97,7 +97,8 @@ impl Conn {
     ) -> Result<Conn, RedisSetupError> {
         match addr {
             RedisAddr::Node(url) => {
-                let client = redis::Client::open(url.as_str()).map_err(RedisSetupError::Url)?;
+                let client = redis::Client::open(url.as_str())
+                    .map_err(|e| RedisSetupError::Url(crate::failure::RedisFailure::new(e)))?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(connect))
                     .set_response_timeout(Some(response))
@@ -109,17 +110,19 @@ impl Conn {
             }
             RedisAddr::Cluster(urls) => {
                 if urls.is_empty() {
-                    return Err(RedisSetupError::Url(redis::RedisError::from((
-                        redis::ErrorKind::InvalidClientConfig,
-                        "no Cluster node URL given",
-                    ))));
+                    return Err(RedisSetupError::Url(crate::failure::RedisFailure::new(
+                        redis::RedisError::from((
+                            redis::ErrorKind::InvalidClientConfig,
+                            "no Cluster node URL given",
+                        )),
+                    )));
                 }
                 let client = redis::cluster::ClusterClientBuilder::new(urls.clone())
                     .connection_timeout(connect)
                     .response_timeout(response)
                     .retries(retries as u32)
                     .build()
-                    .map_err(RedisSetupError::Url)?;
+                    .map_err(|e| RedisSetupError::Url(crate::failure::RedisFailure::new(e)))?;
                 client
                     .get_async_connection()
                     .await

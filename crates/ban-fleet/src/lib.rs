@@ -36,6 +36,7 @@ mod config;
 mod conn;
 mod counter;
 mod env;
+mod failure;
 mod jobs;
 mod limiter;
 mod setup;
@@ -53,6 +54,7 @@ pub use config::{
 pub use conn::RedisAddr;
 pub use counter::WindowCounter;
 pub use env::RedisEnv;
+pub use failure::RedisFailure;
 pub use jobs::config::{
     fleet_patience, WorkerConfig, DEFAULT_LEASE, DEFAULT_MAX_DELIVERIES, DEFAULT_RETENTION,
     FLEET_QUIET,
@@ -61,6 +63,6 @@ pub use jobs::judge::{QUARANTINE_GRACE, QUARANTINE_WINDOW};
 pub use jobs::queue::JobQueue;
 pub use jobs::report::{JobReport, JobStatus};
 pub use jobs::worker::Worker;
-pub use jobs::{JobError, RedisFailure, WorkerStats, HEARTBEAT_EVERY};
+pub use jobs::{JobError, WorkerStats, HEARTBEAT_EVERY};
 pub use limiter::{LimiterStats, RedisLimiter};
 pub use setup::RedisSetupError;

@@ -123,7 +123,8 @@ impl RedisLimiter {
             RedisAddr::Cluster(us) => us.as_slice(),
         };
         for u in urls {
-            redis::Client::open(u.as_str()).map_err(FleetError::Url)?;
+            redis::Client::open(u.as_str())
+                .map_err(|e| FleetError::Url(crate::failure::RedisFailure::new(e)))?;
         }
         let interval_us = 1_000_000 / u64::from(per_sec.get());
         let tolerance_us = interval_us * u64::from(burst.get() - 1);
@@ -196,10 +197,9 @@ impl RedisLimiter {
             Ok(r) => r?,
             Err(_) => {
                 return Err(
-                    crate::RedisSetupError::Unreachable(redis::RedisError::from((
-                        redis::ErrorKind::Io,
-                        "no answer in time",
-                    )))
+                    crate::RedisSetupError::Unreachable(crate::failure::RedisFailure::new(
+                        redis::RedisError::from((redis::ErrorKind::Io, "no answer in time")),
+                    ))
                     .into(),
                 )
             }

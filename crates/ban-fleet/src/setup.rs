@@ -8,70 +8,75 @@ use std::time::Duration;
 use redis::aio::ConnectionLike;
 use redis::{ErrorKind, RedisError, ServerErrorKind};
 
+use crate::failure::RedisFailure;
+
 /// Why a Redis cannot be used by the fleet.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RedisSetupError {
     /// The URL does not parse.
     #[error("the Redis URL is not usable; expected redis://host:port, rediss://host:port or unix:///path")]
-    Url(#[source] RedisError),
+    Url(#[source] RedisFailure),
     /// Nothing answers: refused, timed out, unreachable. The only failure
     /// that waiting may cure.
     #[error("Redis is unreachable")]
-    Unreachable(#[source] RedisError),
+    Unreachable(#[source] RedisFailure),
     /// Redis asks for a password the URL does not give.
     #[error("Redis requires a password: add it to the URL (redis://:PASSWORD@host:port, or redis://USER:PASSWORD@host:port for an ACL user)")]
-    NeedsPassword(#[source] RedisError),
+    NeedsPassword(#[source] RedisFailure),
     /// The user name or password was refused.
     #[error("Redis refused the user name or password in the URL")]
-    BadPassword(#[source] RedisError),
+    BadPassword(#[source] RedisFailure),
     /// The URL names one node of a Redis Cluster.
-    #[error("this Redis is a node of a Redis Cluster: give the cluster's nodes with --redis-cluster (TIM_REDIS_CLUSTER) instead of --redis")]
-    Cluster(#[source] RedisError),
+    #[error("this Redis is a node of a Redis Cluster: give the cluster's nodes (a Cluster address, or TIM_REDIS_CLUSTER) instead of one node's URL")]
+    Cluster(#[source] RedisFailure),
     /// The database number in the URL does not exist.
     #[error("the database number in the Redis URL does not exist on this server (redis://host:port/N needs N below its `databases` setting)")]
-    Database(#[source] RedisError),
+    Database(#[source] RedisFailure),
     /// The ACL user may not run a command the fleet needs.
     #[error("the Redis user may not run a command the fleet needs; grant it the key prefix (~PREFIX:*) and +@read +@write +@stream +@scripting +info +time")]
-    NoPermission(#[source] RedisError),
+    NoPermission(#[source] RedisFailure),
     /// Redis logs no writes: a restart loses every job.
-    #[error("Redis does not log writes ({found}): a restart would lose every job and leave no record; turn on the append-only file (`appendonly yes` in redis.conf, or CONFIG SET appendonly yes), or pass --allow-volatile-redis to accept the loss")]
+    #[error("Redis does not log writes ({found}): a restart would lose every job and leave no record; turn on the append-only file (`appendonly yes` in redis.conf, or CONFIG SET appendonly yes), or accept the loss explicitly (`JobQueue::allow_volatile`)")]
     Volatile {
         /// What `INFO persistence` said.
         found: String,
     },
     /// Any other refusal.
     #[error("Redis refused the fleet's commands")]
-    Other(#[source] RedisError),
+    Other(#[source] RedisFailure),
 }
 
 impl RedisSetupError {
     /// Sorts a Redis error: down, or set up wrong (and how).
-    pub fn classify(e: RedisError) -> RedisSetupError {
+    pub(crate) fn classify(e: RedisError) -> RedisSetupError {
+        let wrap = RedisFailure::new;
         let code = e.code().unwrap_or("").to_owned();
         let detail = e.detail().unwrap_or("").to_ascii_lowercase();
         match e.kind() {
-            ErrorKind::Io | ErrorKind::ClusterConnectionNotFound => RedisSetupError::Unreachable(e),
-            ErrorKind::InvalidClientConfig => RedisSetupError::Url(e),
-            ErrorKind::Server(ServerErrorKind::Moved | ServerErrorKind::Ask) => {
-                RedisSetupError::Cluster(e)
+            ErrorKind::Io | ErrorKind::ClusterConnectionNotFound => {
+                RedisSetupError::Unreachable(wrap(e))
             }
-            ErrorKind::Server(ServerErrorKind::NoPerm) => RedisSetupError::NoPermission(e),
-            _ if code == "NOAUTH" => RedisSetupError::NeedsPassword(e),
+            ErrorKind::InvalidClientConfig => RedisSetupError::Url(wrap(e)),
+            ErrorKind::Server(ServerErrorKind::Moved | ServerErrorKind::Ask) => {
+                RedisSetupError::Cluster(wrap(e))
+            }
+            ErrorKind::Server(ServerErrorKind::NoPerm) => RedisSetupError::NoPermission(wrap(e)),
+            _ if code == "NOAUTH" => RedisSetupError::NeedsPassword(wrap(e)),
             _ if code == "WRONGPASS" || code == "NOPERM" && detail.contains("password") => {
-                RedisSetupError::BadPassword(e)
+                RedisSetupError::BadPassword(wrap(e))
             }
             ErrorKind::AuthenticationFailed => {
                 if detail.contains("no password") || detail.contains("without") {
-                    RedisSetupError::NeedsPassword(e)
+                    RedisSetupError::NeedsPassword(wrap(e))
                 } else {
-                    RedisSetupError::BadPassword(e)
+                    RedisSetupError::BadPassword(wrap(e))
                 }
             }
-            _ if code == "NOPERM" => RedisSetupError::NoPermission(e),
-            _ if detail.contains("db index") => RedisSetupError::Database(e),
-            _ if detail.contains("cluster") => RedisSetupError::Cluster(e),
-            _ => RedisSetupError::Other(e),
+            _ if code == "NOPERM" => RedisSetupError::NoPermission(wrap(e)),
+            _ if detail.contains("db index") => RedisSetupError::Database(wrap(e)),
+            _ if detail.contains("cluster") => RedisSetupError::Cluster(wrap(e)),
+            _ => RedisSetupError::Other(wrap(e)),
         }
     }
 
@@ -93,10 +98,12 @@ pub(crate) async fn probe(conn: &mut crate::conn::Conn, key: &str) -> Result<(),
             .await
             .map_err(RedisSetupError::classify)?;
         if info.lines().any(|l| l.trim() == "cluster_enabled:1") {
-            return Err(RedisSetupError::Cluster(redis::RedisError::from((
-                redis::ErrorKind::InvalidClientConfig,
-                "INFO cluster says cluster_enabled:1",
-            ))));
+            return Err(RedisSetupError::Cluster(RedisFailure::new(
+                redis::RedisError::from((
+                    redis::ErrorKind::InvalidClientConfig,
+                    "INFO cluster says cluster_enabled:1",
+                )),
+            )));
         }
     }
     let _: (u64, u64) = redis::cmd("TIME")
@@ -123,7 +130,7 @@ pub(crate) async fn check_durable<C: ConnectionLike>(conn: &mut C) -> Result<(),
     let texts: Vec<String> = match redis::from_redis_value::<String>(reply.clone()) {
         Ok(one) => vec![one],
         Err(_) => redis::from_redis_value::<std::collections::HashMap<String, String>>(reply)
-            .map_err(|e| RedisSetupError::Other(e.into()))?
+            .map_err(|e| RedisSetupError::Other(RedisFailure::new(e.into())))?
             .into_values()
             .collect(),
     };
@@ -180,7 +187,7 @@ impl From<RedisSetupError> for RedisError {
             | RedisSetupError::Cluster(r)
             | RedisSetupError::Database(r)
             | RedisSetupError::NoPermission(r)
-            | RedisSetupError::Other(r) => r,
+            | RedisSetupError::Other(r) => r.into_inner(),
             other @ RedisSetupError::Volatile { .. } => {
                 RedisError::from((ErrorKind::Client, "Redis set up wrong", other.to_string()))
             }

@@ -113,7 +113,7 @@ impl DirLock {
 #[non_exhaustive]
 pub enum JournalError {
     /// Another process holds the directory.
-    #[error("{dir} is in use by another process (one serve per --state-dir)")]
+    #[error("{dir} is in use by another process (one process per state directory)")]
     Locked {
         /// The directory.
         dir: PathBuf,

@@ -23,7 +23,7 @@ pub(super) fn file_modes(settings: &Settings<'_>, a: &ServeArgs) -> Result<(), F
         loose.extend(readable_by_others("--callback-token-file", f));
     }
     if let Some((name, f)) = settings.secret_key_path() {
-        loose.extend(readable_by_others(name, f));
+        loose.extend(readable_by_others(name, &f));
     }
     loose.extend(writable_by_others("--rules", &a.rules));
     for problem in &loose {

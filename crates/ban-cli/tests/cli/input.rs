@@ -191,7 +191,7 @@ fn bad_input_exits_2_before_any_request() {
     // An empty TIM_ENDPOINT is a mistake, not the production host.
     for (flag, env, want) in [
         (None, Some(""), "TIM_ENDPOINT is set but empty"),
-        (Some(" "), None, "--endpoint is empty"),
+        (Some(" "), None, "--endpoint is \" \": it is empty"),
     ] {
         let mut cmd = std::process::Command::new(common::bin());
         cmd.args(["list", "--group", G])

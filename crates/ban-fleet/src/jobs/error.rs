@@ -3,6 +3,8 @@
 use ban_facade::{InputError, JobState, StopReason};
 use ban_proto::SettingError;
 
+use crate::failure::RedisFailure;
+
 /// Why a job call failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -63,38 +65,9 @@ pub enum JobError {
     },
 }
 
-/// What Redis answered instead of a reply, or why it could not be asked:
-/// the Redis client's error, kept as the source without making its type
-/// part of this crate's API.
-#[derive(Debug)]
-pub struct RedisFailure(redis::RedisError);
-
-impl RedisFailure {
-    /// The connection failed, was refused, or timed out (Redis down or
-    /// unreachable), rather than Redis refusing the command.
-    pub fn is_connection(&self) -> bool {
-        self.0.is_io_error()
-            || self.0.is_connection_dropped()
-            || self.0.is_connection_refusal()
-            || self.0.is_timeout()
-    }
-}
-
-impl std::fmt::Display for RedisFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for RedisFailure {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
-    }
-}
-
 #[doc(hidden)]
 impl From<redis::RedisError> for JobError {
     fn from(e: redis::RedisError) -> Self {
-        JobError::Redis(RedisFailure(e))
+        JobError::Redis(RedisFailure::new(e))
     }
 }

@@ -40,6 +40,6 @@ mod store;
 mod upkeep;
 pub(crate) mod worker;
 
-pub use error::{JobError, RedisFailure};
+pub use error::JobError;
 pub use store::WorkerStats;
 pub use upkeep::HEARTBEAT_EVERY;
