@@ -18,6 +18,7 @@ mod list;
 mod lists;
 mod members;
 mod output;
+mod room;
 mod rules_cmd;
 mod serve;
 mod settings;
@@ -126,6 +127,7 @@ async fn dispatch(cli: args::Cli) -> Result<ExitCode, output::Failure> {
         Cmd::Unmute { target } => ban::run(g, &target, BulkAction::Unmute).await,
         Cmd::List { group, rate } => list::run(g, &group, &rate).await,
         Cmd::Muted { group, rate } => list::muted(g, &group, &rate).await,
+        Cmd::Room { cmd, rate } => room::run(g, cmd, &rate).await,
         Cmd::Sig(cmd) => sig::run(g, cmd),
         Cmd::Job { cmd, rate } => job::run(g, cmd, &rate).await,
         Cmd::Serve(args) => serve::run(g, args).await,

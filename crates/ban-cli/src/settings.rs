@@ -187,6 +187,13 @@ impl<'a> Settings<'a> {
                         chain(&e)
                     )))
                 }
+                Err(ban_fleet::FleetError::Redis(e)) => {
+                    return Err(usage(format!(
+                        "--redis (TIM_REDIS_URL): {}{}",
+                        chain(&e),
+                        crate::job::setup_hint(&e)
+                    )))
+                }
                 Err(e) => return Err(usage(format!("--redis (TIM_REDIS_URL): {}", chain(&e)))),
             }
         }

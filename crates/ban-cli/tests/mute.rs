@@ -191,3 +191,48 @@ fn a_fleet_job_muting_20000_with_two_workers_ends_done() {
         .unwrap()
         .is_empty());
 }
+
+/// `banctl room freeze|online|thaw`: one call each; while frozen a
+/// member's message (the client's whole path) gets 10017; thawed, it is
+/// delivered; a bad group is exit 2 naming the flag before any call.
+#[test]
+fn room_freeze_counts_and_thaw_with_one_call_each() {
+    let emu = start_emulator("room", &[]);
+    let send = |from: &str| {
+        emu.control_post(
+            "send",
+            &serde_json::json!({"GroupId": G, "From_Account": from, "Text": "hi"}),
+        )["ErrorCode"]
+            .as_i64()
+            .unwrap()
+    };
+    for m in ["viewer", "raider"] {
+        emu.control_post(
+            "join",
+            &serde_json::json!({"GroupId": G, "Member_Account": m}),
+        );
+    }
+    assert_eq!(send("raider"), 0);
+    let out = emu.run(&["room", "freeze", "--group", G, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["mute_all_member"], "On");
+    assert_eq!(send("raider"), 10017);
+    assert_eq!(send("viewer"), 10017);
+    let out = emu.run(&["room", "online", "--group", G]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    let out = emu.run(&["room", "thaw", "--group", G]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("thawed"));
+    assert_eq!(send("raider"), 0);
+    let stats = emu.control("stats");
+    assert_eq!(stats["commands"]["modify_group_base_info"]["accepted"], 2);
+    assert_eq!(stats["commands"]["get_online_member_num"]["accepted"], 1);
+    let out = emu.run(&["room", "freeze", "--group", " @TGS#aLIVE"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--group"), "{}", stderr(&out));
+    assert_eq!(
+        emu.control("stats")["commands"]["modify_group_base_info"]["accepted"],
+        2
+    );
+}

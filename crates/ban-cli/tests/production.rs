@@ -163,6 +163,24 @@ fn misconfigured_or_unreachable_redis_is_refused_in_words() {
         .count();
     assert_eq!(warnings, 1, "{}", stderr(&out));
 
+    // A Cluster node behind --redis: the library's words, and banctl's
+    // flag to fix it, for a ban and for a job command.
+    let cluster = ban_fleet::testing::RedisCluster::start().unwrap();
+    let node = cluster.urls()[0].clone();
+    for args in [
+        [&ban[..], &["--redis", &node]].concat(),
+        vec!["job", "status", "0000000000000000", "--redis", &node],
+    ] {
+        let out = emu.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("node of a Redis Cluster") && err.contains("--redis-cluster"),
+            "{args:?}: {err}"
+        );
+    }
+    drop(cluster);
+
     let locked = RedisServer::start_with(&["--requirepass", "hunter2"]).unwrap();
     let plain = locked.url();
     let no_password = [&ban[..], &["--redis", &plain]].concat();

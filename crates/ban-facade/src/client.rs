@@ -5,8 +5,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use ban_proto::{
-    BanListRequest, BannedAccount, Command, Description, GroupId, MutedAccount, MutedListRequest,
-    PageLimit, PageOffset, UserSig,
+    BanListRequest, BannedAccount, Command, Description, GroupId, MuteAll, MuteAllRequest,
+    MutedAccount, MutedListRequest, OnlineCountRequest, PageLimit, PageOffset, UserSig,
 };
 use ban_sign::CachedSigner;
 use ban_transport::{CallError, Credentials, CredentialsError, Outcome, Transport};
@@ -162,15 +162,59 @@ impl Client {
         impl std::future::Future<Output = Result<Vec<MutedAccount>, CallError>> + Send + 'static,
         InputError,
     > {
-        let group = GroupId::new(group.to_owned())?;
-        let client = self.clone();
-        Ok(async move {
+        self.on_group(group, |client, group_id| async move {
             let req = MutedListRequest {
-                group_id: group,
+                group_id,
                 topic_id: None,
             };
             Ok(client.transport.call(&req).await?.response.muted)
         })
+    }
+
+    /// Freezes a room (`MuteAll::On`: every member but the owner and the
+    /// admins silenced) or thaws it (`MuteAll::Off`): one
+    /// `modify_group_base_info` call, whatever the room's size. The group
+    /// ID is checked first; the call runs when awaited.
+    pub fn mute_all(
+        &self,
+        group: &str,
+        switch: MuteAll,
+    ) -> Result<impl std::future::Future<Output = Result<(), CallError>> + Send + 'static, InputError>
+    {
+        self.on_group(group, move |client, group_id| async move {
+            let req = MuteAllRequest {
+                group_id,
+                mute_all_member: switch,
+            };
+            client.transport.call(&req).await.map(|_| ())
+        })
+    }
+
+    /// How many members of a live room are online
+    /// (`get_online_member_num`; the service refreshes it every 10 s). The
+    /// group ID is checked first; the call runs when awaited.
+    pub fn online_members(
+        &self,
+        group: &str,
+    ) -> Result<
+        impl std::future::Future<Output = Result<u64, CallError>> + Send + 'static,
+        InputError,
+    > {
+        self.on_group(group, |client, group_id| async move {
+            let req = OnlineCountRequest { group_id };
+            Ok(client.transport.call(&req).await?.response.online)
+        })
+    }
+
+    /// A call on one group: the group ID checked now, `call` made with a
+    /// clone of this client when the future is awaited.
+    fn on_group<T, F, Fut>(&self, group: &str, call: F) -> Result<Fut, InputError>
+    where
+        F: FnOnce(Client, GroupId<'static>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, CallError>> + Send + 'static,
+    {
+        let group = GroupId::new(group.to_owned())?;
+        Ok(call(self.clone(), group))
     }
 
     pub(crate) fn validate_description(

@@ -51,8 +51,8 @@ mod undo;
 // Every type the client's methods take or return, so a dependent needs
 // this crate alone.
 pub use ban_proto::{
-    BanDuration, BannedAccount, Command, ErrorCode, MemberAccount, MemberList, MuteDuration,
-    MuteMemberList, MutedAccount, Region, RetryClass, SettingError, UserSig,
+    BanDuration, BannedAccount, Command, ErrorCode, MemberAccount, MemberList, MuteAll,
+    MuteDuration, MuteMemberList, MutedAccount, Region, RetryClass, SettingError, UserSig,
 };
 pub use ban_sign::{Clock, RenewPolicy, SecretKey};
 pub use ban_transport::{

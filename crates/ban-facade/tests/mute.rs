@@ -8,7 +8,7 @@ use std::time::Duration;
 use ban_emulator::{Emulator, GroupType, JoinError};
 use ban_facade::{
     Action, BulkAction, BulkOptions, BulkReport, Client, ClientBuilder, JobAction, JobSpec,
-    MuteDuration, MuteEnd, RetryPolicy, StopKind,
+    MuteAll, MuteDuration, MuteEnd, RetryPolicy, StopKind,
 };
 
 const G: &str = "@TGS#aMUTE";
@@ -218,4 +218,34 @@ async fn mute_in_a_work_group_stops_the_job_instead_of_splitting_every_call() {
     // Without the stop the split would have cost about this much: a
     // single batch of 500 refused member by member is 999 calls.
     assert!(report.failed.iter().all(|f| f.code == Some(10004)));
+}
+
+/// A room frozen and thawed through the client, one call each, and its
+/// online count; a bad group ID is refused before any call, an unknown
+/// group is the service's refusal.
+#[tokio::test]
+async fn a_room_is_frozen_counted_and_thawed_through_the_client() {
+    let (emu, client) = setup().await;
+    for m in ["a", "b", "c"] {
+        emu.join(G, m).unwrap();
+    }
+    client.mute_all(G, MuteAll::On).unwrap().await.unwrap();
+    assert!(matches!(
+        emu.send_as(G, "a", "x"),
+        Err(JoinError::Frozen { .. })
+    ));
+    assert_eq!(client.online_members(G).unwrap().await.unwrap(), 3);
+    client.mute_all(G, MuteAll::Off).unwrap().await.unwrap();
+    assert_eq!(emu.send_as(G, "a", "x").unwrap(), 3);
+    assert!(client.mute_all("", MuteAll::On).is_err());
+    let e = client
+        .mute_all("@TGS#aNOSUCH", MuteAll::On)
+        .unwrap()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.error_code().map(|c| c.code()), Some(10010 | 10015)),
+        "{e}"
+    );
+    assert_eq!(emu.stats().accepted("modify_group_base_info"), 2);
 }

@@ -69,7 +69,15 @@ async fn a_cluster_node_behind_a_plain_url_is_refused_in_words() {
     let one = cluster.urls()[0].clone();
     let err = JobQueue::connect(one.as_str(), "t", 1).await.unwrap_err();
     let text = ban_facade::error_chain(&err);
-    assert!(text.contains("--redis-cluster"), "{text}");
+    // In the library's words (banctl adds its flag).
+    assert!(
+        text.contains("node of a Redis Cluster") && text.contains("TIM_REDIS_CLUSTER"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("--"),
+        "the library names no banctl flag: {text}"
+    );
     let limiter = RedisLimiter::new(FleetConfig::new(one, 1)).unwrap();
     let err = limiter.check().await.unwrap_err();
     assert!(ban_facade::error_chain(&err).contains("Cluster"), "{err}");

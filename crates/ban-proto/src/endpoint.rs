@@ -53,6 +53,14 @@ impl Endpoint {
     pub const SEND_GROUP_MSG: Endpoint =
         endpoint!("group_open_http_svc", "send_group_msg", None, 200);
 
+    /// `modify_group_base_info` (this crate sends only `MuteAllMember`:
+    /// freeze or thaw a room), 200 calls/s.
+    pub const MODIFY_GROUP_BASE_INFO: Endpoint =
+        endpoint!("group_open_http_svc", "modify_group_base_info", None, 200);
+    /// `get_online_member_num`: a room's online count, 200 calls/s.
+    pub const GET_ONLINE_MEMBER_NUM: Endpoint =
+        endpoint!("group_open_http_svc", "get_online_member_num", None, 200);
+
     /// The three ban commands this crate types.
     pub const BAN_COMMANDS: &'static [&'static Endpoint] = &[
         &Self::BAN_GROUP_MEMBER,
@@ -69,6 +77,8 @@ impl Endpoint {
         &Self::GET_GROUP_MUTED_ACCOUNT,
         &Self::CREATE_GROUP,
         &Self::SEND_GROUP_MSG,
+        &Self::MODIFY_GROUP_BASE_INFO,
+        &Self::GET_ONLINE_MEMBER_NUM,
     ];
 
     /// Looks a command up by its path (with or without a leading `/`).

@@ -38,6 +38,7 @@ mod codes;
 mod endpoint;
 mod message;
 mod mute;
+mod room;
 mod secret;
 mod setting;
 mod text;
@@ -50,6 +51,7 @@ pub use message::{
     Envelope, ServiceResponse, UnbanRequest,
 };
 pub use mute::{MuteDuration, MuteRequest, MutedAccount, MutedListRequest, MutedListResponse};
+pub use room::{MuteAll, MuteAllRequest, OnlineCountRequest, OnlineCountResponse};
 pub use secret::UserSig;
 pub use setting::{SettingError, QUOTED_BYTES};
 pub use text::{escape, escape_bounded, MAX_INFO_BYTES};

@@ -33,6 +33,25 @@ pub trait ServiceResponse {
     }
 }
 
+/// Implements [`ServiceResponse`] for an answer with the common fields
+/// `action_status`, `error_code` and `error_info`.
+macro_rules! service_response {
+    ($t:ty) => {
+        impl $crate::message::ServiceResponse for $t {
+            fn action_status(&self) -> &$crate::message::ActionStatus {
+                &self.action_status
+            }
+            fn error_code(&self) -> $crate::codes::ErrorCode {
+                self.error_code
+            }
+            fn error_info(&self) -> &str {
+                &self.error_info
+            }
+        }
+    };
+}
+pub(crate) use service_response;
+
 /// `ActionStatus`: `"OK"` or `"FAIL"`; any other value is kept as sent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ActionStatus {
@@ -107,17 +126,7 @@ impl Envelope {
     }
 }
 
-impl ServiceResponse for Envelope {
-    fn action_status(&self) -> &ActionStatus {
-        &self.action_status
-    }
-    fn error_code(&self) -> ErrorCode {
-        self.error_code
-    }
-    fn error_info(&self) -> &str {
-        &self.error_info
-    }
-}
+crate::message::service_response!(Envelope);
 
 /// `ban_group_member`: ban 1 to 20 members of an AVChatRoom for a duration.
 ///
@@ -221,17 +230,7 @@ pub struct BanListResponse {
     pub next_offset: PageOffset,
 }
 
-impl ServiceResponse for BanListResponse {
-    fn action_status(&self) -> &ActionStatus {
-        &self.action_status
-    }
-    fn error_code(&self) -> ErrorCode {
-        self.error_code
-    }
-    fn error_info(&self) -> &str {
-        &self.error_info
-    }
-}
+crate::message::service_response!(BanListResponse);
 
 /// `null` decodes as the empty value: nothing in the documentation says
 /// `ErrorInfo` or a list is never `null`, so a tolerant client accepts it.

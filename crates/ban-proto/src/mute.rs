@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::ErrorCode;
 use crate::endpoint::Endpoint;
-use crate::message::{null_as_default, ActionStatus, Command, Envelope, ServiceResponse};
+use crate::message::{null_as_default, ActionStatus, Command, Envelope};
 use crate::validate::{GroupId, MuteMemberList};
 
 /// How long a mute lasts: `MuteTime`, uint32 seconds, where 0 lifts a mute
@@ -141,14 +141,4 @@ pub struct MutedListResponse {
     pub muted: Vec<MutedAccount>,
 }
 
-impl ServiceResponse for MutedListResponse {
-    fn action_status(&self) -> &ActionStatus {
-        &self.action_status
-    }
-    fn error_code(&self) -> ErrorCode {
-        self.error_code
-    }
-    fn error_info(&self) -> &str {
-        &self.error_info
-    }
-}
+crate::message::service_response!(MutedListResponse);

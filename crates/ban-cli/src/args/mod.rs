@@ -14,8 +14,8 @@ mod visible;
 
 #[cfg(feature = "emulator")]
 pub(crate) use emulator::EmulatorArgs;
-pub(crate) use values::{parse_duration, parse_mute_duration, parse_window};
-use values::{parse_group, parse_priority};
+use values::parse_priority;
+pub(crate) use values::{parse_duration, parse_group, parse_mute_duration, parse_window};
 pub(crate) use visible::parse;
 
 /// Ban, unban, mute and unmute members of Tencent Cloud Chat groups (live
@@ -110,6 +110,14 @@ pub(crate) enum Cmd {
         /// The group ID.
         #[arg(long, value_parser = parse_group)]
         group: String,
+        #[command(flatten)]
+        rate: Rate,
+    },
+    /// A live room at once: freeze it (only the owner and admins speak),
+    /// thaw it, or count who is online. One call each, whatever its size.
+    Room {
+        #[command(subcommand)]
+        cmd: crate::room::RoomCmd,
         #[command(flatten)]
         rate: Rate,
     },

@@ -15,7 +15,7 @@ pub(crate) fn parse_window(s: &str) -> Result<u64, String> {
 
 /// A group ID as given, refused when it starts or ends with whitespace
 /// (which would be sent as part of the ID), as a member is.
-pub(super) fn parse_group(s: &str) -> Result<String, String> {
+pub(crate) fn parse_group(s: &str) -> Result<String, String> {
     if s.trim() != s {
         return Err(format!(
             "\"{}\" starts or ends with whitespace, which would be sent as part of the group ID; remove it",

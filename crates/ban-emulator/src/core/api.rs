@@ -215,6 +215,8 @@ impl Core {
             Endpoint::GET_GROUP_MUTED_ACCOUNT => self.muted_list(body, now),
             Endpoint::CREATE_GROUP => self.rest_create_group(body),
             Endpoint::SEND_GROUP_MSG => self.rest_send_group_msg(body),
+            Endpoint::MODIFY_GROUP_BASE_INFO => self.modify_group_base_info(body),
+            Endpoint::GET_ONLINE_MEMBER_NUM => self.online_member_num(body),
             // A command in the catalogue this emulator does not serve.
             _ => Answer::err(
                 ErrorCode::InvalidCommand,

@@ -125,6 +125,9 @@ impl Core {
                 429,
                 json!({"error": "message_rate", "message": e.to_string()}),
             ),
+            JoinError::Frozen { .. } => {
+                control(403, json!({"error": "frozen", "message": e.to_string()}))
+            }
         };
         match (method, rest) {
             ("GET", "stats") => Reply::Json(200, to_json(&self.stats())),

@@ -24,6 +24,8 @@ pub(crate) struct Groups {
     group_msg_rate: Option<u32>,
     /// The groups that exist at the start (and after a reset): live rooms.
     initial: Vec<String>,
+    /// The app admin: the one who still speaks in a frozen group.
+    admin: String,
 }
 
 impl Groups {
@@ -32,6 +34,7 @@ impl Groups {
         callbacks: Option<Arc<crate::callback::Caller>>,
         group_msg_rate: Option<u32>,
         initial: Vec<String>,
+        admin: String,
     ) -> Self {
         let groups = Groups {
             state: Mutex::new(State::default()),
@@ -39,6 +42,7 @@ impl Groups {
             callbacks,
             group_msg_rate: group_msg_rate.filter(|&r| r > 0),
             initial,
+            admin,
         };
         groups.reset();
         groups
@@ -188,6 +192,12 @@ impl Groups {
                     until,
                 });
             }
+            if g.mute_all && from != self.admin {
+                return Err(JoinError::Frozen {
+                    group: group.to_owned(),
+                    member: from.to_owned(),
+                });
+            }
             Ok(g.kind)
         })
     }
@@ -285,6 +295,7 @@ impl Groups {
             members,
             banned: g.active_bans(now),
             muted: g.active_mutes(now),
+            mute_all: g.mute_all,
         })
     }
 }

@@ -16,6 +16,7 @@ mod faults;
 mod groups;
 mod mute;
 mod rate;
+mod room;
 mod send;
 mod state;
 mod stats;
@@ -185,6 +186,7 @@ impl Core {
                 callbacks.clone(),
                 config.group_msg_rate,
                 config.groups.clone(),
+                config.admin.clone(),
             ),
             auth: Auth::new(
                 config.sdkappid,

@@ -84,6 +84,8 @@ pub(super) struct Group {
     /// When its messages of the last second were sent (for
     /// `--group-msg-rate`).
     sent: VecDeque<Instant>,
+    /// `MuteAllMember` is on: only the app admin speaks.
+    pub(super) mute_all: bool,
 }
 
 /// The entries of `ends` still in force at `now`, ordered by end time, then
@@ -111,6 +113,7 @@ impl Group {
             inbox: HashMap::new(),
             next_seq: 1,
             sent: VecDeque::new(),
+            mute_all: false,
         }
     }
 
@@ -182,6 +185,9 @@ pub struct GroupState {
     /// Mutes in force, ordered by end time (4294967295: permanent).
     #[serde(rename = "Muted", default)]
     pub muted: Vec<MutedAccount>,
+    /// `MuteAllMember` is on: every member but the app admin is silenced.
+    #[serde(rename = "MuteAllMember", default)]
+    pub mute_all: bool,
 }
 
 /// Why a member could not join, or send to, a group.
@@ -198,6 +204,15 @@ pub enum JoinError {
         member: String,
         /// When the mute ends (Unix seconds, emulator clock).
         until: u64,
+    },
+    /// The group is frozen (`MuteAllMember` on): only the app admin
+    /// speaks; the service answers 10017.
+    #[error("{group} is muted for all its members (MuteAllMember is On); {member} cannot send")]
+    Frozen {
+        /// The group.
+        group: String,
+        /// The member.
+        member: String,
     },
     /// The member is banned until the given time.
     #[error("{member} is banned from {group} until {until}")]

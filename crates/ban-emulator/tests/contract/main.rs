@@ -8,9 +8,11 @@ mod common;
 mod auth;
 mod ban;
 mod mute;
+mod room;
 mod shapes;
 
 use ban_emulator::{Emulator, GroupType};
+use ban_proto::ErrorCode;
 use ban_sign::{SecretKey, Signer};
 use common::*;
 use serde_json::json;
