@@ -236,3 +236,71 @@ fn room_freeze_counts_and_thaw_with_one_call_each() {
         2
     );
 }
+
+/// `banctl nospeak set|get|lift`: one call an account; a silenced
+/// account's message is refused in the room with 10017; every account is
+/// checked before the first call.
+#[test]
+fn nospeak_silences_accounts_app_wide_until_lifted() {
+    let emu = start_emulator("nospeak", &[]);
+    let send = |from: &str| {
+        emu.control_post(
+            "send",
+            &serde_json::json!({"GroupId": G, "From_Account": from, "Text": "hi"}),
+        )["ErrorCode"]
+            .as_i64()
+            .unwrap()
+    };
+    for m in ["bot1", "bot2", "viewer"] {
+        emu.control_post(
+            "join",
+            &serde_json::json!({"GroupId": G, "Member_Account": m}),
+        );
+    }
+    let out = emu.run(&[
+        "nospeak",
+        "set",
+        "--member",
+        "bot1",
+        "--member",
+        "bot2",
+        "--duration",
+        "1h",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out).as_array().unwrap().len(), 2);
+    assert_eq!(
+        (send("bot1"), send("bot2"), send("viewer")),
+        (10017, 10017, 0)
+    );
+    let out = emu.run(&["nospeak", "get", "--member", "bot1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.starts_with("bot1\tgroup ") && text.contains("c2c none"),
+        "{text}"
+    );
+    let out = emu.run(&["nospeak", "lift", "--member", "bot1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!((send("bot1"), send("bot2")), (0, 10017));
+    let before = emu.control("stats")["commands"]["setnospeaking"]["accepted"].clone();
+    assert_eq!(before, 3);
+    // A bad account anywhere: exit 2 naming it, no call at all.
+    let out = emu.run(&[
+        "nospeak",
+        "set",
+        "--member",
+        "bot3",
+        "--member",
+        "",
+        "--duration",
+        "1h",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Set_Account"), "{}", stderr(&out));
+    assert_eq!(
+        emu.control("stats")["commands"]["setnospeaking"]["accepted"],
+        3
+    );
+}

@@ -434,4 +434,26 @@ async fn applications_exits_and_failures_after_the_before_send_step_are_told() {
     assert_eq!(codes, [0, 0, 10023]);
     let told = r.wait_for("Group.CallbackSendMsgException", 2).await;
     assert_eq!(told[1].1["ErrorCode"], 10023);
+    // An account the app silenced (setnospeaking) gets 10017 at once: no
+    // before-send callback is asked about it. Its answer has no
+    // ActionStatus.
+    let v = call(
+        &c,
+        &emu,
+        "openconfigsvr/setnospeaking",
+        &json!({"Set_Account": "nina", "GroupmsgNospeakingTime": 600}).to_string(),
+    )
+    .await;
+    assert_eq!(code(&v), 0, "{v}");
+    assert!(v.get("ActionStatus").is_none(), "{v}");
+    let before = r.of("Group.CallbackBeforeSendMsg").len();
+    let v = client_send(
+        &c,
+        &emu,
+        json!({"GroupId": G, "From_Account": "nina", "Text": "hello?"}),
+    )
+    .await;
+    assert_eq!(code(&v), 10017, "{v}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(r.of("Group.CallbackBeforeSendMsg").len(), before);
 }

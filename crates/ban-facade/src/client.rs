@@ -5,8 +5,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use ban_proto::{
-    BanListRequest, BannedAccount, Command, Description, GroupId, MuteAll, MuteAllRequest,
-    MutedAccount, MutedListRequest, OnlineCountRequest, PageLimit, PageOffset, UserSig,
+    BanListRequest, BannedAccount, Command, Description, GetNoSpeakingRequest, GroupId, MuteAll,
+    MuteAllRequest, MuteDuration, MutedAccount, MutedListRequest, NoSpeakingRequest,
+    NoSpeakingState, OnlineCountRequest, PageLimit, PageOffset, UserSig,
 };
 use ban_sign::CachedSigner;
 use ban_transport::{CallError, Credentials, CredentialsError, Outcome, Transport};
@@ -204,6 +205,38 @@ impl Client {
             let req = OnlineCountRequest { group_id };
             Ok(client.transport.call(&req).await?.response.online)
         })
+    }
+
+    /// Silences `account` in every group of the app for `group` and in
+    /// one-to-one messages for `c2c` (`setnospeaking`; `MuteDuration::LIFT`
+    /// lifts, `PERMANENT` is for good, `None` leaves that one as it is).
+    /// Its group messages then fail with 10017 before any callback. The
+    /// account and the times are checked first; the call runs when awaited.
+    pub fn set_no_speaking(
+        &self,
+        account: &str,
+        group: Option<MuteDuration>,
+        c2c: Option<MuteDuration>,
+    ) -> Result<impl std::future::Future<Output = Result<(), CallError>> + Send + 'static, InputError>
+    {
+        let req = NoSpeakingRequest::new(account.to_owned(), group, c2c)?;
+        let client = self.clone();
+        Ok(async move { client.transport.call(&req).await.map(|_| ()) })
+    }
+
+    /// What is left of `account`'s app-wide silences (`getnospeaking`):
+    /// seconds for group and one-to-one messages, 4294967295 for good, 0
+    /// for none.
+    pub fn no_speaking(
+        &self,
+        account: &str,
+    ) -> Result<
+        impl std::future::Future<Output = Result<NoSpeakingState, CallError>> + Send + 'static,
+        InputError,
+    > {
+        let req = GetNoSpeakingRequest::new(account.to_owned())?;
+        let client = self.clone();
+        Ok(async move { Ok(client.transport.call(&req).await?.response) })
     }
 
     /// A call on one group: the group ID checked now, `call` made with a

@@ -52,7 +52,8 @@ mod undo;
 // this crate alone.
 pub use ban_proto::{
     BanDuration, BannedAccount, Command, ErrorCode, MemberAccount, MemberList, MuteAll,
-    MuteDuration, MuteMemberList, MutedAccount, Region, RetryClass, SettingError, UserSig,
+    MuteDuration, MuteMemberList, MutedAccount, NoSpeakingState, Region, RetryClass, SettingError,
+    UserSig,
 };
 pub use ban_sign::{Clock, RenewPolicy, SecretKey};
 pub use ban_transport::{

@@ -249,3 +249,34 @@ async fn a_room_is_frozen_counted_and_thawed_through_the_client() {
     );
     assert_eq!(emu.stats().accepted("modify_group_base_info"), 2);
 }
+
+/// The app-wide mute through the client: its answers carry no
+/// `ActionStatus` and read as success by their code; an empty account or
+/// no time at all is refused before any call.
+#[tokio::test]
+async fn an_account_is_silenced_app_wide_and_lifted_through_the_client() {
+    let (emu, client) = setup().await;
+    emu.join(G, "bot").unwrap();
+    client
+        .set_no_speaking("bot", Some(MuteDuration::PERMANENT), None)
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(matches!(
+        emu.send_as(G, "bot", "x"),
+        Err(JoinError::NoSpeaking { .. })
+    ));
+    let state = client.no_speaking("bot").unwrap().await.unwrap();
+    assert_eq!((state.group, state.c2c), (4294967295, 0));
+    client
+        .set_no_speaking("bot", Some(MuteDuration::LIFT), None)
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(emu.send_as(G, "bot", "x").unwrap(), 1);
+    assert!(client
+        .set_no_speaking("", Some(MuteDuration::LIFT), None)
+        .is_err());
+    assert!(client.set_no_speaking("bot", None, None).is_err());
+    assert_eq!(emu.stats().accepted("setnospeaking"), 2);
+}

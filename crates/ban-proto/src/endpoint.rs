@@ -61,6 +61,13 @@ impl Endpoint {
     pub const GET_ONLINE_MEMBER_NUM: Endpoint =
         endpoint!("group_open_http_svc", "get_online_member_num", None, 200);
 
+    /// `setnospeaking`: the app-wide mute of one account (its answer has
+    /// no `ActionStatus`), 200 calls/s.
+    pub const SET_NO_SPEAKING: Endpoint = endpoint!("openconfigsvr", "setnospeaking", None, 200);
+    /// `getnospeaking`: what is left of one account's app-wide mute (no
+    /// `ActionStatus` either), 200 calls/s.
+    pub const GET_NO_SPEAKING: Endpoint = endpoint!("openconfigsvr", "getnospeaking", None, 200);
+
     /// The three ban commands this crate types.
     pub const BAN_COMMANDS: &'static [&'static Endpoint] = &[
         &Self::BAN_GROUP_MEMBER,
@@ -79,6 +86,8 @@ impl Endpoint {
         &Self::SEND_GROUP_MSG,
         &Self::MODIFY_GROUP_BASE_INFO,
         &Self::GET_ONLINE_MEMBER_NUM,
+        &Self::SET_NO_SPEAKING,
+        &Self::GET_NO_SPEAKING,
     ];
 
     /// Looks a command up by its path (with or without a leading `/`).

@@ -38,6 +38,7 @@ mod codes;
 mod endpoint;
 mod message;
 mod mute;
+mod nospeak;
 mod room;
 mod secret;
 mod setting;
@@ -51,6 +52,7 @@ pub use message::{
     Envelope, ServiceResponse, UnbanRequest,
 };
 pub use mute::{MuteDuration, MuteRequest, MutedAccount, MutedListRequest, MutedListResponse};
+pub use nospeak::{GetNoSpeakingRequest, NoSpeakingRequest, NoSpeakingState, PlainAnswer};
 pub use room::{MuteAll, MuteAllRequest, OnlineCountRequest, OnlineCountResponse};
 pub use secret::UserSig;
 pub use setting::{SettingError, QUOTED_BYTES};

@@ -58,6 +58,12 @@ pub enum ValidationError {
         /// How many were given.
         given: usize,
     },
+    /// None of several fields of which one is needed was given.
+    #[error("none of {field} is given; give at least one")]
+    NoneOf {
+        /// The fields, as the service spells them, joined by " and ".
+        field: Cow<'static, str>,
+    },
     /// A number was outside its range.
     #[error("{field} is {given}; it must be {min}..={max}{unit}")]
     OutOfRange {
@@ -91,16 +97,18 @@ impl ValidationError {
             | ValidationError::TooLong { field, .. }
             | ValidationError::BadCharacter { field, .. }
             | ValidationError::Count { field, .. }
+            | ValidationError::NoneOf { field }
             | ValidationError::OutOfRange { field, .. } => field,
         }
     }
 
-    fn with_field(mut self, name: String) -> Self {
+    pub(crate) fn with_field(mut self, name: String) -> Self {
         match &mut self {
             ValidationError::Empty { field, .. }
             | ValidationError::TooLong { field, .. }
             | ValidationError::BadCharacter { field, .. }
             | ValidationError::Count { field, .. }
+            | ValidationError::NoneOf { field }
             | ValidationError::OutOfRange { field, .. } => *field = Cow::Owned(name),
         }
         self

@@ -121,6 +121,14 @@ pub(crate) enum Cmd {
         #[command(flatten)]
         rate: Rate,
     },
+    /// Silence accounts in every group of the app (`setnospeaking`), lift
+    /// it, or see what is left of it. One call an account.
+    Nospeak {
+        #[command(subcommand)]
+        cmd: crate::nospeak::NoSpeakCmd,
+        #[command(flatten)]
+        rate: Rate,
+    },
     /// Make or check UserSigs.
     #[command(subcommand)]
     Sig(SigCmd),

@@ -128,6 +128,10 @@ impl Core {
             JoinError::Frozen { .. } => {
                 control(403, json!({"error": "frozen", "message": e.to_string()}))
             }
+            JoinError::NoSpeaking { until, .. } => control(
+                403,
+                json!({"error": "no_speaking", "until": until, "message": e.to_string()}),
+            ),
         };
         match (method, rest) {
             ("GET", "stats") => Reply::Json(200, to_json(&self.stats())),

@@ -164,6 +164,7 @@ impl Groups {
     /// (a banned member is not in the group), the group there; its type.
     pub(crate) fn check_member(&self, group: &str, from: &str) -> Result<GroupType, JoinError> {
         let now = self.clock.now_unix();
+        self.check_speaking(from, now)?;
         self.in_group(group, |g| match g.banned_until(from, now) {
             Some(until) => Err(JoinError::Banned {
                 group: group.to_owned(),
@@ -174,9 +175,58 @@ impl Groups {
         })
     }
 
+    /// Refuses an account the app silenced in groups (`setnospeaking`).
+    fn check_speaking(&self, from: &str, now: u64) -> Result<(), JoinError> {
+        let st = lock(&self.state);
+        match st.nospeak.get(from) {
+            Some(n) if n.group_until > now => Err(JoinError::NoSpeaking {
+                member: from.to_owned(),
+                until: n.group_until,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sets (0 lifts) how long `account` may not speak in groups and in
+    /// one-to-one messages; `None` leaves that one as it is.
+    pub(crate) fn set_no_speaking(&self, account: &str, group: Option<u32>, c2c: Option<u32>) {
+        let now = self.clock.now_unix();
+        let end = |secs: u32| match secs {
+            0 => 0,
+            u32::MAX => u64::from(u32::MAX),
+            s => now.saturating_add(s.into()).min(u64::from(u32::MAX) - 1),
+        };
+        let mut st = lock(&self.state);
+        let n = st.nospeak.entry(account.to_owned()).or_default();
+        if let Some(s) = group {
+            n.group_until = end(s);
+        }
+        if let Some(s) = c2c {
+            n.c2c_until = end(s);
+        }
+        if n.group_until <= now && n.c2c_until <= now {
+            st.nospeak.remove(account);
+        }
+    }
+
+    /// What is left of `account`'s silences, in seconds (group, one-to-one;
+    /// 4294967295 for good, 0 for none).
+    pub(crate) fn no_speaking(&self, account: &str) -> (u64, u64) {
+        let now = self.clock.now_unix();
+        let left = |until: u64| match until {
+            u if u >= u64::from(u32::MAX) => u64::from(u32::MAX),
+            u => u.saturating_sub(now),
+        };
+        let st = lock(&self.state);
+        st.nospeak
+            .get(account)
+            .map_or((0, 0), |n| (left(n.group_until), left(n.c2c_until)))
+    }
+
     /// Whether `from` may send to `group` now: the group's type if so.
     pub(crate) fn check_sender(&self, group: &str, from: &str) -> Result<GroupType, JoinError> {
         let now = self.clock.now_unix();
+        self.check_speaking(from, now)?;
         self.in_group(group, |g| {
             if let Some(until) = g.banned_until(from, now) {
                 return Err(JoinError::Banned {

@@ -15,6 +15,7 @@ mod control;
 mod faults;
 mod groups;
 mod mute;
+mod nospeak;
 mod rate;
 mod room;
 mod send;
@@ -276,7 +277,23 @@ impl Core {
             return Reply::Send(send);
         }
         self.ledger.count(command, answer.code);
-        Reply::Json(200, answer.body)
+        let body = match endpoint {
+            Some(e) if e.service == "openconfigsvr" => without_action_status(answer.body),
+            _ => answer.body,
+        };
+        Reply::Json(200, body)
+    }
+}
+
+/// An answer as the `openconfigsvr` commands give it: `ErrorCode` and
+/// `ErrorInfo` (and their data), no `ActionStatus`.
+fn without_action_status(body: Vec<u8>) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            map.remove("ActionStatus");
+            to_json(&map)
+        }
+        _ => body,
     }
 }
 

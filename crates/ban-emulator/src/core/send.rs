@@ -52,9 +52,9 @@ impl Core {
 
     fn send_refused(&self, group: &str, e: JoinError) -> Answer {
         match e {
-            e @ (JoinError::Muted { .. } | JoinError::Frozen { .. }) => {
-                Answer::err(ErrorCode::SenderMuted, e.to_string())
-            }
+            e @ (JoinError::Muted { .. }
+            | JoinError::Frozen { .. }
+            | JoinError::NoSpeaking { .. }) => Answer::err(ErrorCode::SenderMuted, e.to_string()),
             e @ JoinError::MessageRate { .. } => {
                 Answer::err(ErrorCode::MessageRateLimited, e.to_string())
             }

@@ -214,6 +214,16 @@ pub enum JoinError {
         /// The member.
         member: String,
     },
+    /// The account may not speak in any group of the app
+    /// (`setnospeaking`) until the given time (4294967295: for good); the
+    /// service answers 10017 before any callback.
+    #[error("{member} may not speak in any group until {until} (setnospeaking)")]
+    NoSpeaking {
+        /// The account.
+        member: String,
+        /// When the silence ends.
+        until: u64,
+    },
     /// The member is banned until the given time.
     #[error("{member} is banned from {group} until {until}")]
     Banned {
@@ -252,6 +262,17 @@ pub enum JoinError {
 pub(super) struct State {
     pub(super) groups: HashMap<String, Group>,
     pub(super) next_group: u64,
+    /// App-wide silences (`setnospeaking`), by account: when the group
+    /// and the one-to-one silence end (4294967295 for good).
+    pub(super) nospeak: HashMap<String, NoSpeak>,
+}
+
+/// One account's app-wide silence: when each ends (Unix seconds,
+/// 4294967295 for good; 0 for none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct NoSpeak {
+    pub(super) group_until: u64,
+    pub(super) c2c_until: u64,
 }
 
 impl Default for State {
@@ -259,6 +280,7 @@ impl Default for State {
         State {
             groups: HashMap::new(),
             next_group: 1,
+            nospeak: HashMap::new(),
         }
     }
 }

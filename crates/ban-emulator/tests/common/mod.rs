@@ -88,8 +88,14 @@ pub(crate) async fn send(
 }
 
 /// POSTs a ban API command as the admin.
+/// Calls `command` as the admin: a group command by its name, another
+/// service's as `service/command`.
 pub(crate) async fn call(client: &Raw, emu: &Emulator, command: &str, body: &str) -> Value {
-    let path = format!("/v4/group_open_http_svc/{command}?{}", admin_query(emu));
+    let path = if command.contains('/') {
+        format!("/v4/{command}?{}", admin_query(emu))
+    } else {
+        format!("/v4/group_open_http_svc/{command}?{}", admin_query(emu))
+    };
     let (status, v) = send(client, emu, "POST", &path, body).await;
     assert_eq!(status, 200, "{v}");
     v

@@ -8,6 +8,7 @@ mod common;
 mod auth;
 mod ban;
 mod mute;
+mod nospeak;
 mod room;
 mod shapes;
 
@@ -15,7 +16,7 @@ use ban_emulator::{Emulator, GroupType};
 use ban_proto::ErrorCode;
 use ban_sign::{SecretKey, Signer};
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 const G: &str = "@TGS#aJRGC4MH6";
 

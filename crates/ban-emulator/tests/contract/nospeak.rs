@@ -1,0 +1,66 @@
+//! The app-wide mute: `setnospeaking` and `getnospeaking`, answered with
+//! `ErrorCode` and `ErrorInfo` and no `ActionStatus`, errors included.
+
+use super::*;
+
+#[tokio::test]
+async fn an_account_silenced_app_wide_gets_10017_in_every_group_until_lifted() {
+    let emu = emulator().await;
+    let c = raw_client(&emu, false);
+    let other = emu.create_group(None, GroupType::Public).unwrap();
+    for g in [G, other.as_str()] {
+        emu.join(g, "bot").unwrap();
+        emu.join(g, "viewer").unwrap();
+    }
+    let (c, emu) = (&c, &emu);
+    let set = |body: Value| async move {
+        call(c, emu, "openconfigsvr/setnospeaking", &body.to_string()).await
+    };
+    let v = set(json!({"Set_Account": "bot", "GroupmsgNospeakingTime": 600})).await;
+    assert_eq!(code(&v), 0, "{v}");
+    assert!(v.get("ActionStatus").is_none(), "{v}");
+    for g in [G, other.as_str()] {
+        assert_eq!(
+            emu.client_send(g, "bot", "spam").await,
+            ErrorCode::SenderMuted
+        );
+        assert_eq!(emu.client_send(g, "viewer", "hi").await, ErrorCode::Success);
+    }
+    let get = call(
+        c,
+        emu,
+        "openconfigsvr/getnospeaking",
+        &json!({"Get_Account": "bot"}).to_string(),
+    )
+    .await;
+    assert_eq!(code(&get), 0, "{get}");
+    assert!(get.get("ActionStatus").is_none(), "{get}");
+    let left = get["GroupmsgNospeakingTime"].as_u64().unwrap();
+    assert!((590..=600).contains(&left), "{get}");
+    assert_eq!(get["C2CmsgNospeakingTime"], 0);
+    // Permanent is kept as itself; 0 lifts.
+    let v = set(json!({"Set_Account": "bot", "C2CmsgNospeakingTime": 4294967295u64})).await;
+    assert_eq!(code(&v), 0, "{v}");
+    let get = call(
+        c,
+        emu,
+        "openconfigsvr/getnospeaking",
+        &json!({"Get_Account": "bot"}).to_string(),
+    )
+    .await;
+    assert_eq!(get["C2CmsgNospeakingTime"], 4294967295u64, "{get}");
+    let v = set(json!({"Set_Account": "bot", "GroupmsgNospeakingTime": 0})).await;
+    assert_eq!(code(&v), 0, "{v}");
+    assert_eq!(emu.client_send(G, "bot", "back").await, ErrorCode::Success);
+    // Neither time, a time past uint32, no account: 10004, still without
+    // ActionStatus.
+    for body in [
+        json!({"Set_Account": "bot"}),
+        json!({"Set_Account": "bot", "GroupmsgNospeakingTime": 4294967296u64}),
+        json!({"GroupmsgNospeakingTime": 60}),
+    ] {
+        let v = set(body.clone()).await;
+        assert_eq!(code(&v), 10004, "{body}: {v}");
+        assert!(v.get("ActionStatus").is_none(), "{v}");
+    }
+}
