@@ -68,7 +68,7 @@ impl ListsOut {
 }
 
 /// One member a line, through a temporary file renamed over `path`.
-fn write_members(path: &Path, members: &[&str]) -> std::io::Result<()> {
+pub(crate) fn write_members(path: &Path, members: &[&str]) -> std::io::Result<()> {
     let mut name = path.as_os_str().to_owned();
     name.push(".tmp");
     let tmp = std::path::PathBuf::from(name);

@@ -17,6 +17,7 @@ mod job;
 mod list;
 mod lists;
 mod members;
+mod members_cmd;
 mod nospeak;
 mod output;
 mod room;
@@ -129,6 +130,7 @@ async fn dispatch(cli: args::Cli) -> Result<ExitCode, output::Failure> {
         Cmd::List { group, rate } => list::run(g, &group, &rate).await,
         Cmd::Muted { group, rate } => list::muted(g, &group, &rate).await,
         Cmd::Room { cmd, rate } => room::run(g, cmd, &rate).await,
+        Cmd::Members(args) => members_cmd::run(g, args).await,
         Cmd::Nospeak { cmd, rate } => nospeak::run(g, cmd, &rate).await,
         Cmd::Sig(cmd) => sig::run(g, cmd),
         Cmd::Job { cmd, rate } => job::run(g, cmd, &rate).await,

@@ -304,3 +304,55 @@ fn nospeak_silences_accounts_app_wide_until_lifted() {
         3
     );
 }
+
+/// `banctl members --joined-since`: only those who joined in the last
+/// seconds, written as a members file that `mute` takes as it is.
+#[test]
+fn members_joined_since_writes_a_raids_cohort_as_a_members_file() {
+    let emu = start_emulator("members", &[]);
+    for m in ["viewer1", "viewer2"] {
+        emu.control_post(
+            "join",
+            &serde_json::json!({"GroupId": G, "Member_Account": m}),
+        );
+    }
+    // JoinTime is in whole seconds: the viewers are 5 s older than the bots.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    for i in 0..30 {
+        emu.control_post(
+            "join",
+            &serde_json::json!({"GroupId": G, "Member_Account": format!("bot{i}")}),
+        );
+    }
+    let file = emu.dir.join("cohort.txt");
+    let out = emu.run(&[
+        "members",
+        "--group",
+        G,
+        "--joined-since",
+        "3s",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let cohort: Vec<&str> = text.lines().collect();
+    assert_eq!(cohort.len(), 30, "{text}");
+    assert!(cohort.iter().all(|m| m.starts_with("bot")), "{text}");
+    assert!(stderr(&out).contains("(of 32 online)"), "{}", stderr(&out));
+    // All of them, as JSON.
+    let out = emu.run(&["members", "--group", G, "--json"]);
+    assert_eq!(json(&out).as_array().unwrap().len(), 32);
+    // The file is a members file.
+    let out = emu.run(&[
+        "mute",
+        "--group",
+        G,
+        "--members-file",
+        file.to_str().unwrap(),
+        "--duration",
+        "10m",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(forbid_stats(&emu)["accepted"], 1);
+}

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use ban_proto::{
     BanListRequest, BannedAccount, Command, Description, GetNoSpeakingRequest, GroupId, MuteAll,
     MuteAllRequest, MuteDuration, MutedAccount, MutedListRequest, NoSpeakingRequest,
-    NoSpeakingState, OnlineCountRequest, PageLimit, PageOffset, UserSig,
+    NoSpeakingState, OnlineCountRequest, PageLimit, PageOffset, RoomMember, RoomMembersRequest,
+    UserSig,
 };
 use ban_sign::CachedSigner;
 use ban_transport::{CallError, Credentials, CredentialsError, Outcome, Transport};
@@ -204,6 +205,41 @@ impl Client {
         self.on_group(group, |client, group_id| async move {
             let req = OnlineCountRequest { group_id };
             Ok(client.transport.call(&req).await?.response.online)
+        })
+    }
+
+    /// A live room's (or a Community's) online members, newest first, with
+    /// when each joined (`get_members`, paged by `Timestamp` to the end;
+    /// the service keeps the latest 1,000). A `NextTimestamp` seen before
+    /// ends the list (it would loop). The group ID is
+    /// checked first; the calls run when awaited.
+    pub fn room_members(
+        &self,
+        group: &str,
+    ) -> Result<
+        impl std::future::Future<Output = Result<Vec<RoomMember>, CallError>> + Send + 'static,
+        InputError,
+    > {
+        self.on_group(group, |client, group_id| async move {
+            let mut all = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            let mut timestamp = 0;
+            loop {
+                let req = RoomMembersRequest {
+                    group_id: group_id.reborrow(),
+                    timestamp,
+                    mark: None,
+                };
+                let page = client.transport.call(&req).await?.response;
+                all.extend(page.members);
+                let next = page.next_timestamp;
+                // 0 ends; a cursor given before would loop (the pages do
+                // not say which way the service's cursor runs).
+                if next == 0 || !seen.insert(next) {
+                    return Ok(all);
+                }
+                timestamp = next;
+            }
         })
     }
 

@@ -280,3 +280,18 @@ async fn an_account_is_silenced_app_wide_and_lifted_through_the_client() {
     assert!(client.set_no_speaking("bot", None, None).is_err());
     assert_eq!(emu.stats().accepted("setnospeaking"), 2);
 }
+
+/// A room's members through the client: every page to the end, newest
+/// first, the latest 1,000.
+#[tokio::test]
+async fn a_rooms_members_are_read_to_the_last_page() {
+    let (emu, client) = setup().await;
+    for i in 0..1_100 {
+        emu.join(G, &format!("v{i:04}")).unwrap();
+    }
+    let members = client.room_members(G).unwrap().await.unwrap();
+    assert_eq!(members.len(), 1_000);
+    assert_eq!(members[0].member_account, "v1099");
+    assert_eq!(emu.stats().accepted("get_members"), 2);
+    assert!(client.room_members("").is_err());
+}

@@ -61,6 +61,11 @@ impl Endpoint {
     pub const GET_ONLINE_MEMBER_NUM: Endpoint =
         endpoint!("group_open_http_svc", "get_online_member_num", None, 200);
 
+    /// `get_members` of a live room (or a Community): its latest 1,000
+    /// online members with their `JoinTime`, `Timestamp` paging; 200
+    /// calls/s.
+    pub const GET_ROOM_MEMBERS: Endpoint =
+        endpoint!("group_open_avchatroom_http_svc", "get_members", None, 200);
     /// `setnospeaking`: the app-wide mute of one account (its answer has
     /// no `ActionStatus`), 200 calls/s.
     pub const SET_NO_SPEAKING: Endpoint = endpoint!("openconfigsvr", "setnospeaking", None, 200);
@@ -88,6 +93,7 @@ impl Endpoint {
         &Self::GET_ONLINE_MEMBER_NUM,
         &Self::SET_NO_SPEAKING,
         &Self::GET_NO_SPEAKING,
+        &Self::GET_ROOM_MEMBERS,
     ];
 
     /// Looks a command up by its path (with or without a leading `/`).

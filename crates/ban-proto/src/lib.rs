@@ -53,7 +53,10 @@ pub use message::{
 };
 pub use mute::{MuteDuration, MuteRequest, MutedAccount, MutedListRequest, MutedListResponse};
 pub use nospeak::{GetNoSpeakingRequest, NoSpeakingRequest, NoSpeakingState, PlainAnswer};
-pub use room::{MuteAll, MuteAllRequest, OnlineCountRequest, OnlineCountResponse};
+pub use room::{
+    MuteAll, MuteAllRequest, OnlineCountRequest, OnlineCountResponse, RoomMember,
+    RoomMembersRequest, RoomMembersResponse,
+};
 pub use secret::UserSig;
 pub use setting::{SettingError, QUOTED_BYTES};
 pub use text::{escape, escape_bounded, MAX_INFO_BYTES};

@@ -103,6 +103,63 @@ pub struct OnlineCountResponse {
 
 crate::message::service_response!(OnlineCountResponse);
 
+/// `group_open_avchatroom_http_svc/get_members`: a live room's (or a
+/// Community's) online members, newest first, with when each joined:
+/// `Timestamp` 0 for the first page, then each answer's `NextTimestamp`
+/// until it is 0. The service keeps the latest 1,000 (30 without the
+/// edition and the console switch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomMembersRequest<'a> {
+    /// The group.
+    #[serde(rename = "GroupId")]
+    pub group_id: GroupId<'a>,
+    /// 0 for the first page, else the last answer's `NextTimestamp`.
+    #[serde(rename = "Timestamp")]
+    pub timestamp: u64,
+    /// Only members with this mark (set with `modify_user_info`).
+    #[serde(rename = "Mark", default, skip_serializing_if = "Option::is_none")]
+    pub mark: Option<u64>,
+}
+
+impl Command for RoomMembersRequest<'_> {
+    const ENDPOINT: &'static Endpoint = &Endpoint::GET_ROOM_MEMBERS;
+    type Response = RoomMembersResponse;
+}
+
+/// One online member of a room.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RoomMember {
+    /// The account.
+    #[serde(rename = "Member_Account")]
+    pub member_account: String,
+    /// When it joined, Unix seconds.
+    #[serde(rename = "JoinTime", default)]
+    pub join_time: u64,
+}
+
+/// The answer to `get_members`. Unknown fields (`NickName`, `Avatar`, ...)
+/// are ignored; a `null` list reads as empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomMembersResponse {
+    /// `"OK"` or `"FAIL"`.
+    #[serde(rename = "ActionStatus")]
+    pub action_status: ActionStatus,
+    /// 0 on success.
+    #[serde(rename = "ErrorCode")]
+    pub error_code: ErrorCode,
+    /// A human-readable reason; empty on success.
+    #[serde(rename = "ErrorInfo", default, deserialize_with = "null_as_default")]
+    pub error_info: String,
+    /// This page's members.
+    #[serde(rename = "MemberList", default, deserialize_with = "null_as_default")]
+    pub members: Vec<RoomMember>,
+    /// The next page's `Timestamp`; 0 after the last page.
+    #[serde(rename = "NextTimestamp", default)]
+    pub next_timestamp: u64,
+}
+
+crate::message::service_response!(RoomMembersResponse);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +174,25 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&req).unwrap(),
             serde_json::json!({"GroupId": "@TGS#aROOM", "MuteAllMember": "On"})
+        );
+    }
+
+    #[test]
+    fn a_members_page_reads_the_documented_sample() {
+        let r: RoomMembersResponse = serde_json::from_str(
+            r#"{"ActionStatus": "OK","ErrorCode": 0,"ErrorInfo": "","MemberList": [{"JoinTime": 1657773110,"Member_Account": "teacher2","NickName": "t02","Avatar": "http://www.example.com/teacher2.jpg"}],"NextTimestamp": 0}"#,
+        )
+        .unwrap();
+        assert_eq!(r.members[0].member_account, "teacher2");
+        assert_eq!((r.members[0].join_time, r.next_timestamp), (1657773110, 0));
+        let req = RoomMembersRequest {
+            group_id: GroupId::new("@TGS#a6I4ZUUGO").unwrap(),
+            timestamp: 0,
+            mark: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&req).unwrap(),
+            r#"{"GroupId":"@TGS#a6I4ZUUGO","Timestamp":0}"#
         );
     }
 

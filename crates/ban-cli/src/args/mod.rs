@@ -121,6 +121,9 @@ pub(crate) enum Cmd {
         #[command(flatten)]
         rate: Rate,
     },
+    /// A live room's online members, newest first, as a members file
+    /// (`--joined-since 5m`: a raid's cohort).
+    Members(crate::members_cmd::MembersArgs),
     /// Silence accounts in every group of the app (`setnospeaking`), lift
     /// it, or see what is left of it. One call an account.
     Nospeak {

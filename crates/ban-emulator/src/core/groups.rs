@@ -116,6 +116,8 @@ impl Groups {
         from: crate::callback::From,
     ) -> Result<(), JoinError> {
         let now = self.clock.now_unix();
+        // The emulator's clock, to the ms (its seconds carry the offset).
+        let join_ms = now * 1000 + super::now_ms() % 1000;
         let kind = self.in_group(group, |g| {
             if let Some(until) = g.banned_until(member, now) {
                 return Err(JoinError::Banned {
@@ -125,6 +127,7 @@ impl Groups {
                 });
             }
             g.members.insert(member.to_owned());
+            g.stamp_join(member, join_ms);
             Ok(g.kind)
         })?;
         if let Some(c) = &self.callbacks {

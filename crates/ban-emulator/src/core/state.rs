@@ -86,6 +86,12 @@ pub(super) struct Group {
     sent: VecDeque<Instant>,
     /// `MuteAllMember` is on: only the app admin speaks.
     pub(super) mute_all: bool,
+    /// When each member joined, in ms of the emulator's clock, each stamp
+    /// unique in the group (the `get_members` paging cursor); read through
+    /// `members`, so a member who left or was banned is not listed.
+    pub(super) joined_ms: HashMap<String, u64>,
+    /// The latest join stamp.
+    last_join_ms: u64,
 }
 
 /// The entries of `ends` still in force at `now`, ordered by end time, then
@@ -114,7 +120,27 @@ impl Group {
             next_seq: 1,
             sent: VecDeque::new(),
             mute_all: false,
+            joined_ms: HashMap::new(),
+            last_join_ms: 0,
         }
+    }
+
+    /// Records that `member` joined at `now_ms` (one ms after the latest
+    /// stamp when several join in one ms: stamps never repeat).
+    pub(super) fn stamp_join(&mut self, member: &str, now_ms: u64) {
+        self.last_join_ms = now_ms.max(self.last_join_ms + 1);
+        self.joined_ms.insert(member.to_owned(), self.last_join_ms);
+    }
+
+    /// The members online, newest first, with their join stamps (ms).
+    pub(super) fn newest_members(&self) -> Vec<(u64, &str)> {
+        let mut list: Vec<(u64, &str)> = self
+            .members
+            .iter()
+            .map(|m| (self.joined_ms.get(m).copied().unwrap_or(0), m.as_str()))
+            .collect();
+        list.sort_unstable_by(|a, b| b.cmp(a));
+        list
     }
 
     /// Whether one more message now keeps every sliding second at or under

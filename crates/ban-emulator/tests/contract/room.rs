@@ -78,3 +78,67 @@ async fn a_live_rooms_online_count_is_its_members() {
     let v = call(&c, &emu, "get_online_member_num", "{}").await;
     assert_eq!(code(&v), 10004, "{v}");
 }
+
+#[tokio::test]
+async fn get_members_pages_the_latest_thousand_newest_first_to_a_zero_cursor() {
+    let emu = emulator().await;
+    let c = raw_client(&emu, false);
+    for i in 0..1_200 {
+        emu.join(G, &format!("m{i:04}")).unwrap();
+    }
+    emu.join(G, "gone").unwrap();
+    assert!(emu.leave(G, "gone").unwrap());
+    let page = |ts: u64| json!({"GroupId": G, "Timestamp": ts}).to_string();
+    let mut seen = Vec::new();
+    let mut ts = 0;
+    let mut pages = 0;
+    loop {
+        let v = call(
+            &c,
+            &emu,
+            "group_open_avchatroom_http_svc/get_members",
+            &page(ts),
+        )
+        .await;
+        assert_eq!(code(&v), 0, "{v}");
+        pages += 1;
+        for m in v["MemberList"].as_array().unwrap() {
+            seen.push(m["Member_Account"].as_str().unwrap().to_owned());
+            let joined = m["JoinTime"].as_u64().unwrap();
+            assert!(joined.abs_diff(emu.now()) <= 5, "{m}");
+        }
+        ts = v["NextTimestamp"].as_u64().unwrap();
+        if ts == 0 {
+            break;
+        }
+        assert!(pages < 10, "the cursor never ends");
+    }
+    assert_eq!(pages, 2, "500 a page");
+    assert_eq!(seen.len(), 1_000, "the latest 1,000");
+    assert_eq!(seen[0], "m1199", "newest first");
+    assert_eq!(seen[999], "m0200");
+    let distinct: std::collections::HashSet<&String> = seen.iter().collect();
+    assert_eq!(distinct.len(), 1_000);
+    assert!(
+        !seen.contains(&"gone".to_owned()),
+        "a member who left is not online"
+    );
+    // Other group types are not listed; the cursor is required.
+    let public = emu.create_group(None, GroupType::Public).unwrap();
+    let v = call(
+        &c,
+        &emu,
+        "group_open_avchatroom_http_svc/get_members",
+        &json!({"GroupId": public, "Timestamp": 0}).to_string(),
+    )
+    .await;
+    assert_eq!(code(&v), 10007, "{v}");
+    let v = call(
+        &c,
+        &emu,
+        "group_open_avchatroom_http_svc/get_members",
+        &json!({"GroupId": G}).to_string(),
+    )
+    .await;
+    assert_eq!(code(&v), 10004, "{v}");
+}
