@@ -7,6 +7,7 @@
 //! or 129 stopped by Ctrl-C, SIGTERM or SIGHUP.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod accounts;
 mod args;
 mod ban;
 #[cfg(feature = "emulator")]
@@ -18,7 +19,6 @@ mod list;
 mod lists;
 mod members;
 mod members_cmd;
-mod nospeak;
 mod output;
 mod room;
 mod rules_cmd;
@@ -131,7 +131,8 @@ async fn dispatch(cli: args::Cli) -> Result<ExitCode, output::Failure> {
         Cmd::Muted { group, rate } => list::muted(g, &group, &rate).await,
         Cmd::Room { cmd, rate } => room::run(g, cmd, &rate).await,
         Cmd::Members(args) => members_cmd::run(g, args).await,
-        Cmd::Nospeak { cmd, rate } => nospeak::run(g, cmd, &rate).await,
+        Cmd::Nospeak { cmd, rate } => accounts::nospeak(g, cmd, &rate).await,
+        Cmd::Kick(args) => accounts::kick(g, args).await,
         Cmd::Sig(cmd) => sig::run(g, cmd),
         Cmd::Job { cmd, rate } => job::run(g, cmd, &rate).await,
         Cmd::Serve(args) => serve::run(g, args).await,

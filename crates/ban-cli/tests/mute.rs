@@ -1,4 +1,5 @@
-//! `banctl mute`, `unmute`, `muted` and fleet mute jobs end to end: the
+//! Silencing end to end: `banctl mute`, `unmute`, `muted` and fleet mute
+//! jobs, and the raid commands `room`, `members`, `nospeak` and `kick`: the
 //! built binary against `banctl emulator` over TLS, and a real redis-server.
 #![allow(unused_crate_dependencies)] // a test target sees all its package's dependencies
 
@@ -355,4 +356,48 @@ fn members_joined_since_writes_a_raids_cohort_as_a_members_file() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(forbid_stats(&emu)["accepted"], 1);
+}
+
+/// `banctl kick`: one call an account from a members file; a kicked
+/// client sends nothing until it logs in again; the app admin itself is
+/// refused before any call.
+#[test]
+fn kick_logs_accounts_out_and_refuses_the_admin() {
+    let emu = start_emulator("kick", &[]);
+    for m in ["bot1", "bot2", "viewer"] {
+        emu.control_post(
+            "join",
+            &serde_json::json!({"GroupId": G, "Member_Account": m}),
+        );
+    }
+    let file = members_file(
+        &emu,
+        "kick.txt",
+        &["bot1".into(), "bot2".into(), "bot1".into()],
+    );
+    let out = emu.run(&["kick", "--members-file", &file, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = json(&out);
+    assert_eq!(
+        rows.as_array().unwrap().len(),
+        2,
+        "each account once: {rows}"
+    );
+    assert!(
+        rows.as_array().unwrap().iter().all(|r| r["kicked"] == true),
+        "{rows}"
+    );
+    let send = |from: &str| {
+        emu.control_post(
+            "send",
+            &serde_json::json!({"GroupId": G, "From_Account": from, "Text": "hi"}),
+        )
+    };
+    assert_eq!(send("bot1")["error"], "kicked");
+    assert_eq!(send("viewer")["ErrorCode"], 0);
+    assert_eq!(emu.control("stats")["commands"]["kick"]["accepted"], 2);
+    let out = emu.run(&["kick", "--member", "bot3", "--member", "administrator"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("app admin"), "{}", stderr(&out));
+    assert_eq!(emu.control("stats")["commands"]["kick"]["accepted"], 2);
 }

@@ -5,10 +5,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use ban_proto::{
-    BanListRequest, BannedAccount, Command, Description, GetNoSpeakingRequest, GroupId, MuteAll,
-    MuteAllRequest, MuteDuration, MutedAccount, MutedListRequest, NoSpeakingRequest,
-    NoSpeakingState, OnlineCountRequest, PageLimit, PageOffset, RoomMember, RoomMembersRequest,
-    UserSig,
+    BanListRequest, BannedAccount, Command, Description, GetNoSpeakingRequest, GroupId,
+    KickRequest, MuteAll, MuteAllRequest, MuteDuration, MutedAccount, MutedListRequest,
+    NoSpeakingRequest, NoSpeakingState, OnlineCountRequest, PageLimit, PageOffset, RoomMember,
+    RoomMembersRequest, UserSig,
 };
 use ban_sign::CachedSigner;
 use ban_transport::{CallError, Credentials, CredentialsError, Outcome, Transport};
@@ -241,6 +241,19 @@ impl Client {
                 timestamp = next;
             }
         })
+    }
+
+    /// Logs `account` out everywhere (`im_open_login_svc/kick`): every
+    /// UserSig it holds stops working; a fresh one logs in again. The
+    /// account is checked first; the call runs when awaited.
+    pub fn kick(
+        &self,
+        account: &str,
+    ) -> Result<impl std::future::Future<Output = Result<(), CallError>> + Send + 'static, InputError>
+    {
+        let req = KickRequest::new(account.to_owned())?;
+        let client = self.clone();
+        Ok(async move { client.transport.call(&req).await.map(|_| ()) })
     }
 
     /// Silences `account` in every group of the app for `group` and in

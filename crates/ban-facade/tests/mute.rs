@@ -295,3 +295,14 @@ async fn a_rooms_members_are_read_to_the_last_page() {
     assert_eq!(emu.stats().accepted("get_members"), 2);
     assert!(client.room_members("").is_err());
 }
+
+/// A kick through the client: one account a call; an empty account is
+/// refused before any call.
+#[tokio::test]
+async fn an_account_is_kicked_through_the_client() {
+    let (emu, client) = setup().await;
+    client.kick("bot").unwrap().await.unwrap();
+    client.kick("bot2").unwrap().await.unwrap();
+    assert!(client.kick("").is_err());
+    assert_eq!(emu.stats().accepted("kick"), 2);
+}

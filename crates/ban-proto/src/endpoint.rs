@@ -66,6 +66,9 @@ impl Endpoint {
     /// calls/s.
     pub const GET_ROOM_MEMBERS: Endpoint =
         endpoint!("group_open_avchatroom_http_svc", "get_members", None, 200);
+    /// `im_open_login_svc/kick`: one account logged out everywhere, 200
+    /// calls/s.
+    pub const KICK: Endpoint = endpoint!("im_open_login_svc", "kick", None, 200);
     /// `setnospeaking`: the app-wide mute of one account (its answer has
     /// no `ActionStatus`), 200 calls/s.
     pub const SET_NO_SPEAKING: Endpoint = endpoint!("openconfigsvr", "setnospeaking", None, 200);
@@ -94,6 +97,7 @@ impl Endpoint {
         &Self::SET_NO_SPEAKING,
         &Self::GET_NO_SPEAKING,
         &Self::GET_ROOM_MEMBERS,
+        &Self::KICK,
     ];
 
     /// Looks a command up by its path (with or without a leading `/`).

@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod account;
 mod codes;
 mod endpoint;
 mod message;
@@ -45,6 +46,7 @@ mod setting;
 mod text;
 mod validate;
 
+pub use account::KickRequest;
 pub use codes::{ErrorCode, RetryClass};
 pub use endpoint::{query, Endpoint, ParseRegionError, Region};
 pub use message::{

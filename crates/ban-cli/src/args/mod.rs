@@ -121,6 +121,9 @@ pub(crate) enum Cmd {
         #[command(flatten)]
         rate: Rate,
     },
+    /// Log accounts out everywhere: every UserSig they hold stops working
+    /// (one call an account; `--members-file` for many).
+    Kick(crate::accounts::KickArgs),
     /// A live room's online members, newest first, as a members file
     /// (`--joined-since 5m`: a raid's cohort).
     Members(crate::members_cmd::MembersArgs),
@@ -128,7 +131,7 @@ pub(crate) enum Cmd {
     /// it, or see what is left of it. One call an account.
     Nospeak {
         #[command(subcommand)]
-        cmd: crate::nospeak::NoSpeakCmd,
+        cmd: crate::accounts::NoSpeakCmd,
         #[command(flatten)]
         rate: Rate,
     },

@@ -218,6 +218,7 @@ impl Core {
             Endpoint::MODIFY_GROUP_BASE_INFO => self.modify_group_base_info(body),
             Endpoint::GET_ONLINE_MEMBER_NUM => self.online_member_num(body),
             Endpoint::GET_ROOM_MEMBERS => self.room_members(body),
+            Endpoint::KICK => self.kick(body),
             Endpoint::SET_NO_SPEAKING => self.set_no_speaking(body),
             Endpoint::GET_NO_SPEAKING => self.get_no_speaking(body),
             // A command in the catalogue this emulator does not serve.

@@ -20,6 +20,9 @@ pub(crate) struct Auth {
     clock: Arc<EmuClock>,
     /// What a control request must carry; `None` when the surface is open.
     control_token: Option<String>,
+    /// Accounts kicked (`im_open_login_svc/kick`), with when: a UserSig
+    /// issued at or before that second no longer works.
+    kicked: Mutex<HashMap<String, u64>>,
 }
 
 impl Auth {
@@ -35,12 +38,51 @@ impl Auth {
             sig_cache: SigCache::default(),
             clock,
             control_token,
+            kicked: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Forgets the sigs verified.
+    /// Forgets the sigs verified and the kicks.
     pub(crate) fn reset(&self) {
         self.sig_cache.clear();
+        lock(&self.kicked).clear();
+    }
+
+    /// Kicks `account` now: every UserSig it holds stops working (those
+    /// issued at or before this second); a fresh one logs in again.
+    pub(crate) fn kick(&self, account: &str) {
+        lock(&self.kicked).insert(account.to_owned(), self.clock.now_unix());
+    }
+
+    /// When `account` was last kicked, if it was and has not logged in
+    /// since with a fresh UserSig.
+    pub(crate) fn kicked_at(&self, account: &str) -> Option<u64> {
+        lock(&self.kicked).get(account).copied()
+    }
+
+    /// A client logs in: `sig` must be a valid UserSig of `account`, issued
+    /// after its last kick. A good login clears the kick.
+    pub(crate) fn login(&self, account: &str, sig: &str) -> Result<(), Answer> {
+        let issued = self
+            .issued_at(sig, account)
+            .map_err(|e| Answer::err(e.error_code(), e.to_string()))?;
+        self.not_kicked(account, issued)?;
+        lock(&self.kicked).remove(account);
+        Ok(())
+    }
+
+    /// Refuses a UserSig issued at or before `account`'s last kick (70001,
+    /// as an expired one).
+    fn not_kicked(&self, account: &str, issued: u64) -> Result<(), Answer> {
+        match self.kicked_at(account) {
+            Some(at) if issued <= at => Err(Answer::err(
+                ErrorCode::UserSigExpired,
+                format!(
+                    "the UserSig of {account} was issued at {issued} and {account} was kicked at {at}: it no longer works; issue a new one"
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The control surface's token, when it needs one.
@@ -121,19 +163,24 @@ impl Auth {
         random
             .parse::<u32>()
             .map_err(|_| bad_url(format!("random {random:?} is not a uint32")))?;
-        self.verify_sig(&usersig, &identifier)
+        let issued = self
+            .issued_at(&usersig, &identifier)
             .map_err(|e| Answer::err(e.error_code(), e.to_string()))?;
+        self.not_kicked(&identifier, issued)?;
         Ok(identifier.into_owned())
     }
 
-    fn verify_sig(&self, sig: &str, identifier: &str) -> Result<(), ban_sign::VerifyError> {
+    /// When a valid `sig` of `identifier` was issued (from the cache, or
+    /// verified and cached).
+    fn issued_at(&self, sig: &str, identifier: &str) -> Result<u64, ban_sign::VerifyError> {
         let now = self.clock.now_unix();
-        if self.sig_cache.holds(sig, identifier, self.sdkappid, now) {
-            return Ok(());
+        if let Some(time) = self.sig_cache.holds(sig, identifier, self.sdkappid, now) {
+            return Ok(time);
         }
         let claims = self.signer.verify(sig, identifier, now)?;
+        let time = claims.time;
         self.sig_cache.insert(sig, claims);
-        Ok(())
+        Ok(time)
     }
 }
 
@@ -146,10 +193,14 @@ pub(crate) struct SigCache(Mutex<HashMap<Arc<str>, Claims>>);
 
 impl SigCache {
     /// Whether `sig` was verified for this identifier and app and is still valid.
-    fn holds(&self, sig: &str, identifier: &str, sdkappid: u64, now: u64) -> bool {
-        lock(&self.0).get(sig).is_some_and(|c| {
-            c.identifier == identifier && c.sdkappid == sdkappid && now <= c.expires_at()
-        })
+    /// When it was issued, if so.
+    fn holds(&self, sig: &str, identifier: &str, sdkappid: u64, now: u64) -> Option<u64> {
+        lock(&self.0)
+            .get(sig)
+            .filter(|c| {
+                c.identifier == identifier && c.sdkappid == sdkappid && now <= c.expires_at()
+            })
+            .map(|c| c.time)
     }
 
     fn insert(&self, sig: &str, claims: Claims) {

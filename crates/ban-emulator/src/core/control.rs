@@ -22,6 +22,15 @@ struct MemberBody {
     member: String,
 }
 
+/// A client logging in with its UserSig.
+#[derive(Deserialize)]
+struct LoginBody {
+    #[serde(rename = "Identifier")]
+    identifier: String,
+    #[serde(rename = "UserSig")]
+    usersig: String,
+}
+
 /// A client's message: `Text`, or a whole `MsgBody`; from a platform
 /// (`OptPlatform`, default `Web`).
 #[derive(Deserialize)]
@@ -183,6 +192,13 @@ impl Core {
                 Ok(b) => match self.groups.inbox(&b.group_id, &b.member) {
                     Ok(msgs) => control(200, json!({"messages": msgs})),
                     Err(e) => join_err(e),
+                },
+                Err(e) => bad(e),
+            },
+            ("POST", "login") => match serde_json::from_value::<LoginBody>(value) {
+                Ok(b) => match self.auth.login(&b.identifier, &b.usersig) {
+                    Ok(()) => control(200, json!({"logged_in": true})),
+                    Err(a) => Reply::Json(401, a.body),
                 },
                 Err(e) => bad(e),
             },

@@ -8,6 +8,7 @@
 //! `mute` the mute commands, `send` a message's way through the
 //! before-send callback, `control` serves `/emulator/v1/`.
 
+mod account;
 mod api;
 mod auth;
 mod clock;
@@ -15,7 +16,6 @@ mod control;
 mod faults;
 mod groups;
 mod mute;
-mod nospeak;
 mod rate;
 mod room;
 mod send;

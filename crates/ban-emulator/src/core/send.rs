@@ -11,7 +11,7 @@ use ban_sign::Clock;
 use serde_json::{json, Value};
 
 use super::state::{JoinError, Outgoing};
-use super::{now_ms, Answer, Core, PendingSend, Reply};
+use super::{control, now_ms, Answer, Core, PendingSend, Reply};
 use crate::callback::{From, Verdict};
 
 impl Core {
@@ -169,6 +169,14 @@ impl Core {
         msg: Outgoing,
         platform: &str,
     ) -> Reply {
+        if let Some(at) = self.auth.kicked_at(from) {
+            // A kicked client is logged out: it sends nothing until it
+            // logs in again with a fresh UserSig.
+            return control::control(
+                401,
+                json!({"error": "kicked", "kicked_at": at, "message": format!("{from} was kicked at {at}: log in again with a UserSig issued after it (POST /emulator/v1/login)")}),
+            );
+        }
         let answer = self.send_request(PendingSend {
             group: group.to_owned(),
             group_type: crate::config::GroupType::AVChatRoom,

@@ -5,10 +5,10 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod account;
 mod auth;
 mod ban;
 mod mute;
-mod nospeak;
 mod room;
 mod shapes;
 

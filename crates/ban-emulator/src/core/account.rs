@@ -1,9 +1,11 @@
-//! `openconfigsvr/setnospeaking` and `getnospeaking`: the app-wide mute of
-//! one account. A silenced account's group messages get 10017 before any
-//! callback. Their answers have no `ActionStatus` (the server layer drops
-//! it from every answer of these commands, errors included).
+//! The account-level commands, app-wide: `im_open_login_svc/kick` (every
+//! UserSig the account holds stops working; a fresh one logs in again),
+//! and `openconfigsvr/setnospeaking` and `getnospeaking`, the app-wide
+//! mute of one account (its group messages get 10017 before any callback;
+//! these two answer without `ActionStatus`: the server layer drops it from
+//! every answer of theirs, errors included).
 
-use ban_proto::{ErrorCode, NoSpeakingState, PlainAnswer};
+use ban_proto::{Envelope, ErrorCode, NoSpeakingState, PlainAnswer};
 use serde_json::Value;
 
 use super::api::check_shape;
@@ -38,6 +40,17 @@ fn account<'a>(body: &'a Value, field: &str) -> Result<&'a str, Answer> {
 }
 
 impl Core {
+    /// `kick`: `UserID` logged out everywhere, now.
+    pub(super) fn kick(&self, body: Value) -> Answer {
+        let run = || {
+            check_shape(&body, &["UserID"])?;
+            let who = account(&body, "UserID")?;
+            self.auth.kick(who);
+            Ok(Answer::ok(&Envelope::ok()))
+        };
+        run().unwrap_or_else(|a: Answer| a)
+    }
+
     /// `setnospeaking`: sets, or with 0 lifts, the group and one-to-one
     /// silences of `Set_Account` (at least one of the two times).
     pub(super) fn set_no_speaking(&self, body: Value) -> Answer {
