@@ -22,7 +22,10 @@
 //! (`BANCTL=path` for another binary).
 #![allow(unused_crate_dependencies)] // an example sees all its package's dependencies
 
-use std::process::{Child, Command, Stdio};
+#[path = "common/serve.rs"]
+mod serve;
+
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,9 +35,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use serve::{free_port, start_serve, start_serve_bin, Serve, TOKEN};
 
 const G: &str = "@TGS#aRAID";
-const TOKEN: &str = "load-test-token";
 
 fn rules(window: &str) -> String {
     format!(
@@ -91,92 +94,6 @@ fn rss_mb(pid: u32) -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .map_or(0, |kb| kb / 1024)
-}
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The callback token, in a file only its owner may read (serve refuses a
-/// looser one).
-fn write_token(dir: &std::path::Path) {
-    let path = dir.join("token");
-    std::fs::write(&path, TOKEN).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-}
-
-fn start_serve(emu: &Emulator, port: u16, rules: &str, dir: &std::path::Path) -> Serve {
-    let bin = std::env::var("BANCTL").unwrap_or_else(|_| "target/release/banctl".to_owned());
-    start_serve_bin(&bin, true, emu, port, rules, dir)
-}
-
-/// `bin` serving; `journal`: it takes `--state-dir` (builds before 0.2's
-/// journal do not).
-fn start_serve_bin(
-    bin: &str,
-    journal: bool,
-    emu: &Emulator,
-    port: u16,
-    rules: &str,
-    dir: &std::path::Path,
-) -> Serve {
-    std::fs::write(dir.join("rules.toml"), rules).unwrap();
-    write_token(dir);
-    std::fs::write(dir.join("ca.pem"), emu.ca_cert_pem().unwrap()).unwrap();
-    let ready = dir.join("ready.json");
-    let _ = std::fs::remove_file(&ready);
-    let mut cmd = Command::new(bin);
-    cmd.args(["--endpoint", emu.endpoint(), "--ca-cert"])
-        .arg(dir.join("ca.pem"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--callback-token-file",
-        ])
-        .arg(dir.join("token"))
-        .arg("--rules")
-        .arg(dir.join("rules.toml"))
-        .arg("--ready-file")
-        .arg(&ready);
-    if journal {
-        // Each start its own journal: serve takes one per directory.
-        cmd.arg("--state-dir")
-            .arg(dir.join(format!("state-{port}")));
-    }
-    let child = cmd
-        .env("TIM_SDKAPPID", emu.sdkappid().to_string())
-        .env("TIM_SECRET_KEY", emu.secret_key().expose())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{bin}: {e}; build it first: cargo build --release -p ban-cli"));
-    let started = Instant::now();
-    while !ready.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "serve did not start"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Serve(child)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A callback URL to `port`, signed now.
@@ -316,7 +233,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     [("this", new.as_str(), true), ("old", old.as_str(), false)]
                 {
                     let port = free_port();
-                    let serve = start_serve_bin(bin, journal, &emu, port, &rules("24h"), &dir);
+                    let serve = start_serve_bin(bin, journal, &emu, port, &rules("24h"), &dir, &[]);
                     println!(
                         "round {round}, {name} banctl: {}",
                         answer_load(&client, port, app, &token).await?

@@ -8,12 +8,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ban_facade::{BanDuration, BulkAction, BulkOptions, Client, MuteDuration, Priority};
 use ban_rules::Step;
 use tokio::sync::mpsc;
 
 use crate::counter::{BoxFuture, Counter};
-use crate::earlier::{end_of, is_ban, now_secs, of_ends, secs_up, Earlier, EarlierRead};
+use crate::earlier::{end_of, is_ban, now_secs, secs_up, Earlier, EarlierRead};
 use crate::event::{Event, EventKind, Observers, Outcome};
 use crate::journal::Journal;
 
@@ -93,117 +92,6 @@ pub trait Executor: Send + Sync + 'static {
         Box::pin(std::future::ready(Err(
             "this executor does not read the accounts' state".to_owned(),
         )))
-    }
-}
-
-/// Sends steps through [`ban_facade::Client::bulk`] in the urgent lane
-/// (sharing the app's budget, and the fleet's when the client's limiter
-/// is shared), retried like any call.
-#[derive(Debug, Clone)]
-pub struct ClientExecutor {
-    client: Client,
-}
-
-impl ClientExecutor {
-    /// Acts through `client`.
-    pub fn new(client: Client) -> Self {
-        ClientExecutor { client }
-    }
-}
-
-/// The SDK's action for a ladder step.
-pub fn bulk_action(step: Step) -> Result<BulkAction<'static>, String> {
-    let secs = |d: Duration| u32::try_from(d.as_secs()).map_err(|_| format!("{step}: too long"));
-    Ok(match step {
-        Step::Mute(None) => BulkAction::Mute {
-            duration: MuteDuration::PERMANENT,
-        },
-        Step::Mute(Some(d)) => BulkAction::Mute {
-            duration: MuteDuration::from_secs(secs(d)?),
-        },
-        Step::Ban(d) => BulkAction::Ban {
-            duration: BanDuration::from_secs(secs(d)?).map_err(|e| e.to_string())?,
-            description: None,
-        },
-        _ => return Err(format!("{step}: not a step this version can take")),
-    })
-}
-
-impl Executor for ClientExecutor {
-    fn execute<'a>(
-        &'a self,
-        group: &'a str,
-        step: Step,
-        accounts: &'a [String],
-    ) -> BoxFuture<'a, HashMap<String, Outcome>> {
-        Box::pin(async move {
-            let mut results = HashMap::new();
-            let fail_all = |results: &mut HashMap<String, Outcome>, reason: String| {
-                for a in accounts {
-                    let outcome = Outcome::Failed {
-                        code: None,
-                        reason: reason.clone(),
-                    };
-                    results.insert(a.clone(), outcome);
-                }
-            };
-            let bulk = match bulk_action(step) {
-                Ok(b) => b,
-                Err(e) => {
-                    fail_all(&mut results, e);
-                    return results;
-                }
-            };
-            let options = BulkOptions::new().priority(Priority::Urgent);
-            match self.client.bulk(bulk, group, accounts, options).await {
-                Ok(report) => {
-                    for m in report.succeeded {
-                        results.insert(m, Outcome::Done);
-                    }
-                    for f in report.failed {
-                        let outcome = Outcome::Failed {
-                            code: f.code,
-                            reason: f.reason.to_string(),
-                        };
-                        results.insert(f.member, outcome);
-                    }
-                    let why = report
-                        .stopped
-                        .as_ref()
-                        .map_or_else(|| "the job stopped".to_owned(), |s| s.to_string());
-                    for m in report.not_attempted {
-                        let outcome = Outcome::NotAttempted {
-                            reason: why.clone(),
-                        };
-                        results.insert(m, outcome);
-                    }
-                }
-                Err(e) => fail_all(&mut results, e.to_string()),
-            }
-            results
-        })
-    }
-
-    fn earlier<'a>(
-        &'a self,
-        group: &'a str,
-        ban: bool,
-        accounts: &'a [String],
-    ) -> BoxFuture<'a, EarlierRead> {
-        Box::pin(async move {
-            let group = ban_proto::GroupId::new(group.to_owned()).map_err(|e| e.to_string())?;
-            let action = if ban {
-                ban_facade::Action::Ban
-            } else {
-                ban_facade::Action::Mute
-            };
-            let prior = self
-                .client
-                .read_prior(action, &group, accounts)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok((of_ends(accounts, &prior.ends, now_secs()), prior.calls))
-        })
     }
 }
 

@@ -47,6 +47,7 @@ mod decide;
 mod dispatch;
 mod earlier;
 mod event;
+mod executor;
 mod file_journal;
 mod http;
 mod journal;
@@ -63,9 +64,10 @@ pub use audit::{audit_line, AuditFile, AUDIT_QUEUE};
 pub use counter::{BoxFuture, Counted, Counter, MemoryCounter};
 #[cfg(feature = "redis")]
 pub use counter::{RedisCounter, REDIS_RETRY};
-pub use dispatch::{bulk_action, Act, ClientExecutor, Executor};
+pub use dispatch::{Act, Executor};
 pub use earlier::{Earlier, EarlierRead, PERMANENT_END};
 pub use event::{Event, EventKind, Metrics, Observer, Observers, Outcome, RefusalReason, Tracing};
+pub use executor::{bulk_action, ClientExecutor, EARLIER_FRESH};
 pub use file_journal::FileJournal;
 pub use http::{
     service, CallbackService, ModerationService, Verify, VerifyLayer, BODY_TIMEOUT, MAX_BODY,
