@@ -146,3 +146,54 @@ fn without_raid_mode_the_same_newcomers_speak() {
     assert_eq!(v["ErrorCode"], 0, "{v}");
     assert!(raid_lines(&serve, "tripped").is_empty());
 }
+
+/// `freeze = true` and `mute_newcomers`: the trip turns `MuteAllMember`
+/// on (a viewer's message gets 10017 too) and mutes the cohort 500 a
+/// call; the end turns it off: one call each way, told in the audit.
+#[test]
+fn freeze_turns_the_room_off_and_on_once_and_newcomers_are_muted() {
+    let port = free_port();
+    let emu = emulator_calling(port, "serveraidfreeze");
+    let rules = format!("{RAID}freeze = true\nmute_newcomers = \"10m\"\n{SPAM}");
+    let serve = start_serve(&emu, port, &rules, &[]);
+    let viewers: Vec<String> = (0..5).map(|i| format!("viewer{i}")).collect();
+    let bots: Vec<String> = (0..100).map(|i| format!("bot{i:03}")).collect();
+    raid(&emu, &viewers, &bots);
+    wait_for("the room frozen", Duration::from_secs(20), || {
+        !raid_lines(&serve, "frozen").is_empty()
+    });
+    let frozen =
+        |emu: &Emu| emu.control_post("group", &json!({"GroupId": G}))["MuteAllMember"] == true;
+    assert!(frozen(&emu));
+    assert_eq!(send(&emu, "viewer0", "hello")["ErrorCode"], 10017);
+    wait_for("the 100 newcomers muted", Duration::from_secs(20), || {
+        group_list(&emu, "Muted").len() == 100
+    });
+    let muted: Vec<String> = group_list(&emu, "Muted")
+        .iter()
+        .map(|m| m["Member_Account"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        muted.iter().all(|m| m.starts_with("bot")),
+        "no viewer muted"
+    );
+    wait_for("the room thawed", Duration::from_secs(30), || {
+        !raid_lines(&serve, "thawed").is_empty()
+    });
+    assert!(!frozen(&emu));
+    assert_eq!(send(&emu, "viewer0", "hello again")["ErrorCode"], 0);
+    let stats = emu.control("stats");
+    assert_eq!(
+        stats["commands"]["modify_group_base_info"]["accepted"], 2,
+        "{stats}"
+    );
+    let mutes = stats["commands"]["forbid_send_msg"]["accepted"]
+        .as_u64()
+        .unwrap();
+    // Joins trickle in after the trip, so their mutes come in rounds (20
+    // ms each), not 500 a call; a call per newcomer would be 100.
+    assert!(
+        (1..=50).contains(&mutes),
+        "{mutes} mute calls for 100 newcomers"
+    );
+}

@@ -93,6 +93,16 @@ pub trait Executor: Send + Sync + 'static {
             "this executor does not read the accounts' state".to_owned(),
         )))
     }
+
+    /// Freezes `group` (`MuteAllMember` on: every member but the owner and
+    /// admins silenced) or thaws it, for raid mode's `freeze`; an executor
+    /// that cannot says why (the default).
+    fn freeze<'a>(&'a self, group: &'a str, on: bool) -> BoxFuture<'a, Result<(), String>> {
+        let _ = (group, on);
+        Box::pin(std::future::ready(Err(
+            "this executor cannot freeze a room".to_owned(),
+        )))
+    }
 }
 
 /// How the dispatcher batches.

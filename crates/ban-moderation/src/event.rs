@@ -159,6 +159,18 @@ pub enum Outcome {
         /// How many.
         count: u64,
     },
+    /// Raid mode froze the room (`freeze`: `MuteAllMember` on).
+    RaidFrozen,
+    /// The room frozen for a raid was thawed (`MuteAllMember` off).
+    RaidThawed,
+    /// Freezing or thawing the room failed: the raid shield goes on
+    /// without it (newcomers are still refused at the answer).
+    RaidFreezeFailed {
+        /// Whether it was to freeze (or to thaw).
+        freeze: bool,
+        /// Why.
+        reason: String,
+    },
     /// Raid mode ended.
     RaidEnded {
         /// Newcomers it held.
@@ -188,6 +200,9 @@ impl Outcome {
             Outcome::RaidTripped { .. } => "tripped",
             Outcome::RaidRefusing { .. } => "refusing",
             Outcome::RaidEnded { .. } => "ended",
+            Outcome::RaidFrozen => "frozen",
+            Outcome::RaidThawed => "thawed",
+            Outcome::RaidFreezeFailed { .. } => "failed",
         }
     }
 }
@@ -243,6 +258,15 @@ impl fmt::Display for Outcome {
             Outcome::RaidRefusing { count } => {
                 write!(f, "raid mode refused {count} newcomer message(s)")
             }
+            Outcome::RaidFrozen => f.write_str(
+                "room frozen for the raid: MuteAllMember on, only the owner and admins speak",
+            ),
+            Outcome::RaidThawed => f.write_str("room thawed: MuteAllMember off"),
+            Outcome::RaidFreezeFailed { freeze, reason } => write!(
+                f,
+                "failed to {} the room: {reason}",
+                if *freeze { "freeze" } else { "thaw" }
+            ),
             Outcome::RaidEnded {
                 cohort,
                 refused,
@@ -405,7 +429,13 @@ impl Observer for Metrics {
                     .increment(1);
             }
             (EventKind::Alert, _) => metrics::counter!("serve_alerts_total").increment(1),
-            (EventKind::Raid, o @ (Outcome::RaidTripped { .. } | Outcome::RaidEnded { .. })) => {
+            (
+                EventKind::Raid,
+                o @ (Outcome::RaidTripped { .. }
+                | Outcome::RaidEnded { .. }
+                | Outcome::RaidFrozen
+                | Outcome::RaidThawed),
+            ) => {
                 metrics::counter!("serve_raid_transitions_total", "transition" => o.label())
                     .increment(1);
             }

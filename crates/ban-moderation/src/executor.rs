@@ -187,4 +187,14 @@ impl Executor for ClientExecutor {
             Ok((of_ends(accounts, &ends, now_secs()), calls))
         })
     }
+
+    fn freeze<'a>(&'a self, group: &'a str, on: bool) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let call = self
+                .client
+                .mute_all(group, ban_facade::MuteAll::from_frozen(on))
+                .map_err(|e| e.to_string())?;
+            call.await.map_err(|e| ban_facade::error_chain(&e))
+        })
+    }
 }

@@ -54,6 +54,7 @@ mod journal;
 mod lines;
 mod moderator;
 mod raid;
+mod raid_mode;
 mod record;
 #[cfg(feature = "redis")]
 mod redis_journal;
@@ -78,6 +79,7 @@ pub use moderator::{
     DEFAULT_REPLAY_WINDOW, SEEN_FOR,
 };
 pub use raid::{RaidShield, Transition, MAX_COHORT};
+pub use raid_mode::RAID_RULE;
 pub use record::{Recorded, Recorder, DEFAULT_RECORD_KEEP, DEFAULT_RECORD_MAX_BYTES, RECORD_QUEUE};
 #[cfg(feature = "redis")]
 pub use redis_journal::{RedisJournal, DEFAULT_TAKEOVER};

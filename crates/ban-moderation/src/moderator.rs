@@ -47,6 +47,11 @@ pub struct Moderator {
     recorder: Option<crate::Recorder>,
     /// Raid mode per group, under the rules' `[raid]`.
     pub(crate) raid: crate::raid::RaidShield,
+    /// What acts (shared with the dispatcher): raid mode freezes rooms
+    /// through it.
+    pub(crate) executor: Arc<dyn Executor>,
+    /// The rooms raid mode froze and has not thawed yet.
+    pub(crate) frozen: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Moderator {
@@ -172,8 +177,9 @@ impl ModeratorBuilder {
             round_max: ROUND_MAX,
         };
         let delivered = self.journal.as_ref().is_some_and(|j| j.deliver(tx.clone()));
+        let executor: Arc<dyn Executor> = Arc::new(executor);
         let d = Dispatch {
-            executor: Arc::new(executor),
+            executor: executor.clone(),
             observers: observers.clone(),
             counter: counter.clone(),
             journal: self.journal.clone(),
@@ -192,8 +198,10 @@ impl ModeratorBuilder {
             delivered,
             recorder: self.recorder,
             raid: crate::raid::RaidShield::default(),
+            executor,
+            frozen: std::sync::Mutex::default(),
         });
-        let raid = crate::raid::ticker(Arc::downgrade(&moderator));
+        let raid = crate::raid_mode::ticker(Arc::downgrade(&moderator));
         Moderation {
             moderator,
             sweeper,
@@ -225,6 +233,8 @@ impl Moderation {
     pub async fn shutdown(self, grace: Duration) -> bool {
         self.sweeper.abort();
         self.raid.abort();
+        // A room frozen for a raid is not left frozen by a stop.
+        let _ = tokio::time::timeout(grace, self.moderator.thaw_all()).await;
         self.moderator.close_queue();
         let all = tokio::time::timeout(grace, self.dispatcher).await.is_ok();
         self.moderator.observers.flush().await;
@@ -382,11 +392,20 @@ impl Moderator {
             return;
         }
         let until_ms = now_ms().saturating_add(u64::try_from(left.as_millis()).unwrap_or(0));
-        let mut act = Act::new(group, account, step, &rule.name, (count, &key, until_ms));
+        let act = Act::new(group, account, step, &rule.name, (count, &key, until_ms));
+        let sent = self.enqueue(act).await;
+        decision.outcome = match sent {
+            Ok(()) => Outcome::Queued { local },
+            Err(reason) => Outcome::Unqueued { reason },
+        };
+        self.emit(decision);
+    }
+
+    /// Journals `act` (durable before it is queued: a kill from here on
+    /// loses nothing decided) and queues it; why not, if it could not be.
+    pub(crate) async fn enqueue(&self, mut act: Act) -> Result<(), String> {
         let mut recorded = false;
         if let Some(j) = &self.journal {
-            // Durable before it is queued: a kill from here on loses
-            // nothing decided.
             match j.record(&act).await {
                 Ok(id) => {
                     act.id = id;
@@ -399,7 +418,7 @@ impl Moderator {
                             reason: format!("not journaled, acted on anyway: {e}"),
                         },
                     )
-                    .about(group, account, &rule.name),
+                    .about(&act.group, &act.account, &act.rule),
                 ),
             }
         }
@@ -415,10 +434,6 @@ impl Moderator {
             // Reported not attempted: not sent again after a restart.
             j.done(&[act_id]);
         }
-        decision.outcome = match sent {
-            Ok(()) => Outcome::Queued { local },
-            Err(reason) => Outcome::Unqueued { reason },
-        };
-        self.emit(decision);
+        sent
     }
 }

@@ -8,13 +8,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use std::sync::{Arc, Weak};
-
-use ban_callback::{Answer, Callback};
-use ban_rules::{Raid, Rules};
+use ban_rules::Raid;
 
 use crate::event::{Event, EventKind, Outcome};
-use crate::moderator::Moderator;
 
 /// The most newcomers one group's cohort holds; past it, later joins are
 /// counted (`serve_raid_cohort_dropped_total`) and not shielded, so memory
@@ -254,6 +250,20 @@ impl RaidShield {
         }
     }
 
+    /// Whether raid mode is on in `group`.
+    pub fn is_on(&self, group: &str) -> bool {
+        self.lock().get(group).is_some_and(|g| g.active.is_some())
+    }
+
+    /// The newcomers raid mode shields in `group` now.
+    pub fn cohort(&self, group: &str) -> Vec<String> {
+        self.lock()
+            .get(group)
+            .and_then(|g| g.active.as_ref())
+            .map(|a| a.cohort.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// The groups in raid mode: each with its cohort's size and refusals.
     pub fn status(&self) -> Vec<(String, usize, u64)> {
         let groups = self.lock();
@@ -306,70 +316,6 @@ impl Transition {
         e.group = Some(group.clone());
         e
     }
-}
-
-impl Moderator {
-    /// Raid mode's part of a callback: a join counts toward a surge; a
-    /// newcomer's message while it lasts gets the refusal (allow-listed
-    /// accounts never do).
-    pub(crate) fn shield(&self, rules: &Rules, cb: &Callback) -> Option<Answer> {
-        let raid = rules.raid.as_ref()?;
-        let now = Instant::now();
-        match cb {
-            Callback::AfterNewMemberJoin(j) => {
-                let accounts: Vec<&str> = j
-                    .new_members
-                    .iter()
-                    .map(|m| m.member_account.as_str())
-                    .filter(|a| !rules.allow.contains(*a))
-                    .collect();
-                if let Some(t) = self.raid.joined(raid, &j.group_id, &accounts, now) {
-                    self.emit(t.event());
-                }
-                None
-            }
-            Callback::BeforeSendMsg(m) if !rules.allow.contains(&m.from_account) => self
-                .raid
-                .refuses(raid, &m.group_id, &m.from_account, now)
-                .then(|| Answer::refuse_with(raid.newcomer_code, raid.newcomer_message.clone())),
-            _ => None,
-        }
-    }
-
-    /// Forces raid mode on or off in `group` (`banctl raid on|off`); the
-    /// transition, if any, is told.
-    pub fn force_raid(&self, group: &str, on: bool) -> bool {
-        match self.raid.force(group, on, Instant::now()) {
-            Some(t) => {
-                self.emit(t.event());
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// The groups in raid mode: each with its cohort's size and the
-    /// messages refused.
-    pub fn raid_status(&self) -> Vec<(String, usize, u64)> {
-        self.raid.status()
-    }
-}
-
-/// Every second: raids quiet long enough end, refusals are told.
-pub(crate) fn ticker(moderator: Weak<Moderator>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            let Some(m) = moderator.upgrade() else {
-                return;
-            };
-            let rules: Arc<Rules> = m.rules();
-            for t in m.raid.tick(rules.raid.as_ref(), Instant::now()) {
-                m.emit(t.event());
-            }
-        }
-    })
 }
 
 fn ended(group: &str, active: &Active, now: Instant) -> Transition {

@@ -17,9 +17,10 @@ const RULES: &str = include_str!("../../ban-rules/tests/fixtures/house.toml");
 
 type Calls = Arc<Mutex<Vec<(String, Step, Vec<String>)>>>;
 
-/// Records each job and reports every account done.
+/// Records each job (and each freeze or thaw) and reports every account
+/// done.
 #[derive(Clone, Default)]
-struct Recorder(Calls);
+struct Recorder(Calls, Arc<Mutex<Vec<(String, bool)>>>);
 
 impl Executor for Recorder {
     fn execute<'a>(
@@ -37,6 +38,11 @@ impl Executor for Recorder {
             .map(|a| (a.clone(), Outcome::Done))
             .collect();
         Box::pin(std::future::ready(done))
+    }
+
+    fn freeze<'a>(&'a self, group: &'a str, on: bool) -> BoxFuture<'a, Result<(), String>> {
+        self.1.lock().unwrap().push((group.to_owned(), on));
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 
@@ -311,4 +317,58 @@ async fn a_shadow_rule_decides_and_audits_but_never_blocks_nor_acts() {
         .events(EventKind::Action)
         .iter()
         .all(|e| e.rule.as_deref() == Some("spam")));
+}
+
+/// `freeze` and `mute_newcomers`: a forced raid freezes the room once and
+/// mutes its cohort; newcomers while it lasts are muted too; its end
+/// thaws the room once; a stop while a room is frozen thaws it.
+#[tokio::test(start_paused = true)]
+async fn a_raid_freezes_once_mutes_newcomers_and_thaws_at_its_end_or_at_a_stop() {
+    let rules = "[raid]\njoins = { count = 50, per = \"10s\" }\nquiet = \"30s\"\nfreeze = true\nmute_newcomers = \"10m\"\n";
+    let recorder = Recorder::default();
+    let (calls, freezes) = (recorder.0.clone(), recorder.1.clone());
+    let moderation = Moderator::builder(Rules::parse(rules).unwrap()).start(recorder);
+    let m = moderation.moderator();
+    let join = |who: &[&str]| {
+        m.judge(Callback::AfterNewMemberJoin(MemberJoin::new(
+            "@TGS#aLIVE",
+            "AVChatRoom",
+            who,
+            1,
+        )))
+    };
+    join(&["early1", "early2"]);
+    assert!(m.force_raid("@TGS#aLIVE", true));
+    settle().await;
+    join(&["late"]);
+    settle().await;
+    assert_eq!(*freezes.lock().unwrap(), [("@TGS#aLIVE".to_owned(), true)]);
+    let muted: Vec<String> = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, s, _)| *s == Step::Mute(Some(mins(10))))
+        .flat_map(|(_, _, a)| a.clone())
+        .collect();
+    let mut muted = muted;
+    muted.sort();
+    assert_eq!(muted, ["early1", "early2", "late"]);
+    // It ends (forced off here: the quiet is told by the wall clock) and
+    // thaws, once.
+    assert!(m.force_raid("@TGS#aLIVE", false));
+    settle().await;
+    assert_eq!(
+        *freezes.lock().unwrap(),
+        [
+            ("@TGS#aLIVE".to_owned(), true),
+            ("@TGS#aLIVE".to_owned(), false)
+        ]
+    );
+    // Frozen again, then stopped: the stop thaws it.
+    assert!(m.force_raid("@TGS#aLIVE", true));
+    settle().await;
+    assert!(moderation.shutdown(Duration::from_secs(5)).await);
+    let f = freezes.lock().unwrap();
+    assert_eq!(f.len(), 4, "{f:?}");
+    assert_eq!(f[3], ("@TGS#aLIVE".to_owned(), false));
 }

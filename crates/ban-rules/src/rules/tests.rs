@@ -77,7 +77,9 @@ fn bad_files_name_the_line_and_the_reason() {
         ("[raid]\njoins = { count = 50, per = \"10s\" }\nnewcomer_code = 10016\n", "line 3", "only from 10100 to 10200"),
         ("[raid]\njoins = { count = 50, per = \"10s\" }\nnewcomer_message = \" \"\n", "line 3", "newcomer_message is empty"),
         ("[raid]\njoins = { count = 50, per = \"10s\" }\nquiet = \"0s\"\n", "line 3", "at least 1 s"),
-        ("[raid]\njoins = { count = 50, per = \"10s\" }\nfreeze = true\n", "line 3", "not available in this version"),
+        ("[raid]\njoins = { count = 50, per = \"10s\" }\nmute_newcomers = \"200y\"\n", "line 3", "a mute lasts 1 s to 136 years"),
+        ("[raid]\njoins = { count = 50, per = \"10s\" }\nmute_newcomers = \"0s\"\n", "line 3", "at least 1 s"),
+        ("[raid]\njoins = { count = 50, per = \"10s\" }\nfreeze = \"yes\"\n", "line 3", "invalid type"),
         ("[raid]\njoins = { count = 50, per = \"10s\" }\nshield = true\n", "line 3", "unknown field"),
         ("[raid]\nquiet = \"2m\"\n", "line 1", "missing field `joins`"),
     ];
@@ -98,6 +100,15 @@ fn a_raid_section_alone_is_a_rules_file_with_its_defaults() {
     assert_eq!(raid.joins, (50, Duration::from_secs(10)));
     assert_eq!(raid.quiet, Duration::from_secs(120));
     assert_eq!(raid.newcomer_code, 10150);
+    assert!(!raid.freeze && raid.mute_newcomers.is_none());
+    let full = Rules::parse(
+        "[raid]\njoins = { count = 50, per = \"10s\" }\nfreeze = true\nmute_newcomers = \"10m\"\n",
+    )
+    .unwrap()
+    .raid
+    .unwrap();
+    assert!(full.freeze);
+    assert_eq!(full.mute_newcomers, Some(Duration::from_secs(600)));
     assert_eq!(
         raid.newcomer_message,
         "New members can chat once the raid is over"

@@ -1,0 +1,189 @@
+//! What raid mode does in the loop: a join counts toward a surge and a
+//! newcomer's message is refused at the answer ([`crate::RaidShield`]
+//! judges); a trip freezes the room (`freeze`) and mutes the cohort
+//! (`mute_newcomers`) when the rules say so, an end thaws what it froze;
+//! and a tick a second ends the quiet raids.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use ban_callback::{Answer, Callback};
+use ban_rules::{Raid, Rules};
+
+use crate::event::{Event, EventKind, Outcome};
+use crate::moderator::Moderator;
+use crate::raid::Transition;
+
+impl Moderator {
+    /// Raid mode's part of a callback: a join counts toward a surge; a
+    /// newcomer's message while it lasts gets the refusal (allow-listed
+    /// accounts never do).
+    pub(crate) fn shield(self: &Arc<Self>, rules: &Rules, cb: &Callback) -> Option<Answer> {
+        let raid = rules.raid.as_ref()?;
+        let now = Instant::now();
+        match cb {
+            Callback::AfterNewMemberJoin(j) => {
+                let accounts: Vec<&str> = j
+                    .new_members
+                    .iter()
+                    .map(|m| m.member_account.as_str())
+                    .filter(|a| !rules.allow.contains(*a))
+                    .collect();
+                match self.raid.joined(raid, &j.group_id, &accounts, now) {
+                    Some(t) => self.raid_changed(Some(raid), t),
+                    // Newcomers of a raid already on are muted as they come.
+                    None if raid.mute_newcomers.is_some() && self.raid.is_on(&j.group_id) => {
+                        let who = accounts.iter().map(|a| (*a).to_owned()).collect();
+                        self.mute_newcomers(raid, &j.group_id, who);
+                    }
+                    None => {}
+                }
+                None
+            }
+            Callback::BeforeSendMsg(m) if !rules.allow.contains(&m.from_account) => self
+                .raid
+                .refuses(raid, &m.group_id, &m.from_account, now)
+                .then(|| Answer::refuse_with(raid.newcomer_code, raid.newcomer_message.clone())),
+            _ => None,
+        }
+    }
+
+    /// Tells of `t`, and does what `raid` says comes with it: a trip
+    /// freezes the room (`freeze`) and mutes the cohort
+    /// (`mute_newcomers`); an end thaws a room raid mode froze (whatever
+    /// the rules say now).
+    pub(crate) fn raid_changed(self: &Arc<Self>, raid: Option<&Raid>, t: Transition) {
+        self.emit(t.event());
+        match &t {
+            Transition::Tripped { group, .. } => {
+                if let Some(raid) = raid {
+                    if raid.freeze {
+                        self.spawn_freeze(group.clone(), true);
+                    }
+                    if raid.mute_newcomers.is_some() {
+                        let cohort = self.raid.cohort(group);
+                        self.mute_newcomers(raid, group, cohort);
+                    }
+                }
+            }
+            Transition::Ended { group, .. } => {
+                let was = self.frozen().contains(group);
+                if was {
+                    self.spawn_freeze(group.clone(), false);
+                }
+            }
+            Transition::Refusing { .. } => {}
+        }
+    }
+
+    fn frozen(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.frozen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Freezes (or thaws) `group` through the executor, off the answer's
+    /// path; the outcome is told.
+    fn spawn_freeze(self: &Arc<Self>, group: String, on: bool) {
+        let me = self.clone();
+        tokio::spawn(async move { me.freeze(&group, on).await });
+    }
+
+    async fn freeze(&self, group: &str, on: bool) {
+        let outcome = match self.executor.freeze(group, on).await {
+            Ok(()) => {
+                if on {
+                    self.frozen().insert(group.to_owned());
+                    Outcome::RaidFrozen
+                } else {
+                    self.frozen().remove(group);
+                    Outcome::RaidThawed
+                }
+            }
+            Err(reason) => Outcome::RaidFreezeFailed { freeze: on, reason },
+        };
+        let mut e = Event::new(EventKind::Raid, outcome);
+        e.group = Some(group.to_owned());
+        self.emit(e);
+    }
+
+    /// Thaws every room raid mode froze (at shutdown).
+    pub(crate) async fn thaw_all(&self) {
+        let rooms: Vec<String> = self.frozen().iter().cloned().collect();
+        for g in rooms {
+            self.freeze(&g, false).await;
+        }
+    }
+
+    /// Mutes `accounts` of `group` for `raid.mute_newcomers` through the
+    /// loop's queue (journaled first, 500 a call in the urgent lane), each
+    /// decision told under the rule name `raid`.
+    fn mute_newcomers(self: &Arc<Self>, raid: &Raid, group: &str, accounts: Vec<String>) {
+        let Some(d) = raid.mute_newcomers else {
+            return;
+        };
+        let (me, group) = (self.clone(), group.to_owned());
+        tokio::spawn(async move {
+            let until_ms = crate::event::now_ms()
+                .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            for account in accounts {
+                let key = format!("raid:{group}:{account}");
+                let step = ban_rules::Step::Mute(Some(d));
+                let act = crate::dispatch::Act::new(
+                    &group,
+                    &account,
+                    step,
+                    RAID_RULE,
+                    (1, &key, until_ms),
+                );
+                let mut decision = Event::new(EventKind::Decision, Outcome::Shadow)
+                    .about(&group, &account, RAID_RULE)
+                    .evidence("a newcomer of a raid (raid.mute_newcomers)".to_owned())
+                    .step(1, step);
+                decision.outcome = match me.enqueue(act).await {
+                    Ok(()) => Outcome::Queued { local: false },
+                    Err(reason) => Outcome::Unqueued { reason },
+                };
+                me.emit(decision);
+            }
+        });
+    }
+
+    /// Forces raid mode on or off in `group` (`banctl raid on|off`); the
+    /// transition, if any, is told and acted on as a surge's would be.
+    pub fn force_raid(self: &Arc<Self>, group: &str, on: bool) -> bool {
+        match self.raid.force(group, on, Instant::now()) {
+            Some(t) => {
+                let rules = self.rules();
+                self.raid_changed(rules.raid.as_ref(), t);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The groups in raid mode: each with its cohort's size and the
+    /// messages refused.
+    pub fn raid_status(&self) -> Vec<(String, usize, u64)> {
+        self.raid.status()
+    }
+}
+
+/// The rule name raid mode's own actions and decisions carry.
+pub const RAID_RULE: &str = "raid";
+
+/// Every second: raids quiet long enough end, refusals are told.
+pub(crate) fn ticker(moderator: Weak<Moderator>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let Some(m) = moderator.upgrade() else {
+                return;
+            };
+            let rules: Arc<Rules> = m.rules();
+            for t in m.raid.tick(rules.raid.as_ref(), Instant::now()) {
+                m.raid_changed(rules.raid.as_ref(), t);
+            }
+        }
+    })
+}
