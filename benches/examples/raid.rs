@@ -16,6 +16,11 @@
 //! first spammer is banned, the time to the last spammer banned against
 //! the ban floor (their calls of 20 at 200/s), viewers acted on, 60007.
 //!
+//! Then silence before ban: 10,000 members each send one caught spam at
+//! once (no raid mode); the time from the last callback until none of them
+//! can send (muted or banned) and until all are banned, with serve's
+//! default `--silence-first-over 2000` and with it off (0), the control.
+//!
 //! `cargo build --release -p ban-cli && cargo run --release -p ban-benches --example raid`
 //! (`BANCTL=path` for another binary).
 #![allow(unused_crate_dependencies)] // an example sees all its package's dependencies
@@ -280,9 +285,79 @@ async fn run(name: &str, rules: &str) -> Result<(), Box<dyn std::error::Error>> 
     Ok(())
 }
 
+/// 10,000 members' spam at once: how soon none can send, and all are banned.
+async fn silence(name: &str, silence_over: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::temp_dir().join(format!("silence-{silence_over}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let port = free_port();
+    let emu = Emulator::builder()
+        .group(G)
+        .rate_limit(200)
+        .callback(CallbackConfig::new(
+            format!("http://127.0.0.1:{port}/cb"),
+            Some(CallbackToken::new(TOKEN)),
+        ))
+        .start()
+        .await?;
+    let bin = std::env::var("BANCTL").unwrap_or_else(|_| "target/release/banctl".to_owned());
+    let _serve = start_serve_bin(
+        &bin,
+        true,
+        &emu,
+        port,
+        SPAM_RULE,
+        &dir,
+        &["--silence-first-over", silence_over],
+    );
+    let members: Vec<String> = (0..BOTS).map(|i| format!("m{i:05}")).collect();
+    for m in &members {
+        emu.join(G, m)?;
+    }
+    let emu_ref = &emu;
+    let started = Instant::now();
+    futures_util::stream::iter(members.iter())
+        .map(|m| async move { emu_ref.client_send(G, m, SPAM).await })
+        .buffer_unordered(512)
+        .collect::<Vec<_>>()
+        .await;
+    let sent = started.elapsed().as_secs_f64();
+    let last = Instant::now();
+    let (mut silenced, mut banned) = (None, None);
+    while banned.is_none() && last.elapsed() < Duration::from_secs(60) {
+        let g = emu.group(G).ok_or("no group")?;
+        let done: HashSet<&str> = g.banned.iter().map(|b| b.member_account.as_str()).collect();
+        let quiet: HashSet<&str> = g
+            .muted
+            .iter()
+            .map(|m| m.member_account.as_str())
+            .chain(done.iter().copied())
+            .collect();
+        if silenced.is_none() && quiet.len() == members.len() {
+            silenced = Some(last.elapsed().as_secs_f64());
+        }
+        if done.len() == members.len() {
+            banned = Some(last.elapsed().as_secs_f64());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let stats = emu.stats();
+    println!(
+        "== {name} (--silence-first-over {silence_over}): {BOTS} spam callbacks in {sent:.2} s; after the last: none can send {}, all banned {} ({} after the first; ban floor: 500 calls at 200/s, 2.500 s); {} mute and {} ban calls, 60007: {}",
+        silenced.map_or("-".to_owned(), |s| format!("{s:.3} s")),
+        banned.map_or("not within 60 s".to_owned(), |s| format!("{s:.3} s")),
+        banned.map_or("-".to_owned(), |s| format!("{:.3} s", s + sent)),
+        stats.accepted("forbid_send_msg"),
+        stats.accepted("ban_group_member"),
+        stats.rate_limited
+    );
+    Ok(())
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     run("raid mode", &format!("{SPAM_RULE}{RAID}")).await?;
     run("control: join-rate ban", &format!("{SPAM_RULE}{JOIN_RATE}")).await?;
+    silence("silence before ban", "2000").await?;
+    silence("control: bans alone", "0").await?;
     Ok(())
 }

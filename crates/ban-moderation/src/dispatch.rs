@@ -112,6 +112,10 @@ pub(crate) struct Batching {
     pub(crate) coalesce: Duration,
     /// The most actions taken into one round.
     pub(crate) round_max: usize,
+    /// Ban accounts of one group waiting for the budget (this round's
+    /// included) above which a round's accounts are muted first (0:
+    /// never).
+    pub(crate) silence_over: usize,
 }
 
 /// The most accounts one call of `step` carries.
@@ -137,6 +141,9 @@ pub(crate) struct Dispatch {
     pub(crate) counter: Arc<dyn Counter>,
     pub(crate) journal: Option<Arc<dyn Journal>>,
     pub(crate) batching: Batching,
+    /// Ban accounts sent or waiting for the budget, by group: the backlog
+    /// that decides whether a round's bans are silenced first.
+    pub(crate) backlog: Arc<std::sync::Mutex<HashMap<String, usize>>>,
 }
 
 impl Dispatch {
@@ -202,10 +209,68 @@ pub(crate) async fn dispatch(d: Dispatch, mut rx: mpsc::Receiver<Act>) {
 }
 impl Dispatch {
     /// The bans (`ban`) or mutes of `group` in one round: the accounts'
-    /// earlier state read once, then one call's worth per step at a time,
-    /// each told as it returns.
+    /// earlier state read once; too many bans are silenced first; then
+    /// one call's worth per step at a time, each told as it returns.
     async fn act(&self, group: String, ban: bool, mut acts: Vec<Act>) {
         self.read_earlier(&group, ban, &mut acts).await;
+        let n = acts.len();
+        if !ban {
+            self.send(&group, acts).await;
+            return;
+        }
+        // The bans already waiting, with these: more than the budget sends
+        // in about half a second, and these accounts are muted first.
+        let waiting = {
+            let mut backlog = self.backlog.lock().unwrap_or_else(|p| p.into_inner());
+            let b = backlog.entry(group.clone()).or_default();
+            *b += n;
+            *b
+        };
+        let silence = self.batching.silence_over;
+        if silence > 0 && waiting > silence {
+            self.silence_first(&group, &acts).await;
+        }
+        self.send(&group, acts).await;
+        let mut backlog = self.backlog.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = backlog.get_mut(&group) {
+            *b = b.saturating_sub(n);
+            if *b == 0 {
+                backlog.remove(&group);
+            }
+        }
+    }
+
+    /// Bans too many to land at once (they wait for the budget, 20 a
+    /// call): their accounts are muted first for the ban's length, 500 a
+    /// call in the urgent lane, so none can send while the bans go out.
+    /// Each mute is an action of the same rule with its own earlier state
+    /// (the mute list, read once), so the audit shows both and an undo
+    /// gives both back; an account muted already until after the ban
+    /// would end is left as it is.
+    async fn silence_first(&self, group: &str, bans: &[Act]) {
+        let mut mutes: Vec<Act> = bans
+            .iter()
+            .filter_map(|b| {
+                let Step::Ban(d) = b.step else {
+                    return None;
+                };
+                let mut m = b.clone();
+                m.id = 0;
+                m.earlier = None;
+                m.step = Step::Mute(Some(d));
+                Some(m)
+            })
+            .collect();
+        self.read_earlier(group, false, &mut mutes).await;
+        let now = now_secs();
+        mutes.retain(|m| !matches!(m.earlier, Some(Earlier::Until(t)) if t >= end_of(m.step, now)));
+        metrics::counter!("serve_silenced_first_total").increment(mutes.len() as u64);
+        self.send(group, mutes).await;
+    }
+
+    /// Sends `acts` one call's worth per step at a time, each told as it
+    /// returns; returns once every call has.
+    async fn send(&self, group: &str, acts: Vec<Act>) {
         let mut by_step: HashMap<Step, Vec<Act>> = HashMap::new();
         for act in acts {
             by_step.entry(act.step).or_default().push(act);
@@ -216,7 +281,7 @@ impl Dispatch {
                 let rest = acts.split_off(acts.len().min(per_call(step)));
                 let call = std::mem::replace(&mut acts, rest);
                 let d = self.clone();
-                let group = group.clone();
+                let group = group.to_owned();
                 calls.spawn(async move { d.call(&group, step, call).await });
             }
         }

@@ -76,7 +76,7 @@ pub use http::{
 pub use journal::{DirLock, Journal, JournalError, Recovered};
 pub use moderator::{
     Moderation, Moderator, ModeratorBuilder, DEFAULT_COALESCE, DEFAULT_QUEUE,
-    DEFAULT_REPLAY_WINDOW, SEEN_FOR,
+    DEFAULT_REPLAY_WINDOW, DEFAULT_SILENCE_OVER, SEEN_FOR,
 };
 pub use raid::{RaidShield, Transition, MAX_COHORT};
 pub use raid_mode::RAID_RULE;

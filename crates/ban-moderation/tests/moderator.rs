@@ -372,3 +372,64 @@ async fn a_raid_freezes_once_mutes_newcomers_and_thaws_at_its_end_or_at_a_stop()
     assert_eq!(f.len(), 4, "{f:?}");
     assert_eq!(f[3], ("@TGS#aLIVE".to_owned(), false));
 }
+
+/// Bans too many to land at once are silenced first: one mute call of the
+/// ban's length for the round's accounts, before its ban calls; told as
+/// actions of the same rule. Under the threshold, no mute (the control).
+#[tokio::test(start_paused = true)]
+async fn a_round_of_many_bans_is_muted_first_and_a_small_one_is_not() {
+    let rules = "[[rule]]\nname = \"scam\"\non = \"message\"\ncontains_any = [\"free coins\"]\nblock = true\nladder = [\"ban 1d\"]\n";
+    for (over, muted_first) in [(5, true), (100, false)] {
+        let recorder = Recorder::default();
+        let calls = recorder.0.clone();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        let moderation = Moderator::builder(Rules::parse(rules).unwrap())
+            .silence_first_over(over)
+            .observer(move |e: &Event| sink.lock().unwrap().push(e.clone()))
+            .start(recorder);
+        for i in 0..30 {
+            let m = GroupMessage::text_message(
+                "@TGS#aLIVE",
+                "AVChatRoom",
+                &format!("bot{i}"),
+                "FREE COINS",
+                i,
+                0,
+            );
+            moderation.moderator().judge(Callback::BeforeSendMsg(m));
+        }
+        settle().await;
+        let calls = calls.lock().unwrap().clone();
+        let day = Duration::from_secs(86_400);
+        let banned: usize = calls
+            .iter()
+            .filter(|(_, s, _)| *s == Step::Ban(day))
+            .map(|(_, _, a)| a.len())
+            .sum();
+        assert_eq!(banned, 30, "{calls:?}");
+        let muted: Vec<&(String, Step, Vec<String>)> = calls
+            .iter()
+            .filter(|(_, s, _)| *s == Step::Mute(Some(day)))
+            .collect();
+        if muted_first {
+            assert_eq!(muted.len(), 1, "one call of 500 at most: {calls:?}");
+            assert_eq!(muted[0].2.len(), 30);
+            assert_eq!(
+                calls[0].1,
+                Step::Mute(Some(day)),
+                "the mute goes first: {calls:?}"
+            );
+            let told = events
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|e| e.kind == EventKind::Action && e.step == Some(Step::Mute(Some(day))))
+                .filter(|e| e.rule.as_deref() == Some("scam") && e.outcome == Outcome::Done)
+                .count();
+            assert_eq!(told, 30, "the audit shows the mutes");
+        } else {
+            assert!(muted.is_empty(), "{calls:?}");
+        }
+    }
+}

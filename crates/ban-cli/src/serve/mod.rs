@@ -103,6 +103,11 @@ pub(crate) struct ServeArgs {
     /// key and admin.
     #[arg(long)]
     pub no_start_check: bool,
+    /// Bans of one group waiting for the budget above which the accounts
+    /// of the next ones are muted first, for the ban's length and 500 a
+    /// call, so none sends while the bans wait (0: never).
+    #[arg(long, value_name = "BANS", default_value_t = ban_moderation::DEFAULT_SILENCE_OVER)]
+    pub silence_first_over: usize,
     #[command(flatten)]
     pub rate: Rate,
 }
@@ -148,6 +153,7 @@ pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
     };
     let mut builder = Moderator::builder(rules)
         .replay_window(window)
+        .silence_first_over(a.silence_first_over)
         .observer(Metrics)
         .observer(Tracing)
         .observer(checks::Loud::default());
