@@ -31,10 +31,8 @@ mod serve;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use ban_callback::CallbackToken;
-use ban_emulator::{CallbackConfig, Emulator};
 use futures_util::StreamExt;
-use serve::{free_port, start_serve_bin, TOKEN};
+use serve::{emulator_calling, free_port, start_serve_bin};
 
 const G: &str = "@TGS#aRAID";
 const VIEWERS: usize = 50;
@@ -107,15 +105,7 @@ async fn run(name: &str, rules: &str) -> Result<(), Box<dyn std::error::Error>> 
     std::fs::create_dir_all(&dir)?;
     let audit = dir.join("audit.jsonl");
     let port = free_port();
-    let emu = Emulator::builder()
-        .group(G)
-        .rate_limit(200)
-        .callback(CallbackConfig::new(
-            format!("http://127.0.0.1:{port}/cb"),
-            Some(CallbackToken::new(TOKEN)),
-        ))
-        .start()
-        .await?;
+    let emu = emulator_calling(G, port).await;
     let bin = std::env::var("BANCTL").unwrap_or_else(|_| "target/release/banctl".to_owned());
     let audit_arg = audit.to_string_lossy().into_owned();
     let _serve = start_serve_bin(
@@ -290,15 +280,7 @@ async fn silence(name: &str, silence_over: &str) -> Result<(), Box<dyn std::erro
     let dir = std::env::temp_dir().join(format!("silence-{silence_over}-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let port = free_port();
-    let emu = Emulator::builder()
-        .group(G)
-        .rate_limit(200)
-        .callback(CallbackConfig::new(
-            format!("http://127.0.0.1:{port}/cb"),
-            Some(CallbackToken::new(TOKEN)),
-        ))
-        .start()
-        .await?;
+    let emu = emulator_calling(G, port).await;
     let bin = std::env::var("BANCTL").unwrap_or_else(|_| "target/release/banctl".to_owned());
     let _serve = start_serve_bin(
         &bin,

@@ -30,12 +30,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ban_callback::{sign, CallbackToken};
-use ban_emulator::{CallbackConfig, Emulator};
+use ban_emulator::Emulator;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use serve::{free_port, start_serve, start_serve_bin, Serve, TOKEN};
+use serve::{emulator_calling, free_port, start_serve, start_serve_bin, Serve, TOKEN};
 
 const G: &str = "@TGS#aRAID";
 
@@ -208,15 +208,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("serve-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let port = free_port();
-    let emu = Emulator::builder()
-        .group(G)
-        .rate_limit(200)
-        .callback(CallbackConfig::new(
-            format!("http://127.0.0.1:{port}/cb"),
-            Some(CallbackToken::new(TOKEN)),
-        ))
-        .start()
-        .await?;
+    let emu = emulator_calling(G, port).await;
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let client = Arc::new(client);
     let token = CallbackToken::new(TOKEN);

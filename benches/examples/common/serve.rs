@@ -4,7 +4,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ban_emulator::Emulator;
+use ban_callback::CallbackToken;
+use ban_emulator::{CallbackConfig, Emulator};
 
 /// The callback token the examples sign with.
 pub(crate) const TOKEN: &str = "load-test-token";
@@ -99,4 +100,19 @@ pub(crate) fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// An emulator of `group` at the service's 200 calls/s, calling back the
+/// serve to come on `port` (signed with [`TOKEN`]).
+pub(crate) async fn emulator_calling(group: &str, port: u16) -> Emulator {
+    Emulator::builder()
+        .group(group)
+        .rate_limit(200)
+        .callback(CallbackConfig::new(
+            format!("http://127.0.0.1:{port}/cb"),
+            Some(CallbackToken::new(TOKEN)),
+        ))
+        .start()
+        .await
+        .expect("the emulator starts on a loopback port")
 }
