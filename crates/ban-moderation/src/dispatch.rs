@@ -67,7 +67,7 @@ impl Act {
 }
 
 /// Takes one step for accounts of one group: the client side of the loop.
-/// [`ClientExecutor`] sends it through the SDK; a test may record it.
+/// [`ClientExecutor`](crate::ClientExecutor) sends it through the SDK; a test may record it.
 pub trait Executor: Send + Sync + 'static {
     /// Takes `step` for `accounts` of `group`; returns the outcome of each
     /// account (an account left out is reported failed).
