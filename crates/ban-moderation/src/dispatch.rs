@@ -103,6 +103,19 @@ pub trait Executor: Send + Sync + 'static {
             "this executor cannot freeze a room".to_owned(),
         )))
     }
+
+    /// The room's latest online members with when each joined (Unix
+    /// seconds), for raid mode's `cohort_from_room`; an executor that
+    /// cannot list them says why (the default).
+    fn room_members<'a>(
+        &'a self,
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, u64)>, String>> {
+        let _ = group;
+        Box::pin(std::future::ready(Err(
+            "this executor cannot list a room's members".to_owned(),
+        )))
+    }
 }
 
 /// How the dispatcher batches.

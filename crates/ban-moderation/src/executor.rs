@@ -197,4 +197,18 @@ impl Executor for ClientExecutor {
             call.await.map_err(|e| ban_facade::error_chain(&e))
         })
     }
+
+    fn room_members<'a>(
+        &'a self,
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, u64)>, String>> {
+        Box::pin(async move {
+            let call = self.client.room_members(group).map_err(|e| e.to_string())?;
+            let members = call.await.map_err(|e| ban_facade::error_chain(&e))?;
+            Ok(members
+                .into_iter()
+                .map(|m| (m.member_account, m.join_time))
+                .collect())
+        })
+    }
 }

@@ -250,6 +250,19 @@ impl RaidShield {
         }
     }
 
+    /// Adds `accounts` to `group`'s cohort while raid mode is on there (up
+    /// to [`MAX_COHORT`]); returns those that were not in it.
+    pub fn add_to_cohort(&self, group: &str, accounts: Vec<String>) -> Vec<String> {
+        let mut groups = self.lock();
+        let Some(active) = groups.get_mut(group).and_then(|g| g.active.as_mut()) else {
+            return Vec::new();
+        };
+        accounts
+            .into_iter()
+            .filter(|a| active.cohort.len() < MAX_COHORT && active.cohort.insert(a.clone()))
+            .collect()
+    }
+
     /// Whether raid mode is on in `group`.
     pub fn is_on(&self, group: &str) -> bool {
         self.lock().get(group).is_some_and(|g| g.active.is_some())

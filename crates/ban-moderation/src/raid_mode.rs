@@ -65,6 +65,9 @@ impl Moderator {
                         let cohort = self.raid.cohort(group);
                         self.mute_newcomers(raid, group, cohort);
                     }
+                    if raid.cohort_from_room {
+                        self.cohort_from_room(raid, group);
+                    }
                 }
             }
             Transition::Ended { group, .. } => {
@@ -144,6 +147,46 @@ impl Moderator {
                     Err(reason) => Outcome::Unqueued { reason },
                 };
                 me.emit(decision);
+            }
+        });
+    }
+
+    /// Adds to `group`'s cohort the room's members who joined within the
+    /// window (`get_members`), those this instance did not see join; they
+    /// are muted too with `mute_newcomers`. A failed list is told and the
+    /// shield goes on with the joins it saw.
+    fn cohort_from_room(self: &Arc<Self>, raid: &Raid, group: &str) {
+        let (me, raid, group) = (self.clone(), raid.clone(), group.to_owned());
+        tokio::spawn(async move {
+            let since = crate::earlier::now_secs().saturating_sub(raid.joins.1.as_secs() + 1);
+            let rules = me.rules();
+            match me.executor.room_members(&group).await {
+                Ok(members) => {
+                    let recent: Vec<String> = members
+                        .into_iter()
+                        .filter(|(a, joined)| *joined >= since && !rules.allow.contains(a))
+                        .map(|(a, _)| a)
+                        .collect();
+                    let added = me.raid.add_to_cohort(&group, recent);
+                    metrics::counter!("serve_raid_cohort_from_room_total")
+                        .increment(added.len() as u64);
+                    if !added.is_empty() {
+                        tracing::info!(group = %group, added = added.len(), "raid mode: newcomers taken from the room's member list");
+                        me.mute_newcomers(&raid, &group, added);
+                    }
+                }
+                Err(reason) => {
+                    let mut e = Event::new(
+                        EventKind::Alert,
+                        Outcome::Degraded {
+                            reason: format!(
+                                "raid mode could not list the room's members: {reason}"
+                            ),
+                        },
+                    );
+                    e.group = Some(group.clone());
+                    me.emit(e);
+                }
             }
         });
     }

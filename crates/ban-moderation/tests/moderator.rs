@@ -20,7 +20,12 @@ type Calls = Arc<Mutex<Vec<(String, Step, Vec<String>)>>>;
 /// Records each job (and each freeze or thaw) and reports every account
 /// done.
 #[derive(Clone, Default)]
-struct Recorder(Calls, Arc<Mutex<Vec<(String, bool)>>>);
+struct Recorder(
+    Calls,
+    Arc<Mutex<Vec<(String, bool)>>>,
+    /// The room's members as `get_members` would list them.
+    Arc<Mutex<Vec<(String, u64)>>>,
+);
 
 impl Executor for Recorder {
     fn execute<'a>(
@@ -43,6 +48,10 @@ impl Executor for Recorder {
     fn freeze<'a>(&'a self, group: &'a str, on: bool) -> BoxFuture<'a, Result<(), String>> {
         self.1.lock().unwrap().push((group.to_owned(), on));
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn room_members<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<(String, u64)>, String>> {
+        Box::pin(std::future::ready(Ok(self.2.lock().unwrap().clone())))
     }
 }
 
@@ -431,5 +440,40 @@ async fn a_round_of_many_bans_is_muted_first_and_a_small_one_is_not() {
         } else {
             assert!(muted.is_empty(), "{calls:?}");
         }
+    }
+}
+
+/// `cohort_from_room`: when raid mode trips, the room's members who
+/// joined within the window (by `get_members`) join the cohort, those
+/// this instance never saw join; older members and the allow-list do
+/// not. Without it (the control), the unseen joiner speaks.
+#[tokio::test(start_paused = true)]
+async fn a_trip_takes_the_newcomers_it_missed_from_the_rooms_list() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for from_room in [true, false] {
+        let rules = format!(
+            "[allow]\naccounts = [\"mod_alice\"]\n\n[raid]\njoins = {{ count = 50, per = \"10s\" }}\ncohort_from_room = {from_room}\n"
+        );
+        let recorder = Recorder::default();
+        *recorder.2.lock().unwrap() = vec![
+            ("unseen".to_owned(), now),
+            ("mod_alice".to_owned(), now),
+            ("viewer".to_owned(), now - 3_600),
+        ];
+        let moderation = Moderator::builder(Rules::parse(&rules).unwrap()).start(recorder);
+        let m = moderation.moderator();
+        assert!(m.force_raid("@TGS#aLIVE", true));
+        settle().await;
+        let says = |from: &str| {
+            let msg = GroupMessage::text_message("@TGS#aLIVE", "AVChatRoom", from, "hi", 7, 0);
+            m.judge(Callback::BeforeSendMsg(msg)).error_code
+        };
+        let unseen = says("unseen");
+        assert_eq!(unseen == 10150, from_room, "cohort_from_room = {from_room}");
+        assert_eq!(says("viewer"), 0, "joined an hour ago");
+        assert_eq!(says("mod_alice"), 0, "allow-listed");
     }
 }

@@ -12,6 +12,7 @@
 //! groups = ["@TGS#aLIVE"]               # only these groups (default: all)
 //! freeze = true                         # MuteAllMember on while it lasts (one call each way)
 //! mute_newcomers = "10m"                # mute the cohort through the API (500 a call)
+//! cohort_from_room = true               # add the room's latest joiners (get_members) when it trips
 //! ```
 //!
 //! `freeze` and `mute_newcomers` are for apps whose clients' messages do
@@ -47,6 +48,11 @@ pub struct Raid {
     /// Mute each newcomer through the API for this long (500 a call, in
     /// the urgent lane), when it trips and as more join while it lasts.
     pub mute_newcomers: Option<Duration>,
+    /// When it trips, add to the cohort the room's online members who
+    /// joined within the window by `get_members`' `JoinTime` (a few calls):
+    /// the newcomers this instance did not see join (it started mid-raid,
+    /// or a callback was lost).
+    pub cohort_from_room: bool,
 }
 
 impl Raid {
@@ -78,6 +84,8 @@ pub(crate) struct RaidSpec {
     freeze: Option<Spanned<bool>>,
     #[serde(default)]
     mute_newcomers: Option<Spanned<String>>,
+    #[serde(default)]
+    cohort_from_room: bool,
     #[serde(default)]
     groups: Vec<String>,
 }
@@ -153,6 +161,7 @@ impl RaidSpec {
             groups: self.groups.into_iter().collect(),
             freeze: self.freeze.is_some_and(|f| *f.get_ref()),
             mute_newcomers,
+            cohort_from_room: self.cohort_from_room,
         })
     }
 }

@@ -100,14 +100,14 @@ fn a_raid_section_alone_is_a_rules_file_with_its_defaults() {
     assert_eq!(raid.joins, (50, Duration::from_secs(10)));
     assert_eq!(raid.quiet, Duration::from_secs(120));
     assert_eq!(raid.newcomer_code, 10150);
-    assert!(!raid.freeze && raid.mute_newcomers.is_none());
+    assert!(!raid.freeze && raid.mute_newcomers.is_none() && !raid.cohort_from_room);
     let full = Rules::parse(
-        "[raid]\njoins = { count = 50, per = \"10s\" }\nfreeze = true\nmute_newcomers = \"10m\"\n",
+        "[raid]\njoins = { count = 50, per = \"10s\" }\nfreeze = true\nmute_newcomers = \"10m\"\ncohort_from_room = true\n",
     )
     .unwrap()
     .raid
     .unwrap();
-    assert!(full.freeze);
+    assert!(full.freeze && full.cohort_from_room);
     assert_eq!(full.mute_newcomers, Some(Duration::from_secs(600)));
     assert_eq!(
         raid.newcomer_message,
