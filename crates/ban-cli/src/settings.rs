@@ -225,9 +225,7 @@ impl<'a> Settings<'a> {
         b = b.danger_allow_plain_http(f.danger_allow_plain_http);
         b = match fleet {
             Some(limiter) => b.limiter(limiter),
-            None => b.rate_limit(Some(RateLimit::per_second(
-                rate.unwrap_or(RateLimit::DEFAULT_PER_SEC),
-            ))),
+            None => b.rate_limit(Some(rate.map(RateLimit::per_second).unwrap_or_default())),
         };
         let client = b.build().map_err(|e| match e {
                 ConfigError::Transport(BuildError::PlainHttp { given }) => usage(format!(

@@ -29,7 +29,7 @@ impl Client {
 /// The admin identifier used when none is given.
 pub const DEFAULT_ADMIN: &str = "administrator";
 /// The most calls a bulk job keeps in flight by default: enough to hold the
-/// rate limit whatever the latency (64 calls of 20 at 190/s cover 330 ms).
+/// rate limit whatever the latency (64 calls of 20 at 198/s cover 320 ms).
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 
 /// The client could not be configured.

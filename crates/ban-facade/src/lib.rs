@@ -6,7 +6,7 @@
 //! It wires `ban-sign`'s cached signer into `ban-transport` and adds bulk
 //! jobs: [`Client::ban_members`] takes any number of members, removes
 //! duplicates, splits them into calls of at most 20, keeps enough calls in
-//! flight to use the whole rate budget (190 calls/s by default), and returns
+//! flight to use the whole rate budget (the service's 200 calls/s by default), and returns
 //! a [`BulkReport`] in which every member is done, failed with its code and
 //! reason, or not attempted because the job stopped early (and why). A call that fails for a reason that may belong to one
 //! member (10004, 10019) is split to find which.

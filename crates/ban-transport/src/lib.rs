@@ -14,8 +14,9 @@
 //! - Retries with exponential backoff and full jitter for transient failures,
 //!   a longer pause for throttling, never for caller errors; bounded by a
 //!   number of attempts and a total deadline.
-//! - A client-side rate limit per command (default 200 calls/s) shared by all
-//!   clones: a call waits for its permit, it does not fail.
+//! - A client-side rate limit per command (default the service's 200 calls/s,
+//!   backing off on 60007) shared by all clones: a call waits for its
+//!   permit, it does not fail.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,6 +45,7 @@ mod control;
 mod credentials;
 mod error;
 mod limit;
+mod pace;
 mod retry;
 mod tls;
 

@@ -166,7 +166,7 @@ pub(crate) enum Cmd {
 /// The client-side rate limit, in this process or shared by a fleet.
 #[derive(Debug, Args)]
 pub(crate) struct Rate {
-    /// Calls per second per command [default: 190 alone, 195 for a --redis fleet; the service allows 200].
+    /// Calls per second per command [default: the service's 200 with a 10 ms guard alone, backing off on 60007; 195 for a --redis fleet].
     #[arg(long, global = true, help_heading = "Rate and fleet", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate: Option<u32>,
     /// Share the SDKAppID's budget with every process using this Redis
