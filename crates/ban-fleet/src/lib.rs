@@ -38,6 +38,7 @@ mod counter;
 mod env;
 mod failure;
 mod jobs;
+mod raid;
 mod limiter;
 mod setup;
 #[cfg(feature = "test-util")]
@@ -65,4 +66,5 @@ pub use jobs::report::{JobReport, JobStatus};
 pub use jobs::worker::Worker;
 pub use jobs::{JobError, WorkerStats, HEARTBEAT_EVERY};
 pub use limiter::{LimiterStats, RedisLimiter};
+pub use raid::{BoardRaid, Ended as RaidEnded, Joined as RaidJoined, RaidBoard};
 pub use setup::RedisSetupError;
