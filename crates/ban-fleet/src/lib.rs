@@ -38,8 +38,8 @@ mod counter;
 mod env;
 mod failure;
 mod jobs;
-mod raid;
 mod limiter;
+mod raid;
 mod setup;
 #[cfg(feature = "test-util")]
 pub mod testing;

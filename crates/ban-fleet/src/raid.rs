@@ -23,6 +23,7 @@ pub struct RaidBoard {
     joined: redis::Script,
     end: redis::Script,
     refused: redis::Script,
+    mark: redis::Script,
 }
 
 impl std::fmt::Debug for RaidBoard {
@@ -64,6 +65,10 @@ pub struct BoardRaid {
     pub refused: u64,
     /// Newcomers in the cohort.
     pub cohort: u64,
+    /// An instance acts (or acted) on it: froze, muted as the rules say.
+    pub acted: bool,
+    /// The room was frozen for it.
+    pub frozen: bool,
 }
 
 /// A raid the board ended.
@@ -76,16 +81,19 @@ pub struct Ended {
     pub refused: u64,
     /// How long it lasted, in ms.
     pub lasted_ms: u64,
+    /// An instance froze the room for it: the caller that ended it thaws.
+    pub frozen: bool,
 }
 
-const NOW: &str = "local t = redis.call('TIME')\nlocal now = t[1] * 1000 + math.floor(t[2] / 1000)\n";
+const NOW: &str =
+    "local t = redis.call('TIME')\nlocal now = t[1] * 1000 + math.floor(t[2] / 1000)\n";
 
 /// KEYS: groups, state, joins, cohort, newcomers. ARGV: group, count,
-/// per_ms, quiet_ms, cap, accounts...
+/// per_ms, quiet_ms, cap, claim (the caller acts on a trip), accounts...
 const JOINED: &str = r"
 local group, count, per = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local quiet, cap = tonumber(ARGV[4]), tonumber(ARGV[5])
-for i = 6, #ARGV do redis.call('ZADD', KEYS[3], now, ARGV[i]) end
+for i = 7, #ARGV do redis.call('ZADD', KEYS[3], now, ARGV[i]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - per)
 local n = redis.call('ZCARD', KEYS[3])
 if n > 0 then redis.call('PEXPIRE', KEYS[3], per + 1000) end
@@ -94,9 +102,10 @@ local tripped = 0
 local fresh = {}
 if on then
   if n >= count then redis.call('HSET', KEYS[2], 'surge', now) end
-  for i = 6, #ARGV do fresh[#fresh + 1] = ARGV[i] end
+  for i = 7, #ARGV do fresh[#fresh + 1] = ARGV[i] end
 elseif n >= count then
   redis.call('HSET', KEYS[2], 'since', now, 'surge', now, 'refused', 0)
+  if ARGV[6] == '1' then redis.call('HSET', KEYS[2], 'acted', 1) end
   redis.call('SADD', KEYS[1], group)
   fresh = redis.call('ZRANGE', KEYS[3], 0, -1)
   tripped = 1
@@ -124,7 +133,7 @@ return {tripped, n, on and 1 or 0, redis.call('SCARD', KEYS[4]), added}
 
 /// KEYS: groups, state, cohort, newcomers. ARGV: group, quiet_ms, force.
 const END: &str = r"
-local s = redis.call('HMGET', KEYS[2], 'since', 'surge', 'refused')
+local s = redis.call('HMGET', KEYS[2], 'since', 'surge', 'refused', 'frozen')
 if not s[1] then
   redis.call('SREM', KEYS[1], ARGV[1])
   return false
@@ -133,13 +142,21 @@ if ARGV[3] ~= '1' and now - tonumber(s[2]) < tonumber(ARGV[2]) then return false
 local cohort = redis.call('SCARD', KEYS[3])
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 redis.call('SREM', KEYS[1], ARGV[1])
-return {cohort, tonumber(s[3] or '0'), now - tonumber(s[1])}
+return {cohort, tonumber(s[3] or '0'), now - tonumber(s[1]), s[4] and 1 or 0}
 ";
 
 /// KEYS: state. ARGV: count.
 const REFUSED: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.call('HINCRBY', KEYS[1], 'refused', ARGV[1])
+end
+return 0
+";
+
+/// KEYS: state. ARGV: field. Sets it if the raid is on and it is not set.
+const MARK: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('HSETNX', KEYS[1], ARGV[1], 1)
 end
 return 0
 ";
@@ -176,6 +193,7 @@ impl RaidBoard {
             joined: redis::Script::new(&format!("{NOW}{JOINED}")),
             end: redis::Script::new(&format!("{NOW}{END}")),
             refused: redis::Script::new(REFUSED),
+            mark: redis::Script::new(MARK),
         })
     }
 
@@ -201,6 +219,19 @@ impl RaidBoard {
         quiet: Duration,
         cap: usize,
     ) -> Result<Joined, RedisSetupError> {
+        self.join_or_force(group, accounts, (count, per), quiet, cap, true)
+            .await
+    }
+
+    async fn join_or_force(
+        &self,
+        group: &str,
+        accounts: &[&str],
+        (count, per): (u64, Duration),
+        quiet: Duration,
+        cap: usize,
+        claim: bool,
+    ) -> Result<Joined, RedisSetupError> {
         let k = self.keys(group);
         let mut inv = self.joined.prepare_invoke();
         inv.key(&k.groups)
@@ -212,7 +243,8 @@ impl RaidBoard {
             .arg(count)
             .arg(ms(per))
             .arg(ms(quiet))
-            .arg(cap);
+            .arg(cap)
+            .arg(if claim { "1" } else { "0" });
         for a in accounts {
             inv.arg(*a);
         }
@@ -231,15 +263,43 @@ impl RaidBoard {
     }
 
     /// Forces raid mode on in `group`, its cohort the window's joiners:
-    /// `tripped` unless it was on already.
+    /// `tripped` unless it was on already. With `claim`, the caller acts
+    /// on the trip; without, the first instance to [`RaidBoard::claim`] it
+    /// does (`banctl raid on`).
     pub async fn force_on(
         &self,
         group: &str,
         per: Duration,
         quiet: Duration,
         cap: usize,
+        claim: bool,
     ) -> Result<Joined, RedisSetupError> {
-        self.joined(group, &[], (0, per), quiet, cap).await
+        self.join_or_force(group, &[], (0, per), quiet, cap, claim)
+            .await
+    }
+
+    /// Claims the acting on a raid forced on without a claim: true for the
+    /// one caller that gets it, while the raid is on.
+    pub async fn claim(&self, group: &str) -> Result<bool, RedisSetupError> {
+        self.mark(group, "acted").await
+    }
+
+    /// Notes that the room was frozen for `group`'s raid, so whichever
+    /// caller ends it thaws it.
+    pub async fn frozen(&self, group: &str) -> Result<(), RedisSetupError> {
+        self.mark(group, "frozen").await.map(|_| ())
+    }
+
+    async fn mark(&self, group: &str, field: &str) -> Result<bool, RedisSetupError> {
+        let mut conn = self.conn.clone();
+        let set: u8 = self
+            .mark
+            .key(self.keys(group).state)
+            .arg(field)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(RedisSetupError::classify)?;
+        Ok(set == 1)
     }
 
     /// Ends raid mode in `group` when it has been quiet for `quiet` (or at
@@ -252,7 +312,7 @@ impl RaidBoard {
     ) -> Result<Option<Ended>, RedisSetupError> {
         let k = self.keys(group);
         let mut conn = self.conn.clone();
-        let out: Option<(u64, u64, u64)> = self
+        let out: Option<(u64, u64, u64, u8)> = self
             .end
             .key(&k.groups)
             .key(&k.state)
@@ -264,10 +324,11 @@ impl RaidBoard {
             .invoke_async(&mut conn)
             .await
             .map_err(RedisSetupError::classify)?;
-        Ok(out.map(|(cohort, refused, lasted_ms)| Ended {
+        Ok(out.map(|(cohort, refused, lasted_ms, frozen)| Ended {
             cohort,
             refused,
             lasted_ms,
+            frozen: frozen == 1,
         }))
     }
 
@@ -294,23 +355,34 @@ impl RaidBoard {
         let mut out = Vec::with_capacity(groups.len());
         for group in groups {
             let k = self.keys(&group);
-            let (state, cohort): ((Option<u64>, Option<u64>, Option<u64>), u64) = redis::pipe()
+            type State = (
+                Option<u64>,
+                Option<u64>,
+                Option<u64>,
+                Option<u8>,
+                Option<u8>,
+            );
+            let (state, cohort): (State, u64) = redis::pipe()
                 .cmd("HMGET")
                 .arg(&k.state)
                 .arg("since")
                 .arg("surge")
                 .arg("refused")
+                .arg("acted")
+                .arg("frozen")
                 .scard(&k.cohort)
                 .query_async(&mut conn)
                 .await
                 .map_err(RedisSetupError::classify)?;
-            if let (Some(since_ms), Some(surge_ms), refused) = state {
+            if let (Some(since_ms), Some(surge_ms), refused, acted, frozen) = state {
                 out.push(BoardRaid {
                     group,
                     since_ms,
                     surge_ms,
                     refused: refused.unwrap_or(0),
                     cohort,
+                    acted: acted.is_some(),
+                    frozen: frozen.is_some(),
                 });
             }
         }

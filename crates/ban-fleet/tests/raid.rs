@@ -16,9 +16,15 @@ async fn two_instances_share_one_raid(addr: RedisAddr) {
     let b = RaidBoard::connect(&addr, "t", 7).await.unwrap();
     let g = "@TGS#aRAID";
     // Two joins on each instance: neither alone reaches 4.
-    let j = a.joined(g, &["v1", "v2"], WINDOW, QUIET, 100).await.unwrap();
+    let j = a
+        .joined(g, &["v1", "v2"], WINDOW, QUIET, 100)
+        .await
+        .unwrap();
     assert!(!j.tripped && !j.on && j.joins == 2, "{j:?}");
-    let j = b.joined(g, &["n1", "n2"], WINDOW, QUIET, 100).await.unwrap();
+    let j = b
+        .joined(g, &["n1", "n2"], WINDOW, QUIET, 100)
+        .await
+        .unwrap();
     assert!(j.tripped && j.on, "{j:?}");
     assert_eq!(j.joins, 4);
     let mut cohort = j.added.clone();
@@ -26,7 +32,10 @@ async fn two_instances_share_one_raid(addr: RedisAddr) {
     assert_eq!(cohort, ["n1", "n2", "v1", "v2"], "the window's joiners");
     // A join while it is on: a newcomer, told to the instance that saw it
     // only; not a second trip.
-    let j = a.joined(g, &["n3", "n1"], WINDOW, QUIET, 100).await.unwrap();
+    let j = a
+        .joined(g, &["n3", "n1"], WINDOW, QUIET, 100)
+        .await
+        .unwrap();
     assert!(!j.tripped && j.on);
     assert_eq!(j.added, ["n3"]);
     assert_eq!(j.cohort, 5);
@@ -49,17 +58,28 @@ async fn two_instances_share_one_raid(addr: RedisAddr) {
     // Not quiet yet: nobody ends it; forced, exactly one caller does.
     assert_eq!(a.end(g, QUIET, false).await.unwrap(), None);
     let ended = a.end(g, QUIET, true).await.unwrap().unwrap();
-    assert_eq!((ended.cohort, ended.refused), (5, 5));
+    assert_eq!((ended.cohort, ended.refused, ended.frozen), (5, 5, false));
     assert_eq!(b.end(g, QUIET, true).await.unwrap(), None);
     assert!(b.raids().await.unwrap().is_empty());
     assert!(!a.is_newcomer(g, "n3").await.unwrap());
     // Forced on: its cohort is the window's joiners.
-    let j = b.force_on(g, WINDOW.1, QUIET, 100).await.unwrap();
+    let j = b.force_on(g, WINDOW.1, QUIET, 100, false).await.unwrap();
     assert!(j.tripped && j.cohort == 5);
-    assert!(!a.force_on(g, WINDOW.1, QUIET, 100).await.unwrap().tripped);
+    assert!(
+        !a.force_on(g, WINDOW.1, QUIET, 100, false)
+            .await
+            .unwrap()
+            .tripped
+    );
+    // Forced without a claim: exactly one instance claims the acting.
+    assert!(a.claim(g).await.unwrap());
+    assert!(!b.claim(g).await.unwrap());
+    b.frozen(g).await.unwrap();
     // A short quiet ends it at the next look.
     tokio::time::sleep(Duration::from_millis(5)).await;
-    assert!(a.end(g, Duration::from_millis(1), false).await.unwrap().is_some());
+    let ended = a.end(g, Duration::from_millis(1), false).await.unwrap();
+    assert!(ended.is_some_and(|e| e.frozen), "the ender thaws");
+    assert!(!a.claim(g).await.unwrap(), "nothing to claim once it ended");
 }
 
 #[tokio::test]

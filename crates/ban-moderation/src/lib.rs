@@ -55,6 +55,8 @@ mod lines;
 mod moderator;
 mod raid;
 mod raid_mode;
+#[cfg(feature = "redis")]
+mod raid_shared;
 mod record;
 #[cfg(feature = "redis")]
 mod redis_journal;
@@ -80,6 +82,8 @@ pub use moderator::{
 };
 pub use raid::{RaidShield, Transition, MAX_COHORT};
 pub use raid_mode::RAID_RULE;
+#[cfg(feature = "redis")]
+pub use raid_shared::MIRROR_EVERY;
 pub use record::{Recorded, Recorder, DEFAULT_RECORD_KEEP, DEFAULT_RECORD_MAX_BYTES, RECORD_QUEUE};
 #[cfg(feature = "redis")]
 pub use redis_journal::{RedisJournal, DEFAULT_TAKEOVER};

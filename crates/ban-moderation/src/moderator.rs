@@ -56,6 +56,9 @@ pub struct Moderator {
     pub(crate) executor: Arc<dyn Executor>,
     /// The rooms raid mode froze and has not thawed yet.
     pub(crate) frozen: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Raid mode shared with other instances, when they share Redis.
+    #[cfg(feature = "redis")]
+    pub(crate) board: Option<ban_fleet::RaidBoard>,
 }
 
 impl std::fmt::Debug for Moderator {
@@ -79,6 +82,8 @@ pub struct ModeratorBuilder {
     replay_window: Duration,
     recorder: Option<crate::Recorder>,
     silence_over: usize,
+    #[cfg(feature = "redis")]
+    board: Option<ban_fleet::RaidBoard>,
 }
 
 impl std::fmt::Debug for ModeratorBuilder {
@@ -150,6 +155,15 @@ impl ModeratorBuilder {
         self
     }
 
+    /// Shares raid mode with the other instances on `board` (the same
+    /// Redis, key prefix and SDKAppID): one surge of their joins, one
+    /// cohort, one trip and one end, each acted on by one instance.
+    #[cfg(feature = "redis")]
+    pub fn raid_board(mut self, board: ban_fleet::RaidBoard) -> Self {
+        self.board = Some(board);
+        self
+    }
+
     /// Starts the loop on the current tokio runtime, acting through
     /// `executor` (usually a [`crate::ClientExecutor`]).
     pub fn start(self, executor: impl Executor) -> Moderation {
@@ -216,13 +230,22 @@ impl ModeratorBuilder {
             raid: crate::raid::RaidShield::default(),
             executor,
             frozen: std::sync::Mutex::default(),
+            #[cfg(feature = "redis")]
+            board: self.board.clone(),
         });
         let raid = crate::raid_mode::ticker(Arc::downgrade(&moderator));
+        #[cfg(feature = "redis")]
+        let mirror = self
+            .board
+            .map(|b| crate::raid_shared::mirror(Arc::downgrade(&moderator), b));
+        #[cfg(not(feature = "redis"))]
+        let mirror = None;
         Moderation {
             moderator,
             sweeper,
             dispatcher,
             raid,
+            mirror,
         }
     }
 }
@@ -234,6 +257,7 @@ pub struct Moderation {
     sweeper: tokio::task::JoinHandle<()>,
     dispatcher: tokio::task::JoinHandle<()>,
     raid: tokio::task::JoinHandle<()>,
+    mirror: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Moderation {
@@ -249,6 +273,9 @@ impl Moderation {
     pub async fn shutdown(self, grace: Duration) -> bool {
         self.sweeper.abort();
         self.raid.abort();
+        if let Some(m) = &self.mirror {
+            m.abort();
+        }
         // A room frozen for a raid is not left frozen by a stop.
         let _ = tokio::time::timeout(grace, self.moderator.thaw_all()).await;
         self.moderator.close_queue();
@@ -276,6 +303,8 @@ impl Moderator {
             journal: None,
             replay_window: DEFAULT_REPLAY_WINDOW,
             recorder: None,
+            #[cfg(feature = "redis")]
+            board: None,
             silence_over: DEFAULT_SILENCE_OVER,
         }
     }

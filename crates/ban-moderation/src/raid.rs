@@ -263,6 +263,61 @@ impl RaidShield {
             .collect()
     }
 
+    /// Raid mode on in `group` as another instance says (no transition):
+    /// its last surge `surge_age` ago, when told, and `accounts` in its
+    /// cohort. Whether it was off here.
+    pub fn mirror_on(
+        &self,
+        group: &str,
+        surge_age: Option<Duration>,
+        accounts: Vec<String>,
+        now: Instant,
+    ) -> bool {
+        let mut groups = self.lock();
+        let g = groups.entry(group.to_owned()).or_default();
+        let was_off = g.active.is_none();
+        let active = g
+            .active
+            .get_or_insert_with(|| Active::new(now, HashSet::new()));
+        if let Some(age) = surge_age {
+            let surge = now.checked_sub(age).unwrap_or(now);
+            active.last_surge = active.last_surge.max(surge);
+        }
+        for a in accounts {
+            if active.cohort.len() >= MAX_COHORT {
+                break;
+            }
+            active.cohort.insert(a);
+        }
+        was_off
+    }
+
+    /// Raid mode off in `group` as another instance says (no transition),
+    /// unless it came on here within `min_age` (its trip may not have
+    /// reached the others yet). Whether it was on.
+    pub fn mirror_off(&self, group: &str, min_age: Duration, now: Instant) -> bool {
+        let mut groups = self.lock();
+        let Some(g) = groups.get_mut(group) else {
+            return false;
+        };
+        match &g.active {
+            Some(a) if now.saturating_duration_since(a.since) >= min_age => {
+                g.active = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The groups in raid mode here.
+    pub fn groups_on(&self) -> Vec<String> {
+        self.lock()
+            .iter()
+            .filter(|(_, g)| g.active.is_some())
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// Whether raid mode is on in `group`.
     pub fn is_on(&self, group: &str) -> bool {
         self.lock().get(group).is_some_and(|g| g.active.is_some())

@@ -30,7 +30,16 @@ impl Moderator {
                     .map(|m| m.member_account.as_str())
                     .filter(|a| !rules.allow.contains(*a))
                     .collect();
-                match self.raid.joined(raid, &j.group_id, &accounts, now) {
+                let local = self.raid.joined(raid, &j.group_id, &accounts, now);
+                #[cfg(feature = "redis")]
+                if let Some(board) = &self.board {
+                    if raid.covers(&j.group_id) && !accounts.is_empty() {
+                        let who = accounts.iter().map(|a| (*a).to_owned()).collect();
+                        self.share_joins(board.clone(), raid, &j.group_id, who, local);
+                    }
+                    return None;
+                }
+                match local {
                     Some(t) => self.raid_changed(Some(raid), t),
                     // Newcomers of a raid already on are muted as they come.
                     None if raid.mute_newcomers.is_some() && self.raid.is_on(&j.group_id) => {
@@ -58,21 +67,12 @@ impl Moderator {
         match &t {
             Transition::Tripped { group, .. } => {
                 if let Some(raid) = raid {
-                    if raid.freeze {
-                        self.spawn_freeze(group.clone(), true);
-                    }
-                    if raid.mute_newcomers.is_some() {
-                        let cohort = self.raid.cohort(group);
-                        self.mute_newcomers(raid, group, cohort);
-                    }
-                    if raid.cohort_from_room {
-                        self.cohort_from_room(raid, group);
-                    }
+                    let cohort = self.raid.cohort(group);
+                    self.act_on_trip(raid, group, cohort);
                 }
             }
             Transition::Ended { group, .. } => {
-                let was = self.frozen().contains(group);
-                if was {
+                if self.is_frozen(group) {
                     self.spawn_freeze(group.clone(), false);
                 }
             }
@@ -80,13 +80,33 @@ impl Moderator {
         }
     }
 
+    /// What a trip brings, as `raid` says: the room frozen (`freeze`),
+    /// `cohort` muted (`mute_newcomers`), the room's newcomers read
+    /// (`cohort_from_room`).
+    pub(crate) fn act_on_trip(self: &Arc<Self>, raid: &Raid, group: &str, cohort: Vec<String>) {
+        if raid.freeze {
+            self.spawn_freeze(group.to_owned(), true);
+        }
+        if raid.mute_newcomers.is_some() {
+            self.mute_newcomers(raid, group, cohort);
+        }
+        if raid.cohort_from_room {
+            self.cohort_from_room(raid, group);
+        }
+    }
+
     fn frozen(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.frozen.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Whether this instance froze `group` and has not thawed it.
+    pub(crate) fn is_frozen(&self, group: &str) -> bool {
+        self.frozen().contains(group)
+    }
+
     /// Freezes (or thaws) `group` through the executor, off the answer's
     /// path; the outcome is told.
-    fn spawn_freeze(self: &Arc<Self>, group: String, on: bool) {
+    pub(crate) fn spawn_freeze(self: &Arc<Self>, group: String, on: bool) {
         let me = self.clone();
         tokio::spawn(async move { me.freeze(&group, on).await });
     }
@@ -96,6 +116,12 @@ impl Moderator {
             Ok(()) => {
                 if on {
                     self.frozen().insert(group.to_owned());
+                    #[cfg(feature = "redis")]
+                    if let Some(board) = &self.board {
+                        if let Err(e) = board.frozen(group).await {
+                            tracing::warn!(group, error = %e, "the freeze not noted in Redis: the instance that ends the raid may not thaw the room");
+                        }
+                    }
                     Outcome::RaidFrozen
                 } else {
                     self.frozen().remove(group);
@@ -120,7 +146,12 @@ impl Moderator {
     /// Mutes `accounts` of `group` for `raid.mute_newcomers` through the
     /// loop's queue (journaled first, 500 a call in the urgent lane), each
     /// decision told under the rule name `raid`.
-    fn mute_newcomers(self: &Arc<Self>, raid: &Raid, group: &str, accounts: Vec<String>) {
+    pub(crate) fn mute_newcomers(
+        self: &Arc<Self>,
+        raid: &Raid,
+        group: &str,
+        accounts: Vec<String>,
+    ) {
         let Some(d) = raid.mute_newcomers else {
             return;
         };
@@ -225,6 +256,11 @@ pub(crate) fn ticker(moderator: Weak<Moderator>) -> tokio::task::JoinHandle<()> 
             };
             let rules: Arc<Rules> = m.rules();
             for t in m.raid.tick(rules.raid.as_ref(), Instant::now()) {
+                #[cfg(feature = "redis")]
+                if let Some(board) = &m.board {
+                    m.share_tick(board, rules.raid.as_ref(), t).await;
+                    continue;
+                }
                 m.raid_changed(rules.raid.as_ref(), t);
             }
         }

@@ -121,6 +121,14 @@ pub(crate) enum Cmd {
         #[command(flatten)]
         rate: Rate,
     },
+    /// Raid mode as the serve instances sharing Redis see it: `status`,
+    /// or force it `on` or `off` in a group on every instance.
+    Raid {
+        #[command(subcommand)]
+        cmd: crate::raid_cmd::RaidCmd,
+        #[command(flatten)]
+        rate: Rate,
+    },
     /// Log accounts out everywhere: every UserSig they hold stops working
     /// (one call an account; `--members-file` for many).
     Kick(crate::accounts::KickArgs),

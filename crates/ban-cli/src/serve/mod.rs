@@ -177,6 +177,11 @@ pub(crate) async fn run(g: &Global, a: ServeArgs) -> Result<ExitCode, Failure> {
             .await
             .map_err(redis_err)?;
         builder = builder.counter(ban_moderation::RedisCounter::new(shared));
+        // Raid mode, its cohort and its join counts, shared.
+        let board = ban_fleet::RaidBoard::connect(&addr, &prefix, sdkappid)
+            .await
+            .map_err(redis_err)?;
+        builder = builder.raid_board(board);
         // Decided actions in the app's stream, under a consumer name kept
         // in the state directory: a restart finds its own first.
         let lock = DirLock::acquire(&state_dir).map_err(|e| usage(format!("--state-dir: {e}")))?;

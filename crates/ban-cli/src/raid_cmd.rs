@@ -1,0 +1,189 @@
+//! `banctl raid status|on|off`: raid mode as the serve instances sharing
+//! Redis see it (`--redis`, the same key prefix and SDKAppID as theirs).
+//! `on` forces it in a group (its cohort: the window's joiners, then every
+//! join), and the first instance to see it acts as on a surge; `off` ends
+//! it on every instance within a moment, and thaws the room when raid mode
+//! froze it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use ban_facade::MuteAll;
+use ban_fleet::{BoardRaid, RaidBoard};
+use ban_moderation::MAX_COHORT;
+use ban_rules::Rules;
+use clap::Subcommand;
+
+use crate::args::{parse_group, Global, Rate};
+use crate::output::{self, escape, usage, Failure};
+use crate::settings::Settings;
+
+/// `banctl raid ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RaidCmd {
+    /// The raids on now (or one group's): since when, the last surge, the
+    /// newcomers shielded, the messages refused, whether the room is frozen.
+    Status {
+        /// Only this group.
+        #[arg(long, value_parser = parse_group)]
+        group: Option<String>,
+    },
+    /// Turn raid mode on in a group, on every serve instance: its window
+    /// and quiet are the rules' `[raid]`.
+    On {
+        /// The group ID.
+        #[arg(long, value_parser = parse_group)]
+        group: String,
+        /// The rules file the instances run (for `[raid]`'s window and quiet).
+        #[arg(long)]
+        rules: PathBuf,
+    },
+    /// End raid mode in a group on every serve instance; the room is
+    /// thawed if raid mode froze it.
+    Off {
+        /// The group ID.
+        #[arg(long, value_parser = parse_group)]
+        group: String,
+    },
+}
+
+/// Runs `banctl raid ...`: exit 0 done, 1 nothing to do (`off` of a group
+/// not in raid mode, `on` of one already in it), 2 bad input or settings.
+pub(crate) async fn run(g: &Global, cmd: RaidCmd, rate: &Rate) -> Result<ExitCode, Failure> {
+    let settings = Settings::new(g);
+    let Some(addr) = settings.redis_addr(rate)? else {
+        return Err(usage(
+            "banctl raid reads and forces the raid mode serve instances share in Redis: pass --redis URL (or --redis-cluster, TIM_REDIS_URL) as they have it",
+        ));
+    };
+    let (_, prefix) = settings.redis(rate)?;
+    let sdkappid = settings.require_sdkappid()?;
+    let board = RaidBoard::connect(&addr, &prefix, sdkappid)
+        .await
+        .map_err(|e| usage(format!("--redis: {}", ban_facade::error_chain(&e))))?;
+    let redis = |e: ban_fleet::RedisSetupError| usage(format!("Redis: {e}"));
+    match cmd {
+        RaidCmd::Status { group } => {
+            let raids: Vec<BoardRaid> = board
+                .raids()
+                .await
+                .map_err(redis)?
+                .into_iter()
+                .filter(|r| group.as_ref().is_none_or(|g| *g == r.group))
+                .collect();
+            print_status(g, &raids)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RaidCmd::On { group, rules } => {
+            let rules = Rules::load(&rules)
+                .map_err(|e| usage(format!("--rules: {}", output::chain(&e))))?;
+            let Some(raid) = rules.raid else {
+                return Err(usage("--rules: the file has no [raid] table"));
+            };
+            if !raid.covers(&group) {
+                return Err(usage(format!(
+                    "--group {}: the rules' [raid] groups do not include it, so no instance would shield it",
+                    escape(&group)
+                )));
+            }
+            let j = board
+                .force_on(&group, raid.joins.1, raid.quiet, MAX_COHORT, false)
+                .await
+                .map_err(redis)?;
+            let said = if j.tripped {
+                format!(
+                    "raid mode on in {}: {} newcomer(s) shielded; an instance acts on it within a moment",
+                    escape(&group),
+                    j.cohort
+                )
+            } else {
+                format!("raid mode was on already in {}", escape(&group))
+            };
+            report(g, &group, "on", j.tripped, &said)
+        }
+        RaidCmd::Off { group } => {
+            let ended = board
+                .end(&group, std::time::Duration::ZERO, true)
+                .await
+                .map_err(redis)?;
+            let Some(e) = ended else {
+                let said = format!("raid mode was not on in {}", escape(&group));
+                return report(g, &group, "off", false, &said);
+            };
+            if e.frozen {
+                let client = settings.client(rate).await?;
+                client
+                    .mute_all(&group, MuteAll::Off)
+                    .map_err(output::usage_err)?
+                    .await
+                    .map_err(output::call_failure)?;
+            }
+            let said = format!(
+                "raid mode off in {} after {:.1} s: {} newcomer(s), {} message(s) refused{}",
+                escape(&group),
+                e.lasted_ms as f64 / 1000.0,
+                e.cohort,
+                e.refused,
+                if e.frozen { "; room thawed" } else { "" }
+            );
+            report(g, &group, "off", true, &said)
+        }
+    }
+}
+
+fn report(
+    g: &Global,
+    group: &str,
+    to: &str,
+    changed: bool,
+    said: &str,
+) -> Result<ExitCode, Failure> {
+    if g.json {
+        output::json_value(&serde_json::json!({"group": group, "raid": to, "changed": changed}))?;
+    } else {
+        eprintln!("{said}");
+    }
+    output::flush()?;
+    Ok(if changed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_status(g: &Global, raids: &[BoardRaid]) -> Result<(), Failure> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    if g.json {
+        let list: Vec<_> = raids
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "group": r.group,
+                    "since_ms": r.since_ms,
+                    "last_surge_ms": r.surge_ms,
+                    "cohort": r.cohort,
+                    "refused": r.refused,
+                    "frozen": r.frozen,
+                })
+            })
+            .collect();
+        output::json_value(&serde_json::json!({ "raids": list }))?;
+    } else if raids.is_empty() {
+        eprintln!("no group is in raid mode");
+    } else {
+        for r in raids {
+            output::line(format_args!(
+                "{}\ton for {:.0} s, last surge {:.0} s ago, {} newcomer(s), {} refused{}",
+                escape(&r.group),
+                now.saturating_sub(r.since_ms) as f64 / 1000.0,
+                now.saturating_sub(r.surge_ms) as f64 / 1000.0,
+                r.cohort,
+                r.refused,
+                if r.frozen { ", frozen" } else { "" }
+            ))?;
+        }
+    }
+    output::flush()
+}
