@@ -32,29 +32,36 @@ fn submit_verb(
     unban: bool,
     mute: bool,
     unmute: bool,
+    kick: bool,
     duration: &Option<String>,
 ) -> Result<&'static str, Failure> {
-    let old: Vec<&'static str> = [(unban, "unban"), (mute, "mute"), (unmute, "unmute")]
-        .into_iter()
-        .filter_map(|(given, verb)| given.then_some(verb))
-        .collect();
+    let old: Vec<&'static str> = [
+        (unban, "unban"),
+        (mute, "mute"),
+        (unmute, "unmute"),
+        (kick, "kick"),
+    ]
+    .into_iter()
+    .filter_map(|(given, verb)| given.then_some(verb))
+    .collect();
     let verb = match (word, old.as_slice()) {
         (Some(w), []) => match w {
             "ban" => "ban",
             "unban" => "unban",
             "mute" => "mute",
+            "kick" => "kick",
             _ => "unmute",
         },
         (None, [one]) => one,
         (None, []) if duration.is_some() => "ban",
         (None, []) => {
             return Err(usage(
-                "job submit needs its action: ban, unban, mute or unmute, as in `banctl job submit ban --group G --members-file F --duration 7d` (or `mute --duration 10m`, `unban`, `unmute`)",
+                "job submit needs its action: ban, unban, mute, unmute or kick, as in `banctl job submit ban --group G --members-file F --duration 7d` (or `mute --duration 10m`, `unban`, `unmute`)",
             ))
         }
         _ => {
             return Err(usage(
-                "give job submit one action: ban, unban, mute or unmute (the --unban, --mute and --unmute flags are older spellings of the same)",
+                "give job submit one action: ban, unban, mute, unmute or kick (the --unban, --mute, --unmute and --kick flags are other spellings of the same)",
             ))
         }
     };
@@ -66,6 +73,9 @@ fn submit_verb(
         "unban" | "unmute" if duration.is_some() => Err(usage(format!(
             "--duration is for a ban or a mute; {verb} lifts it and takes none"
         ))),
+        "kick" if duration.is_some() => Err(usage(
+            "--duration is for a ban or a mute; a kick logs the members out now and takes none",
+        )),
         "mute" if mute && duration.is_some() => Err(usage(
             "give the mute's length once: --duration (the --mute DURATION flag is its older spelling)",
         )),
@@ -161,6 +171,7 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
         unban,
         mute,
         unmute,
+        kick,
         duration,
         description,
         ..
@@ -168,7 +179,14 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
     {
         // Said before Redis is looked for: a wrong command line is exit 2
         // whatever else is set up.
-        let verb = submit_verb(action.as_deref(), *unban, mute.is_some(), *unmute, duration)?;
+        let verb = submit_verb(
+            action.as_deref(),
+            *unban,
+            mute.is_some(),
+            *unmute,
+            *kick,
+            duration,
+        )?;
         if description.is_some() && verb != "ban" {
             return Err(usage(format!(
                 "--description is for a ban; a job that does {verb} takes none"
@@ -197,13 +215,32 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
             unban,
             mute,
             unmute,
+            kick,
             priority,
             allow_volatile_redis,
             no_prior_read,
         } => {
             let queue = queue.allow_volatile(allow_volatile_redis);
             let list = members::read(&flags, members_file.as_deref(), trim)?;
-            let verb = submit_verb(word.as_deref(), unban, mute.is_some(), unmute, &duration)?;
+            let verb = submit_verb(
+                word.as_deref(),
+                unban,
+                mute.is_some(),
+                unmute,
+                kick,
+                &duration,
+            )?;
+            if verb == "kick" {
+                let admin = settings
+                    .admin()
+                    .unwrap_or_else(|| ban_facade::DEFAULT_ADMIN.to_owned());
+                if list.accounts.contains(&admin) {
+                    return Err(usage(format!(
+                        "--members-file: {} is the app admin the workers call as; a kick would stop every call of the app until a fresh UserSig",
+                        crate::output::escape(&admin)
+                    )));
+                }
+            }
             let duration = duration.or(mute);
             let action = match verb {
                 "ban" => BulkAction::Ban {
@@ -221,6 +258,7 @@ pub(crate) async fn run(g: &Global, cmd: JobCmd, rate: &Rate) -> Result<ExitCode
                     ),
                 },
                 "unban" => BulkAction::Unban,
+                "kick" => BulkAction::Kick,
                 _ => BulkAction::Unmute,
             };
             let now = std::time::SystemTime::now()

@@ -401,3 +401,63 @@ fn kick_logs_accounts_out_and_refuses_the_admin() {
     assert!(stderr(&out).contains("app admin"), "{}", stderr(&out));
     assert_eq!(emu.control("stats")["commands"]["kick"]["accepted"], 2);
 }
+
+/// `job submit --kick`: the fleet logs a members file out, one call an
+/// account, every account reported; the app admin is refused at submit.
+#[test]
+fn a_kick_job_logs_a_members_file_out_through_the_workers() {
+    let redis = RedisServer::start().unwrap();
+    let emu = start_emulator("kickjob", &[]);
+    let bots = names("raider", 60);
+    for m in bots.iter().chain(["viewer".to_owned()].iter()) {
+        emu.control_post(
+            "join",
+            &serde_json::json!({"GroupId": G, "Member_Account": m}),
+        );
+    }
+    let id = submit(&emu, &redis, &bots, &["--kick"]);
+    let out = worker(&emu, &redis, &[]).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (out, v) = report(&emu, &redis, &id);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(v["action"], "kick");
+    assert_eq!(v["kicked"].as_array().unwrap().len(), 60, "{v}");
+    assert_eq!(emu.control("stats")["commands"]["kick"]["accepted"], 60);
+    let send = |from: &str| {
+        emu.control_post(
+            "send",
+            &serde_json::json!({"GroupId": G, "From_Account": from, "Text": "hi"}),
+        )
+    };
+    assert_eq!(send("raider59")["error"], "kicked");
+    assert_eq!(send("viewer")["ErrorCode"], 0);
+    // The admin in the file: refused before anything is queued.
+    let file = members_file(&emu, "withadmin.txt", &["x".into(), "administrator".into()]);
+    let out = common::fleet::job(
+        &emu,
+        &redis,
+        &["submit", "kick", "--group", G, "--members-file", &file],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("app admin"), "{}", stderr(&out));
+    let out = common::fleet::job(
+        &emu,
+        &redis,
+        &[
+            "submit",
+            "--kick",
+            "--group",
+            G,
+            "--member",
+            "x",
+            "--duration",
+            "1h",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(emu.control("stats")["commands"]["kick"]["accepted"], 60);
+}

@@ -102,6 +102,8 @@ pub enum BulkAction<'a> {
     },
     /// `forbid_send_msg` with `MuteTime` 0.
     Unmute,
+    /// `im_open_login_svc/kick`, one account a call.
+    Kick,
 }
 
 impl BulkAction<'_> {
@@ -159,6 +161,7 @@ impl BulkAction<'_> {
                 (JobAction::Mute { ends_at }, Some(asked))
             }
             BulkAction::Unmute => (JobAction::Unmute, None),
+            BulkAction::Kick => (JobAction::Kick, None),
         }
     }
 }

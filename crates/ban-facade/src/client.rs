@@ -59,6 +59,13 @@ pub struct Client {
     pub(crate) max_in_flight: usize,
 }
 
+impl Client {
+    /// The identifier every call is made as (the app admin).
+    pub(crate) fn admin_id(&self) -> &str {
+        self.signer.identifier()
+    }
+}
+
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")

@@ -13,7 +13,8 @@ use ban_transport::Priority;
 
 use crate::input::InputError;
 
-/// What a bulk job does, by name (`ban`, `unban`, `mute`, `unmute`).
+/// What a bulk job does, by name (`ban`, `unban`, `mute`, `unmute`,
+/// `kick`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -26,30 +27,41 @@ pub enum Action {
     Mute,
     /// `forbid_send_msg` with `MuteTime` 0.
     Unmute,
+    /// `im_open_login_svc/kick`: logged out everywhere, one account a call
+    /// (the job's group only names where the accounts came from).
+    Kick,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: &'static [Action] = &[Action::Ban, Action::Unban, Action::Mute, Action::Unmute];
+    pub const ALL: &'static [Action] = &[
+        Action::Ban,
+        Action::Unban,
+        Action::Mute,
+        Action::Unmute,
+        Action::Kick,
+    ];
 
     /// The report's key for the members done, and the past tense people
-    /// read: `banned`, `unbanned`, `muted`, `unmuted`.
+    /// read: `banned`, `unbanned`, `muted`, `unmuted`, `kicked`.
     pub const fn done_key(self) -> &'static str {
         match self {
             Action::Ban => "banned",
             Action::Unban => "unbanned",
             Action::Mute => "muted",
             Action::Unmute => "unmuted",
+            Action::Kick => "kicked",
         }
     }
 
-    /// Its name, as serialized: `ban`, `unban`, `mute`, `unmute`.
+    /// Its name, as serialized: `ban`, `unban`, `mute`, `unmute`, `kick`.
     pub const fn name(self) -> &'static str {
         match self {
             Action::Ban => "ban",
             Action::Unban => "unban",
             Action::Mute => "mute",
             Action::Unmute => "unmute",
+            Action::Kick => "kick",
         }
     }
 
@@ -59,6 +71,7 @@ impl Action {
             Action::Ban => &ban_proto::Endpoint::BAN_GROUP_MEMBER,
             Action::Unban => &ban_proto::Endpoint::UNBAN_GROUP_MEMBER,
             Action::Mute | Action::Unmute => &ban_proto::Endpoint::FORBID_SEND_MSG,
+            Action::Kick => &ban_proto::Endpoint::KICK,
         }
     }
 
@@ -67,16 +80,17 @@ impl Action {
         match self {
             Action::Unban => Some(Action::Ban),
             Action::Unmute => Some(Action::Mute),
-            Action::Ban | Action::Mute => None,
+            Action::Ban | Action::Mute | Action::Kick => None,
         }
     }
 
     /// The most members one call of it may name: 20 for ban and unban,
-    /// 500 for mute and unmute.
+    /// 500 for mute and unmute, 1 for kick.
     pub const fn batch_max(self) -> usize {
         match self {
             Action::Ban | Action::Unban => ban_proto::MemberList::MAX,
             Action::Mute | Action::Unmute => ban_proto::MuteMemberList::MAX,
+            Action::Kick => 1,
         }
     }
 }
@@ -139,6 +153,9 @@ pub enum JobAction {
     },
     /// `forbid_send_msg` with `MuteTime` 0: lifts the mutes.
     Unmute,
+    /// `im_open_login_svc/kick`, one account a call: every UserSig it
+    /// holds stops working.
+    Kick,
 }
 
 impl JobAction {
@@ -149,6 +166,7 @@ impl JobAction {
             JobAction::Unban => Action::Unban,
             JobAction::Mute { .. } => Action::Mute,
             JobAction::Unmute => Action::Unmute,
+            JobAction::Kick => Action::Kick,
         }
     }
 

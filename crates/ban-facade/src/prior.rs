@@ -15,7 +15,8 @@ use crate::stop::{reason_of, Health, StopKind, StopReason};
 impl Client {
     /// The end of every ban (for [`Action::Ban`] and [`Action::Unban`]) or
     /// every mute (for mutes) in `group` now, Unix seconds, and the calls
-    /// the read took: the ban list page by page, the mute list in one.
+    /// the read took: the ban list page by page, the mute list in one;
+    /// nothing for a kick.
     pub async fn current_ends(
         &self,
         action: Action,
@@ -42,6 +43,8 @@ impl Client {
                 calls += 1;
                 ends.extend(muted.into_iter().map(|m| (m.member_account, m.muted_until)));
             }
+            // A kick leaves nothing in the group to read.
+            Action::Kick => {}
         }
         Ok((ends, calls))
     }

@@ -75,6 +75,7 @@ enum Kind {
     Unban,
     Mute(MuteEnd),
     Unmute,
+    Kick,
 }
 
 /// One job being run: its checked action, its abort signal, and the one
@@ -140,6 +141,7 @@ impl JobRun {
             JobAction::Unban => Kind::Unban,
             JobAction::Mute { ends_at } => Kind::Mute(*ends_at),
             JobAction::Unmute => Kind::Unmute,
+            JobAction::Kick => Kind::Kick,
         };
         let abort = AbortSignal::new();
         Ok(JobRun {
@@ -210,6 +212,18 @@ impl JobRun {
             }
             if self.is_stopped() {
                 out.not_attempted.extend(names(&part));
+                continue;
+            }
+            if matches!(self.kind, Kind::Kick)
+                && part.iter().any(|m| m.as_str() == self.client.admin_id())
+            {
+                // Kicked, the admin's UserSig would stop every call of the
+                // job, and of every other process of the app.
+                let reason: Arc<str> = "the app admin every call is made as is never kicked".into();
+                out.failed.extend(
+                    part.iter()
+                        .map(|m| FailedMember::new(m.as_str(), None, reason.clone(), 0)),
+                );
                 continue;
             }
             let sent = match self.send(&part, options.clone()).await {
@@ -328,6 +342,12 @@ impl JobRun {
                     mute_time,
                     topic_id: None,
                 };
+                transport.call_with(&req, options).await
+            }
+            Kind::Kick => {
+                // Parts of a kick hold one account (its batch_max).
+                let account = part.first().map_or("", |m| m.as_str());
+                let req = ban_proto::KickRequest::new(account)?;
                 transport.call_with(&req, options).await
             }
         })

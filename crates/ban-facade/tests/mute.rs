@@ -306,3 +306,24 @@ async fn an_account_is_kicked_through_the_client() {
     assert!(client.kick("").is_err());
     assert_eq!(emu.stats().accepted("kick"), 2);
 }
+
+/// A bulk kick: one call an account, each reported; the admin the client
+/// calls as is failed with its reason and never sent.
+#[tokio::test]
+async fn a_bulk_kick_calls_once_an_account_and_never_kicks_the_admin() {
+    let (emu, client) = setup().await;
+    let members = ["k1", "k2", "administrator", "k3"];
+    let report = client
+        .bulk(BulkAction::Kick, G, &members, BulkOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(report.action, Action::Kick);
+    let mut kicked = report.succeeded.clone();
+    kicked.sort();
+    assert_eq!(kicked, ["k1", "k2", "k3"]);
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].member, "administrator");
+    assert!(report.failed[0].reason.contains("app admin"));
+    assert_eq!(emu.stats().accepted("kick"), 3);
+    assert_eq!(report.calls, 3);
+}

@@ -262,10 +262,12 @@ pub(crate) struct ListsOut {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum JobCmd {
-    /// Queue a ban, unban, mute or unmute of the members; prints the job's id.
+    /// Queue a ban, unban, mute, unmute or kick of the members; prints the
+    /// job's id.
     Submit {
-        /// What to do: ban, unban, mute or unmute (as the commands of those names).
-        #[arg(value_name = "ACTION", value_parser = ["ban", "unban", "mute", "unmute"])]
+        /// What to do: ban, unban, mute, unmute or kick (as the commands of
+        /// those names; a kick is one call an account).
+        #[arg(value_name = "ACTION", value_parser = ["ban", "unban", "mute", "unmute", "kick"])]
         action: Option<String>,
         /// The group ID.
         #[arg(long, value_parser = parse_group, help_heading = "Members")]
@@ -295,6 +297,11 @@ pub(crate) enum JobCmd {
         /// Older spelling of `unmute`.
         #[arg(long, hide = true)]
         unmute: bool,
+        /// Log the members out everywhere (`im_open_login_svc/kick`, one
+        /// call an account): the same as the action `kick`. The group only
+        /// names where they came from.
+        #[arg(long)]
+        kick: bool,
         /// The job's lane at the shared rate limit: urgent, normal or bulk
         /// (a wave: what urgent and normal work leave).
         #[arg(long, default_value = "bulk", value_name = "PRIORITY", value_parser = parse_priority)]

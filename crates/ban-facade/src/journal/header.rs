@@ -51,7 +51,7 @@ impl Header {
                 },
                 None,
             ),
-            JobAction::Unban | JobAction::Unmute => (None, None, None),
+            JobAction::Unban | JobAction::Unmute | JobAction::Kick => (None, None, None),
         };
         Header {
             journal: FORMAT.to_owned(),
