@@ -297,6 +297,9 @@ async fn silence(name: &str, silence_over: &str) -> Result<(), Box<dyn std::erro
     }
     let emu_ref = &emu;
     let started = Instant::now();
+    let started_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as u64;
     futures_util::stream::iter(members.iter())
         .map(|m| async move { emu_ref.client_send(G, m, SPAM).await })
         .buffer_unordered(512)
@@ -323,6 +326,16 @@ async fn silence(name: &str, silence_over: &str) -> Result<(), Box<dyn std::erro
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let stats = emu.stats();
+    let bans = stats.commands.get("ban_group_member");
+    let span = bans.map_or(0, |c| {
+        c.last_accepted_ms.saturating_sub(c.first_accepted_ms)
+    });
+    let first_ban = bans.map_or(0, |c| c.first_accepted_ms.saturating_sub(started_ms));
+    println!(
+        "   the first ban call {:.3} s after the first callback; the ban calls spanned {:.3} s",
+        first_ban as f64 / 1000.0,
+        span as f64 / 1000.0
+    );
     println!(
         "== {name} (--silence-first-over {silence_over}): {BOTS} spam callbacks in {sent:.2} s; after the last: none can send {}, all banned {} ({} after the first; ban floor: 500 calls at 200/s, 2.500 s); {} mute and {} ban calls, 60007: {}",
         silenced.map_or("-".to_owned(), |s| format!("{s:.3} s")),
