@@ -131,7 +131,7 @@ async fn dispatch(cli: args::Cli) -> Result<ExitCode, output::Failure> {
         Cmd::List { group, rate } => list::run(g, &group, &rate).await,
         Cmd::Muted { group, rate } => list::muted(g, &group, &rate).await,
         Cmd::Room { cmd, rate } => room::run(g, cmd, &rate).await,
-        Cmd::Raid { cmd, rate } => raid_cmd::run(g, cmd, &rate).await,
+        Cmd::Raid { cmd, serve, rate } => raid_cmd::run(g, cmd, serve, &rate).await,
         Cmd::Members(args) => members_cmd::run(g, args).await,
         Cmd::Nospeak { cmd, rate } => accounts::nospeak(g, cmd, &rate).await,
         Cmd::Kick(args) => accounts::kick(g, args).await,

@@ -1,12 +1,14 @@
 //! `banctl raid status|on|off`: raid mode as the serve instances sharing
-//! Redis see it (`--redis`, the same key prefix and SDKAppID as theirs).
-//! `on` forces it in a group (its cohort: the window's joiners, then every
-//! join), and the first instance to see it acts as on a surge; `off` ends
-//! it on every instance within a moment, and thaws the room when raid mode
-//! froze it.
+//! Redis see it (`--redis`, the same key prefix and SDKAppID as theirs),
+//! or as one serve holds it (`--serve ADDR`, its metrics port). `on`
+//! forces it in a group (its cohort: the window's joiners, then every
+//! join), and an instance acts as on a surge; `off` ends it on every
+//! instance within a moment, and thaws the room when raid mode froze it.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use ban_facade::MuteAll;
 use ban_fleet::{BoardRaid, RaidBoard};
@@ -34,9 +36,10 @@ pub(crate) enum RaidCmd {
         /// The group ID.
         #[arg(long, value_parser = parse_group)]
         group: String,
-        /// The rules file the instances run (for `[raid]`'s window and quiet).
+        /// The rules file the instances run (for `[raid]`'s window and
+        /// quiet); with --serve, the serve's own rules are used.
         #[arg(long)]
-        rules: PathBuf,
+        rules: Option<PathBuf>,
     },
     /// End raid mode in a group on every serve instance; the room is
     /// thawed if raid mode froze it.
@@ -49,11 +52,19 @@ pub(crate) enum RaidCmd {
 
 /// Runs `banctl raid ...`: exit 0 done, 1 nothing to do (`off` of a group
 /// not in raid mode, `on` of one already in it), 2 bad input or settings.
-pub(crate) async fn run(g: &Global, cmd: RaidCmd, rate: &Rate) -> Result<ExitCode, Failure> {
+pub(crate) async fn run(
+    g: &Global,
+    cmd: RaidCmd,
+    serve: Option<SocketAddr>,
+    rate: &Rate,
+) -> Result<ExitCode, Failure> {
+    if let Some(addr) = serve {
+        return through_serve(g, cmd, addr).await;
+    }
     let settings = Settings::new(g);
     let Some(addr) = settings.redis_addr(rate)? else {
         return Err(usage(
-            "banctl raid reads and forces the raid mode serve instances share in Redis: pass --redis URL (or --redis-cluster, TIM_REDIS_URL) as they have it",
+            "banctl raid reads and forces the raid mode serve instances share in Redis, or one serve's: pass --redis URL (or --redis-cluster, TIM_REDIS_URL) as they have it, or --serve ADDR (a serve's --metrics-listen)",
         ));
     };
     let (_, prefix) = settings.redis(rate)?;
@@ -75,6 +86,11 @@ pub(crate) async fn run(g: &Global, cmd: RaidCmd, rate: &Rate) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         RaidCmd::On { group, rules } => {
+            let Some(rules) = rules else {
+                return Err(usage(
+                    "--rules FILE is required with --redis: the rules the instances run, for [raid]'s window and quiet",
+                ));
+            };
             let rules = Rules::load(&rules)
                 .map_err(|e| usage(format!("--rules: {}", output::chain(&e))))?;
             let Some(raid) = rules.raid else {
@@ -186,4 +202,113 @@ fn print_status(g: &Global, raids: &[BoardRaid]) -> Result<(), Failure> {
         }
     }
     output::flush()
+}
+
+/// How long a serve's metrics port has to answer.
+const SERVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `banctl raid --serve ADDR ...`: through the serve's metrics port.
+async fn through_serve(g: &Global, cmd: RaidCmd, addr: SocketAddr) -> Result<ExitCode, Failure> {
+    let (method, target, group) = match &cmd {
+        RaidCmd::Status { group } => ("GET", "/raid".to_owned(), group.clone()),
+        RaidCmd::On { group, .. } | RaidCmd::Off { group } => {
+            let mode = if matches!(cmd, RaidCmd::On { .. }) {
+                "on"
+            } else {
+                "off"
+            };
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("group", group)
+                .append_pair("mode", mode)
+                .finish();
+            ("POST", format!("/raid?{query}"), Some(group.clone()))
+        }
+    };
+    let (status, v) = tokio::time::timeout(SERVE_TIMEOUT, admin_call(addr, method, &target))
+        .await
+        .map_err(|_| {
+            usage(format!(
+                "--serve {addr}: no answer within {} s",
+                SERVE_TIMEOUT.as_secs()
+            ))
+        })?
+        .map_err(|e| usage(format!("--serve {addr}: {e}")))?;
+    if status != 200 {
+        let said = v["error"].as_str().unwrap_or("not a serve's metrics port");
+        return Err(usage(format!(
+            "--serve {addr}: HTTP {status}: {}",
+            escape(said)
+        )));
+    }
+    match cmd {
+        RaidCmd::Status { .. } => {
+            let raids: Vec<&serde_json::Value> = v["raids"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|r| group.as_deref().is_none_or(|g| r["group"] == g))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if g.json {
+                output::json_value(&serde_json::json!({ "raids": raids }))?;
+            } else if raids.is_empty() {
+                eprintln!("no group is in raid mode");
+            } else {
+                for r in raids {
+                    output::line(format_args!(
+                        "{}\ton, {} newcomer(s), {} refused",
+                        escape(r["group"].as_str().unwrap_or("")),
+                        r["cohort"],
+                        r["refused"]
+                    ))?;
+                }
+            }
+            output::flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RaidCmd::On { group, .. } | RaidCmd::Off { group } => {
+            let to = v["raid"].as_str().unwrap_or("");
+            let changed = v["changed"] == true;
+            let said = if changed {
+                format!("raid mode {to} in {}", escape(&group))
+            } else {
+                format!("raid mode was {to} already in {}", escape(&group))
+            };
+            report(g, &group, to, changed, &said)
+        }
+    }
+}
+
+/// One HTTP/1.1 request to a serve's metrics port: its status and JSON.
+async fn admin_call(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+) -> Result<(u16, serde_json::Value), String> {
+    use http_body_util::BodyExt;
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let req = hyper::Request::builder()
+        .method(method)
+        .uri(target)
+        .header(hyper::header::HOST, addr.to_string())
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    // A status of a million raids is far below this.
+    let body = http_body_util::Limited::new(resp.into_body(), 16 << 20)
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    let v = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    Ok((status, v))
 }

@@ -197,3 +197,51 @@ fn freeze_turns_the_room_off_and_on_once_and_newcomers_are_muted() {
         "{mutes} mute calls for 100 newcomers"
     );
 }
+
+/// `banctl raid --serve ADDR` against one serve without Redis, through its
+/// metrics port: forced on, a joiner of the window is refused; status
+/// shows it; off lets it speak; the callback port does not take it.
+#[test]
+fn banctl_raid_forces_one_serve_through_its_metrics_port() {
+    let port = free_port();
+    let emu = emulator_calling(port, "serveraidctl");
+    let admin = format!("127.0.0.1:{}", free_port());
+    let serve = start_serve(&emu, port, RAID, &["--metrics-listen", &admin]);
+    join(&emu, &["early".to_owned()]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(send(&emu, "early", "hi")["ErrorCode"], 0, "no raid yet");
+    let raid = |args: &[&str]| {
+        let mut all = vec!["raid"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--serve", &admin]);
+        emu.run(&all)
+    };
+    let out = raid(&["on", "--group", G]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert_eq!(send(&emu, "early", "hi")["ErrorCode"], 10150);
+    assert_eq!(
+        raid(&["on", "--group", G]).status.code(),
+        Some(1),
+        "on already"
+    );
+    let status = common::json(&raid(&["status", "--json"]));
+    assert_eq!(status["raids"][0]["group"], G, "{status}");
+    assert_eq!(status["raids"][0]["cohort"], 1, "{status}");
+    assert_eq!(raid(&["off", "--group", G]).status.code(), Some(0));
+    assert_eq!(send(&emu, "early", "hi")["ErrorCode"], 0);
+    assert_eq!(
+        raid(&["off", "--group", G]).status.code(),
+        Some(1),
+        "off already"
+    );
+    assert_eq!(raid_lines(&serve, "tripped").len(), 1);
+    assert_eq!(raid_lines(&serve, "ended").len(), 1);
+    // The callback port, facing the internet, does not take it.
+    let out = emu.run(&["raid", "off", "--group", G, "--serve", &serve.addr]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    assert!(
+        common::stderr(&out).contains("HTTP 4"),
+        "{}",
+        common::stderr(&out)
+    );
+}

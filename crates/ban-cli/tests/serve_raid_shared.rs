@@ -87,7 +87,13 @@ fn two_instances_on_one_redis_shield_the_same_cohort() {
     let url = redis.url();
     let emu = start_emulator("raidshared", &[]);
     let extra = ["--redis", url.as_str()];
-    let a = start_serve(&emu, free_port(), RAID, &extra);
+    let admin = format!("127.0.0.1:{}", free_port());
+    let a = start_serve(
+        &emu,
+        free_port(),
+        RAID,
+        &["--redis", url.as_str(), "--metrics-listen", &admin],
+    );
     let b = start_serve(&emu, free_port(), RAID, &extra);
     let bots = split_raid(&emu, &a, &b);
     // bot00 joined through a, bot01 through b: each refused by the other.
@@ -153,6 +159,19 @@ fn two_instances_on_one_redis_shield_the_same_cohort() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(freezes(&emu), 3);
     assert_eq!(raid_lines(&[&a, &b], "tripped").len(), 2);
+
+    // Off through one instance's metrics port: it ends it in Redis, the
+    // other follows, and the room is thawed once.
+    let out = emu.run(&["raid", "off", "--group", G, "--serve", &admin]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    wait_for("off on both, thawed", Duration::from_secs(10), || {
+        says(&emu, &b, "late") == 0 && says(&emu, &a, "late") == 0 && freezes(&emu) == 4
+    });
+    assert_eq!(
+        raid_lines(&[&a, &b], "ended").len(),
+        1,
+        "the one banctl did not see"
+    );
 }
 
 /// The control: the same joins split between two instances without Redis

@@ -224,7 +224,18 @@ impl Moderator {
 
     /// Forces raid mode on or off in `group` (`banctl raid on|off`); the
     /// transition, if any, is told and acted on as a surge's would be.
-    pub fn force_raid(self: &Arc<Self>, group: &str, on: bool) -> bool {
+    /// Whether it changed. Instances sharing a raid board force it there
+    /// (every instance follows); with the board unreachable, here alone.
+    pub async fn force_raid(self: &Arc<Self>, group: &str, on: bool) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(board) = &self.board {
+            match self.force_shared(board, group, on).await {
+                Ok(changed) => return changed,
+                Err(e) => {
+                    tracing::warn!(group, error = %e, "raid mode cannot reach Redis; forced on this instance alone");
+                }
+            }
+        }
         match self.raid.force(group, on, Instant::now()) {
             Some(t) => {
                 let rules = self.rules();

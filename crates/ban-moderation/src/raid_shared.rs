@@ -136,6 +136,59 @@ impl Moderator {
         }
     }
 
+    /// Forces raid mode on or off in `group` on the board (the rules'
+    /// `[raid]` gives the window and quiet); the change is told and acted
+    /// on here. Whether it changed.
+    pub(crate) async fn force_shared(
+        self: &Arc<Self>,
+        board: &RaidBoard,
+        group: &str,
+        on: bool,
+    ) -> Result<bool, ban_fleet::RedisSetupError> {
+        let rules = self.rules();
+        let Some(raid) = rules.raid.as_ref() else {
+            return Ok(false);
+        };
+        let now = Instant::now();
+        if on {
+            let j = board
+                .force_on(group, raid.joins.1, raid.quiet, MAX_COHORT, true)
+                .await?;
+            if j.tripped {
+                self.raid
+                    .mirror_on(group, Some(Duration::ZERO), j.added.clone(), now);
+                self.emit(
+                    Transition::Tripped {
+                        group: group.to_owned(),
+                        joins: j.joins,
+                        cohort: usize::try_from(j.cohort).unwrap_or(usize::MAX),
+                    }
+                    .event(),
+                );
+                self.act_on_trip(raid, group, j.added);
+            }
+            return Ok(j.tripped);
+        }
+        let ended = board.end(group, Duration::ZERO, true).await?;
+        self.raid.mirror_off(group, Duration::ZERO, now);
+        let Some(e) = ended else {
+            return Ok(false);
+        };
+        self.emit(
+            Transition::Ended {
+                group: group.to_owned(),
+                cohort: usize::try_from(e.cohort).unwrap_or(usize::MAX),
+                refused: e.refused,
+                lasted: Duration::from_millis(e.lasted_ms),
+            }
+            .event(),
+        );
+        if e.frozen || self.is_frozen(group) {
+            self.spawn_freeze(group.to_owned(), false);
+        }
+        Ok(true)
+    }
+
     /// Follows the board once: raids on there are on here, with their last
     /// surge and newcomers; raids gone there end here; a raid nobody acted
     /// on (`banctl raid on`) is claimed, and the claimer acts.

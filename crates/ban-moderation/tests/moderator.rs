@@ -347,7 +347,7 @@ async fn a_raid_freezes_once_mutes_newcomers_and_thaws_at_its_end_or_at_a_stop()
         )))
     };
     join(&["early1", "early2"]);
-    assert!(m.force_raid("@TGS#aLIVE", true));
+    assert!(m.force_raid("@TGS#aLIVE", true).await);
     settle().await;
     join(&["late"]);
     settle().await;
@@ -364,7 +364,7 @@ async fn a_raid_freezes_once_mutes_newcomers_and_thaws_at_its_end_or_at_a_stop()
     assert_eq!(muted, ["early1", "early2", "late"]);
     // It ends (forced off here: the quiet is told by the wall clock) and
     // thaws, once.
-    assert!(m.force_raid("@TGS#aLIVE", false));
+    assert!(m.force_raid("@TGS#aLIVE", false).await);
     settle().await;
     assert_eq!(
         *freezes.lock().unwrap(),
@@ -374,7 +374,7 @@ async fn a_raid_freezes_once_mutes_newcomers_and_thaws_at_its_end_or_at_a_stop()
         ]
     );
     // Frozen again, then stopped: the stop thaws it.
-    assert!(m.force_raid("@TGS#aLIVE", true));
+    assert!(m.force_raid("@TGS#aLIVE", true).await);
     settle().await;
     assert!(moderation.shutdown(Duration::from_secs(5)).await);
     let f = freezes.lock().unwrap();
@@ -465,7 +465,7 @@ async fn a_trip_takes_the_newcomers_it_missed_from_the_rooms_list() {
         ];
         let moderation = Moderator::builder(Rules::parse(&rules).unwrap()).start(recorder);
         let m = moderation.moderator();
-        assert!(m.force_raid("@TGS#aLIVE", true));
+        assert!(m.force_raid("@TGS#aLIVE", true).await);
         settle().await;
         let says = |from: &str| {
             let msg = GroupMessage::text_message("@TGS#aLIVE", "AVChatRoom", from, "hi", 7, 0);

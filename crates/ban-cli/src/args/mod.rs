@@ -121,11 +121,16 @@ pub(crate) enum Cmd {
         #[command(flatten)]
         rate: Rate,
     },
-    /// Raid mode as the serve instances sharing Redis see it: `status`,
-    /// or force it `on` or `off` in a group on every instance.
+    /// Raid mode as the serve instances sharing Redis see it (`--redis`),
+    /// or as one serve holds it (`--serve ADDR`): `status`, or force it
+    /// `on` or `off` in a group.
     Raid {
         #[command(subcommand)]
         cmd: crate::raid_cmd::RaidCmd,
+        /// A serve's metrics port (its --metrics-listen, e.g.
+        /// 127.0.0.1:9100), instead of Redis.
+        #[arg(long, global = true, value_name = "ADDR", conflicts_with_all = ["redis", "redis_cluster"])]
+        serve: Option<std::net::SocketAddr>,
         #[command(flatten)]
         rate: Rate,
     },

@@ -1,7 +1,8 @@
 //! The listeners: HTTP/1.1 connections served with hyper. The callback
 //! port answers `GET /healthz` (and `GET /metrics` unless a metrics port is
 //! given) and hands everything else to the moderation service; the metrics
-//! port answers `/metrics` and `/healthz` only.
+//! port answers `/metrics`, `/healthz` and raid mode's `/raid`
+//! ([`super::admin`]).
 //!
 //! Bounded: at most `max_connections` at once (a connection beyond is told
 //! 503 and closed), headers within 10 s, bodies within the library's
@@ -162,7 +163,15 @@ impl Host {
                             match (req.method().as_str(), req.uri().path()) {
                                 ("GET", "/healthz") => text(StatusCode::OK, "ok\n"),
                                 ("GET", "/metrics") => page.render(),
-                                _ => text(StatusCode::NOT_FOUND, "GET /metrics or /healthz\n"),
+                                ("GET", "/raid") => super::admin::status(&page.moderator),
+                                ("POST", "/raid") => {
+                                    super::admin::force(page.moderator.clone(), req.uri().query())
+                                        .await
+                                }
+                                _ => text(
+                                    StatusCode::NOT_FOUND,
+                                    "GET /metrics, /healthz or /raid; POST /raid?group=G&mode=on|off\n",
+                                ),
                             }
                         }
                     })

@@ -12,6 +12,7 @@
 //! Decided actions are journaled in `--state-dir` before they are queued
 //! and sent again after a crash; see docs/moderation.md's failure table.
 
+mod admin;
 mod checks;
 mod listen;
 
