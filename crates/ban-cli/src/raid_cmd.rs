@@ -280,35 +280,42 @@ async fn through_serve(g: &Global, cmd: RaidCmd, addr: SocketAddr) -> Result<Exi
     }
 }
 
-/// One HTTP/1.1 request to a serve's metrics port: its status and JSON.
+/// The most a serve's metrics port may answer (a status of a million
+/// raids is far below it).
+const MAX_ANSWER: u64 = 16 << 20;
+
+/// One HTTP/1.1 request to a serve's metrics port (`Connection: close`):
+/// its status and JSON, the answer's head read by `httparse`.
 async fn admin_call(
     addr: SocketAddr,
     method: &str,
     target: &str,
 ) -> Result<(u16, serde_json::Value), String> {
-    use http_body_util::BodyExt;
-    let stream = tokio::net::TcpStream::connect(addr)
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
-    let req = hyper::Request::builder()
-        .method(method)
-        .uri(target)
-        .header(hyper::header::HOST, addr.to_string())
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .map_err(|e| e.to_string())?;
-    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
-    let status = resp.status().as_u16();
-    // A status of a million raids is far below this.
-    let body = http_body_util::Limited::new(resp.into_body(), 16 << 20)
-        .collect()
+    let request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
         .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
-    let v = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+        .map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    stream
+        .take(MAX_ANSWER)
+        .read_to_end(&mut answer)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut head = httparse::Response::new(&mut headers);
+    let body_at = match head.parse(&answer) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Err("the answer ended in its head".to_owned()),
+        Err(e) => return Err(format!("not an HTTP answer: {e}")),
+    };
+    let status = head.code.unwrap_or(0);
+    let v = serde_json::from_slice(&answer[body_at..]).unwrap_or(serde_json::Value::Null);
     Ok((status, v))
 }
