@@ -96,9 +96,14 @@ fn two_instances_on_one_redis_shield_the_same_cohort() {
     );
     let b = start_serve(&emu, free_port(), RAID, &extra);
     let bots = split_raid(&emu, &a, &b);
-    // bot00 joined through a, bot01 through b: each refused by the other.
+    // bot00 joined through a, bot01 through b: each refused by the other,
+    // once the other has followed the board (every 50 ms), down to the
+    // last pair.
     wait_for("the cohort shared", Duration::from_secs(10), || {
-        says(&emu, &b, "bot00") == 10150 && says(&emu, &a, "bot01") == 10150
+        says(&emu, &b, "bot00") == 10150
+            && says(&emu, &a, "bot01") == 10150
+            && says(&emu, &b, "bot38") == 10150
+            && says(&emu, &a, "bot39") == 10150
     });
     for (i, bot) in bots.iter().enumerate() {
         let other = if i % 2 == 0 { &b } else { &a };
