@@ -133,7 +133,7 @@ fn bad_input_exits_2_before_any_request() {
     for (args, want) in [
         (
             vec!["job", "submit", "--group", G, "--member", "a"],
-            "job submit needs its action: ban, unban, mute or unmute",
+            "job submit needs its action: ban, unban, mute, unmute or kick",
         ),
         (
             vec![
