@@ -165,7 +165,7 @@ async fn job_ids_are_distinct_and_an_unknown_action_is_refused() {
     }
     assert_eq!(ids.len(), 50);
     // A spec this version cannot read is an error, never a ban.
-    assert!(serde_json::from_str::<JobSpec>(r#"{"group":"g","action":"kick"}"#).is_err());
+    assert!(serde_json::from_str::<JobSpec>(r#"{"group":"g","action":"shadowban"}"#).is_err());
 }
 
 /// An unban cancels the group's ban jobs and starts once the longest lease
