@@ -129,7 +129,9 @@ impl std::str::FromStr for Action {
 ///
 /// let ban: JobAction = serde_json::from_str(r#"{"action":"ban","ends_at":1790000000}"#)?;
 /// assert_eq!(ban, JobAction::Ban { ends_at: 1790000000, description: None });
-/// assert!(serde_json::from_str::<JobAction>(r#"{"action":"kick"}"#).is_err());
+/// assert!(serde_json::from_str::<JobAction>(r#"{"action":"shadowban"}"#).is_err());
+/// let kick: JobAction = serde_json::from_str(r#"{"action":"kick"}"#)?;
+/// assert_eq!(kick.kind(), ban_facade::Action::Kick);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
