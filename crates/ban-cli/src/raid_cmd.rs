@@ -82,7 +82,7 @@ pub(crate) async fn run(
                 .into_iter()
                 .filter(|r| group.as_ref().is_none_or(|g| *g == r.group))
                 .collect();
-            print_status(g, &raids)?;
+            print_status(g, &board_raids(&raids))?;
             Ok(ExitCode::SUCCESS)
         }
         RaidCmd::On { group, rules } => {
@@ -167,37 +167,49 @@ fn report(
     })
 }
 
-fn print_status(g: &Global, raids: &[BoardRaid]) -> Result<(), Failure> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    if g.json {
-        let list: Vec<_> = raids
-            .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "group": r.group,
-                    "since_ms": r.since_ms,
-                    "last_surge_ms": r.surge_ms,
-                    "cohort": r.cohort,
-                    "refused": r.refused,
-                    "frozen": r.frozen,
-                })
+/// The raids on the board, as `status` prints them.
+fn board_raids(raids: &[BoardRaid]) -> Vec<serde_json::Value> {
+    raids
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "group": r.group,
+                "since_ms": r.since_ms,
+                "last_surge_ms": r.surge_ms,
+                "cohort": r.cohort,
+                "refused": r.refused,
+                "frozen": r.frozen,
             })
-            .collect();
-        output::json_value(&serde_json::json!({ "raids": list }))?;
+        })
+        .collect()
+}
+
+/// Prints raids (the board's, or one serve's, which has no times): JSON
+/// with `--json`, else a line each.
+fn print_status(g: &Global, raids: &[serde_json::Value]) -> Result<(), Failure> {
+    if g.json {
+        output::json_value(&serde_json::json!({ "raids": raids }))?;
     } else if raids.is_empty() {
         eprintln!("no group is in raid mode");
     } else {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         for r in raids {
+            let times = match (r["since_ms"].as_u64(), r["last_surge_ms"].as_u64()) {
+                (Some(since), Some(surge)) => format!(
+                    " for {:.0} s, last surge {:.0} s ago",
+                    now.saturating_sub(since) as f64 / 1000.0,
+                    now.saturating_sub(surge) as f64 / 1000.0
+                ),
+                _ => String::new(),
+            };
             output::line(format_args!(
-                "{}\ton for {:.0} s, last surge {:.0} s ago, {} newcomer(s), {} refused{}",
-                escape(&r.group),
-                now.saturating_sub(r.since_ms) as f64 / 1000.0,
-                now.saturating_sub(r.surge_ms) as f64 / 1000.0,
-                r.cohort,
-                r.refused,
-                if r.frozen { ", frozen" } else { "" }
+                "{}\ton{times}, {} newcomer(s), {} refused{}",
+                escape(r["group"].as_str().unwrap_or("")),
+                r["cohort"],
+                r["refused"],
+                if r["frozen"] == true { ", frozen" } else { "" }
             ))?;
         }
     }
@@ -242,29 +254,16 @@ async fn through_serve(g: &Global, cmd: RaidCmd, addr: SocketAddr) -> Result<Exi
     }
     match cmd {
         RaidCmd::Status { .. } => {
-            let raids: Vec<&serde_json::Value> = v["raids"]
+            let raids: Vec<serde_json::Value> = v["raids"]
                 .as_array()
                 .map(|a| {
                     a.iter()
                         .filter(|r| group.as_deref().is_none_or(|g| r["group"] == g))
+                        .cloned()
                         .collect()
                 })
                 .unwrap_or_default();
-            if g.json {
-                output::json_value(&serde_json::json!({ "raids": raids }))?;
-            } else if raids.is_empty() {
-                eprintln!("no group is in raid mode");
-            } else {
-                for r in raids {
-                    output::line(format_args!(
-                        "{}\ton, {} newcomer(s), {} refused",
-                        escape(r["group"].as_str().unwrap_or("")),
-                        r["cohort"],
-                        r["refused"]
-                    ))?;
-                }
-            }
-            output::flush()?;
+            print_status(g, &raids)?;
             Ok(ExitCode::SUCCESS)
         }
         RaidCmd::On { group, .. } | RaidCmd::Off { group } => {

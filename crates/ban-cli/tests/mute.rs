@@ -17,6 +17,14 @@ fn members_file(emu: &Emu, name: &str, members: &[String]) -> String {
     file.to_str().unwrap().to_owned()
 }
 
+/// `from` says hi in the group through the emulator: its answer.
+fn say(emu: &Emu, from: &str) -> serde_json::Value {
+    emu.control_post(
+        "send",
+        &serde_json::json!({"GroupId": G, "From_Account": from, "Text": "hi"}),
+    )
+}
+
 fn forbid_stats(emu: &Emu) -> serde_json::Value {
     emu.control("stats")["commands"]["forbid_send_msg"].clone()
 }
@@ -387,12 +395,7 @@ fn kick_logs_accounts_out_and_refuses_the_admin() {
         rows.as_array().unwrap().iter().all(|r| r["kicked"] == true),
         "{rows}"
     );
-    let send = |from: &str| {
-        emu.control_post(
-            "send",
-            &serde_json::json!({"GroupId": G, "From_Account": from, "Text": "hi"}),
-        )
-    };
+    let send = |from: &str| say(&emu, from);
     assert_eq!(send("bot1")["error"], "kicked");
     assert_eq!(send("viewer")["ErrorCode"], 0);
     assert_eq!(emu.control("stats")["commands"]["kick"]["accepted"], 2);
@@ -423,12 +426,7 @@ fn a_kick_job_logs_a_members_file_out_through_the_workers() {
     assert_eq!(v["action"], "kick");
     assert_eq!(v["kicked"].as_array().unwrap().len(), 60, "{v}");
     assert_eq!(emu.control("stats")["commands"]["kick"]["accepted"], 60);
-    let send = |from: &str| {
-        emu.control_post(
-            "send",
-            &serde_json::json!({"GroupId": G, "From_Account": from, "Text": "hi"}),
-        )
-    };
+    let send = |from: &str| say(&emu, from);
     assert_eq!(send("raider59")["error"], "kicked");
     assert_eq!(send("viewer")["ErrorCode"], 0);
     // The admin in the file: refused before anything is queued.

@@ -291,15 +291,24 @@ impl RaidBoard {
     }
 
     async fn mark(&self, group: &str, field: &str) -> Result<bool, RedisSetupError> {
+        let set: u8 = self.on_state(&self.mark, group, field).await?;
+        Ok(set == 1)
+    }
+
+    /// Runs `script` on `group`'s state with one argument.
+    async fn on_state<T: redis::FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        group: &str,
+        arg: impl redis::ToRedisArgs,
+    ) -> Result<T, RedisSetupError> {
         let mut conn = self.conn.clone();
-        let set: u8 = self
-            .mark
+        script
             .key(self.keys(group).state)
-            .arg(field)
+            .arg(arg)
             .invoke_async(&mut conn)
             .await
-            .map_err(RedisSetupError::classify)?;
-        Ok(set == 1)
+            .map_err(RedisSetupError::classify)
     }
 
     /// Ends raid mode in `group` when it has been quiet for `quiet` (or at
@@ -334,14 +343,7 @@ impl RaidBoard {
 
     /// Adds `count` refusals to `group`'s raid, while it is on.
     pub async fn add_refused(&self, group: &str, count: u64) -> Result<(), RedisSetupError> {
-        let mut conn = self.conn.clone();
-        let _: u64 = self
-            .refused
-            .key(self.keys(group).state)
-            .arg(count)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(RedisSetupError::classify)?;
+        let _: u64 = self.on_state(&self.refused, group, count).await?;
         Ok(())
     }
 

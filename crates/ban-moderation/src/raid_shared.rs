@@ -56,14 +56,7 @@ impl Moderator {
                         j.added.clone(),
                         Instant::now(),
                     );
-                    me.emit(
-                        Transition::Tripped {
-                            group: group.clone(),
-                            joins: j.joins,
-                            cohort: usize::try_from(j.cohort).unwrap_or(usize::MAX),
-                        }
-                        .event(),
-                    );
+                    me.tripped_on_board(&group, j.joins, j.cohort);
                     me.act_on_trip(&raid, &group, j.added);
                 }
                 Ok(j) if j.on => {
@@ -109,20 +102,7 @@ impl Moderator {
                 let force = raid.is_none_or(|r| !r.covers(group));
                 let quiet = raid.map_or(Duration::ZERO, |r| r.quiet);
                 match board.end(group, quiet, force).await {
-                    Ok(Some(e)) => {
-                        self.emit(
-                            Transition::Ended {
-                                group: group.clone(),
-                                cohort: usize::try_from(e.cohort).unwrap_or(usize::MAX),
-                                refused: e.refused,
-                                lasted: Duration::from_millis(e.lasted_ms),
-                            }
-                            .event(),
-                        );
-                        if e.frozen || self.is_frozen(group) {
-                            self.spawn_freeze(group.clone(), false);
-                        }
-                    }
+                    Ok(Some(e)) => self.ended_on_board(group, &e),
                     // Ended by another instance, or not quiet there: the
                     // mirror brings it back if it is still on.
                     Ok(None) => {}
@@ -157,14 +137,7 @@ impl Moderator {
             if j.tripped {
                 self.raid
                     .mirror_on(group, Some(Duration::ZERO), j.added.clone(), now);
-                self.emit(
-                    Transition::Tripped {
-                        group: group.to_owned(),
-                        joins: j.joins,
-                        cohort: usize::try_from(j.cohort).unwrap_or(usize::MAX),
-                    }
-                    .event(),
-                );
+                self.tripped_on_board(group, j.joins, j.cohort);
                 self.act_on_trip(raid, group, j.added);
             }
             return Ok(j.tripped);
@@ -174,19 +147,33 @@ impl Moderator {
         let Some(e) = ended else {
             return Ok(false);
         };
-        self.emit(
-            Transition::Ended {
-                group: group.to_owned(),
-                cohort: usize::try_from(e.cohort).unwrap_or(usize::MAX),
-                refused: e.refused,
-                lasted: Duration::from_millis(e.lasted_ms),
-            }
-            .event(),
-        );
+        self.ended_on_board(group, &e);
+        Ok(true)
+    }
+
+    /// Tells of a trip the board gave this instance to act on.
+    fn tripped_on_board(&self, group: &str, joins: u64, cohort: u64) {
+        let t = Transition::Tripped {
+            group: group.to_owned(),
+            joins,
+            cohort: usize::try_from(cohort).unwrap_or(usize::MAX),
+        };
+        self.emit(t.event());
+    }
+
+    /// Tells of a raid this instance ended on the board, and thaws the
+    /// room when any instance froze it.
+    fn ended_on_board(self: &Arc<Self>, group: &str, e: &ban_fleet::RaidEnded) {
+        let t = Transition::Ended {
+            group: group.to_owned(),
+            cohort: usize::try_from(e.cohort).unwrap_or(usize::MAX),
+            refused: e.refused,
+            lasted: Duration::from_millis(e.lasted_ms),
+        };
+        self.emit(t.event());
         if e.frozen || self.is_frozen(group) {
             self.spawn_freeze(group.to_owned(), false);
         }
-        Ok(true)
     }
 
     /// Follows the board once: raids on there are on here, with their last
@@ -227,14 +214,7 @@ impl Moderator {
             }
             if !r.acted && board.claim(&r.group).await? {
                 let cohort = self.raid.cohort(&r.group);
-                self.emit(
-                    Transition::Tripped {
-                        group: r.group.clone(),
-                        joins: 0,
-                        cohort: cohort.len(),
-                    }
-                    .event(),
-                );
+                self.tripped_on_board(&r.group, 0, cohort.len() as u64);
                 self.act_on_trip(raid, &r.group, cohort);
             }
         }
